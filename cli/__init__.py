@@ -1,0 +1,1 @@
+"""The igautopost command line (installed as the package igautopost_cli)."""

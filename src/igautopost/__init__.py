@@ -1,0 +1,85 @@
+"""igautopost: schedule Instagram posts and publish them on time, exactly once.
+
+>>> from datetime import UTC, datetime, timedelta
+>>> import igautopost
+>>> store = igautopost.open_store()                                     # doctest: +SKIP
+>>> result = igautopost.schedule(store, [{"account": "17841400000000000",
+...     "access_token": "EAAB...", "media_type": "image", "media_url": "https://example.com/a.jpg",
+...     "publish_at": "2030-01-01T09:00:00+01:00"}], now=datetime.now(UTC))  # doctest: +SKIP
+
+Names are imported on first use, so that ``import igautopost`` (and ``igautopost --help``)
+stays fast and opens nothing.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "CarouselItem": "models",
+    "Event": "models",
+    "MediaType": "models",
+    "Post": "models",
+    "PostError": "models",
+    "PostSpec": "models",
+    "Status": "models",
+    "UserTag": "models",
+    "IgAutopostError": "errors",
+    "InvalidPost": "errors",
+    "InvalidTransition": "errors",
+    "PostNotFound": "errors",
+    "Problem": "errors",
+    "ConfigurationError": "errors",
+    "Clock": "clock",
+    "FakeClock": "clock",
+    "SystemClock": "clock",
+    "Settings": "config",
+    "PostQuery": "storage",
+    "SqlStore": "storage",
+    "Store": "storage",
+    "TokenCipher": "secretbox",
+    "open_store": "runtime",
+    "ScheduleResult": "posts",
+    "cancel": "posts",
+    "parse_posts": "posts",
+    "reschedule": "posts",
+    "schedule": "posts",
+    "next_occurrence": "recurrence",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'igautopost' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from .clock import Clock, FakeClock, SystemClock
+    from .config import Settings
+    from .errors import (
+        ConfigurationError,
+        IgAutopostError,
+        InvalidPost,
+        InvalidTransition,
+        PostNotFound,
+        Problem,
+    )
+    from .models import CarouselItem, Event, MediaType, Post, PostError, PostSpec, Status, UserTag
+    from .posts import ScheduleResult, cancel, parse_posts, reschedule, schedule
+    from .recurrence import next_occurrence
+    from .runtime import open_store
+    from .secretbox import TokenCipher
+    from .storage import PostQuery, SqlStore, Store

@@ -1,0 +1,54 @@
+"""The one place igautopost reads the time. Everything else takes a `Clock` argument.
+
+Times inside igautopost are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    """The real wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FakeClock:
+    """A clock that moves only when told to: for tests and simulations.
+
+    >>> clock = FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    >>> clock.advance(timedelta(minutes=5)).isoformat()
+    '2030-01-01T00:05:00+00:00'
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        start = start or datetime(2030, 1, 1, tzinfo=UTC)
+        if start.tzinfo is None:
+            raise ValueError("FakeClock needs a timezone-aware start time")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        with self._lock:
+            self._now += delta
+            return self._now
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("FakeClock.set needs a timezone-aware time")
+        with self._lock:
+            self._now = when.astimezone(UTC)

@@ -1,0 +1,39 @@
+"""Settings, read from the environment (prefix ``IGAUTOPOST_``) by the CLI and the HTTP app.
+
+The library itself never reads the environment: callers build a `Settings` (or pass plain
+arguments) and hand the values down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("igautopost", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every setting has a default that runs igautopost on one machine with SQLite."""
+
+    model_config = SettingsConfigDict(env_prefix="IGAUTOPOST_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    graph_base_url: str = "https://graph.facebook.com"
+    graph_version: str = "v25.0"
+    graph_timeout: float = 30.0
+    broker_url: str | None = None
+    secret_key: SecretStr | None = None
+    timezone: str | None = None  # the zone naive command-line times are read in; default: the system's
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL to use: the setting, or SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'igautopost.db'}"

@@ -1,0 +1,287 @@
+"""Domain types: what to publish (`PostSpec`) and what is stored about it (`Post`).
+
+`PostSpec` parses types and accepts the old service's field names (``user_id``, ``token``,
+``url``, ``content_type``, ``date_pub``, ``thump_offset``, ``user_tags`` as a JSON string).
+Instagram's own rules (lengths, counts, which field goes with which media type) are checked
+by `igautopost.validation`, so that every broken rule is reported at once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
+
+
+class MediaType(StrEnum):
+    IMAGE = "image"
+    REEL = "reel"
+    STORY = "story"
+    CAROUSEL = "carousel"
+
+
+# Names accepted on input (case-insensitive): ours, the old service's and the Graph API's.
+MEDIA_TYPE_NAMES: dict[str, MediaType] = {
+    "image": MediaType.IMAGE,
+    "photo": MediaType.IMAGE,
+    "reel": MediaType.REEL,
+    "reels": MediaType.REEL,
+    "video": MediaType.REEL,
+    "story": MediaType.STORY,
+    "stories": MediaType.STORY,
+    "carousel": MediaType.CAROUSEL,
+    "carousel_album": MediaType.CAROUSEL,
+}
+
+
+class ItemKind(StrEnum):
+    """What a single media URL holds: a story or a carousel item is either."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
+
+
+def guess_kind(url: str) -> ItemKind:
+    """A URL whose path ends in a video extension is a video; anything else an image."""
+    path = urlsplit(url).path.lower()
+    return ItemKind.VIDEO if path.endswith(VIDEO_EXTENSIONS) else ItemKind.IMAGE
+
+
+class Status(StrEnum):
+    SCHEDULED = "scheduled"
+    PROCESSING = "processing"
+    READY = "ready"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_active(self) -> bool:
+        """Still on its way to Instagram: the scheduler has work to do for it."""
+        return self in (Status.SCHEDULED, Status.PROCESSING, Status.READY)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class UserTag(_Strict):
+    """A tagged account; x and y are fractions of the media's width and height from the top left."""
+
+    username: str
+    x: float | None = None
+    y: float | None = None
+
+    @field_validator("username")
+    @classmethod
+    def _strip_at(cls, value: str) -> str:
+        return value.strip().removeprefix("@")
+
+
+def _json_list(value: Any) -> Any:
+    """The old service sent lists as JSON strings (``"[{...}]"``); accept both forms."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not a JSON array ({exc.msg})") from None
+    return value
+
+
+class CarouselItem(_Strict):
+    """One image or video of a carousel."""
+
+    media_url: str = Field(validation_alias=AliasChoices("media_url", "url"))
+    kind: ItemKind | None = None  # default: guessed from the URL's extension
+    user_tags: list[UserTag] = Field(default_factory=list)
+    alt_text: str | None = None
+    thumb_offset: int | None = Field(
+        default=None, validation_alias=AliasChoices("thumb_offset", "thump_offset")
+    )
+
+    _user_tags = field_validator("user_tags", mode="before")(_json_list)
+
+    @property
+    def item_kind(self) -> ItemKind:
+        return self.kind or guess_kind(self.media_url)
+
+
+def _media_type(value: Any) -> Any:
+    if isinstance(value, str):
+        found = MEDIA_TYPE_NAMES.get(value.strip().lower())
+        if found is None:
+            names = "image (Photo), reel (Video), story, carousel"
+            raise ValueError(f"unknown media type {value!r}; use one of: {names}")
+        return found
+    return value
+
+
+class PostSpec(_Strict):
+    """Everything needed to publish one post. Build it from a dict with `PostSpec.model_validate`.
+
+    >>> spec = PostSpec.model_validate({
+    ...     "user_id": "17841400000000000", "token": "EAAB...", "url": "https://example.com/a.jpg",
+    ...     "content_type": "Photo", "date_pub": 1900000000})
+    >>> spec.media_type, spec.publish_at.isoformat()
+    (<MediaType.IMAGE: 'image'>, '2030-03-17T17:46:40+00:00')
+    """
+
+    account: str = Field(validation_alias=AliasChoices("account", "user_id", "ig_user_id"))
+    access_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("access_token", "token"), repr=False
+    )
+    media_type: MediaType = Field(validation_alias=AliasChoices("media_type", "content_type"))
+    media_url: str | None = Field(default=None, validation_alias=AliasChoices("media_url", "url"))
+    media_kind: ItemKind | None = None  # stories only; default: guessed from the URL
+    children: list[CarouselItem] = Field(default_factory=list)
+    caption: str = ""
+    location_id: str | None = None
+    user_tags: list[UserTag] = Field(default_factory=list)
+    thumb_offset: int | None = Field(
+        default=None, validation_alias=AliasChoices("thumb_offset", "thump_offset")
+    )
+    cover_url: str | None = None
+    share_to_feed: bool | None = None
+    collaborators: list[str] = Field(default_factory=list)
+    alt_text: str | None = None
+    first_comment: str | None = None
+    timezone: str = "UTC"  # declared before publish_at: naive times are read in this zone
+    publish_at: AwareDatetime = Field(validation_alias=AliasChoices("publish_at", "date_pub"))
+    recurrence: str | None = None  # a cron rule, evaluated in `timezone`
+    client_key: str | None = None  # the caller's idempotency key, unique per account
+
+    _media_type = field_validator("media_type", mode="before")(_media_type)
+    _user_tags = field_validator("user_tags", mode="before")(_json_list)
+    _collaborators = field_validator("collaborators", mode="before")(_json_list)
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _account_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("collaborators")
+    @classmethod
+    def _strip_at(cls, value: list[str]) -> list[str]:
+        return [name.strip().removeprefix("@") for name in value]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r} (e.g. 'Europe/Paris')") from None
+        return value
+
+    @field_validator("publish_at", mode="before")
+    @classmethod
+    def _read_time(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)  # Unix seconds sent as a form field
+        if isinstance(value, bool):
+            raise ValueError("must be a time, not true/false")
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        zone = info.data.get("timezone")
+        if isinstance(value, str) and zone:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                return value  # let pydantic name the problem
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=ZoneInfo(zone))
+        return value
+
+    @field_validator("publish_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @property
+    def is_video(self) -> bool:
+        if self.media_type is MediaType.REEL:
+            return True
+        if self.media_type is MediaType.STORY and self.media_url:
+            return (self.media_kind or guess_kind(self.media_url)) is ItemKind.VIDEO
+        return False
+
+    def token_value(self) -> str | None:
+        return self.access_token.get_secret_value() if self.access_token else None
+
+    def public_dict(self) -> dict[str, Any]:
+        """The spec as JSON-ready data, without the access token."""
+        return self.model_dump(mode="json", exclude={"access_token"}, exclude_none=True)
+
+
+class PostError(BaseModel):
+    """Why a post failed: Instagram's code and message when Instagram said no."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message: str
+    code: int | None = None
+    subcode: int | None = None
+
+
+class Post(BaseModel):
+    """A stored post: its spec, where it is in its lifecycle, and what Instagram gave it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    spec: PostSpec
+    status: Status
+    owner_id: int | None = None
+    next_attempt_at: datetime | None = None
+    attempts: int = 0
+    container_id: str | None = None
+    child_container_ids: list[str] = Field(default_factory=list)
+    media_id: str | None = None
+    permalink: str | None = None
+    error: PostError | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def account(self) -> str:
+        return self.spec.account
+
+    @property
+    def publish_at(self) -> datetime:
+        return self.spec.publish_at
+
+    @property
+    def media_type(self) -> MediaType:
+        return self.spec.media_type
+
+
+class Event(BaseModel):
+    """One entry of a post's history: a status change, or a step worth recording."""
+
+    model_config = ConfigDict(frozen=True)
+
+    post_id: int
+    at: datetime
+    from_status: Status | None
+    to_status: Status
+    detail: str = ""

@@ -1,0 +1,153 @@
+"""Operations on posts that the CLI, the HTTP API and library users share.
+
+Each takes the store and the current time explicitly; none reads a clock or the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .errors import InvalidPost, InvalidTransition, Problem
+from .models import Post, PostSpec, Status
+from .storage.base import PostQuery
+from .storage.sql import SqlStore
+from .validation import check_post, check_publish_at, parse_post
+
+DUPLICATE_WINDOW = timedelta(hours=1)
+ACTIVE = frozenset(s for s in Status if s.is_active)
+EDITABLE = frozenset({Status.SCHEDULED, Status.PROCESSING, Status.READY, Status.FAILED})
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    """What `schedule` did: posts stored now, posts already stored under the same client key,
+    and warnings (e.g. a likely duplicate of a scheduled post)."""
+
+    created: list[Post] = field(default_factory=list)
+    existing: list[Post] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_posts(items: Iterable[Any], *, now: datetime) -> list[PostSpec]:
+    """Parse and check every item; raise one `InvalidPost` naming every problem of every item."""
+    specs: list[PostSpec] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(items):
+        if isinstance(item, PostSpec):
+            found = check_post(item, now=now)
+            problems.extend(Problem(p.field, p.message, index) for p in found)
+            specs.append(item)
+            continue
+        try:
+            specs.append(parse_post(item, now=now, index=index))
+        except InvalidPost as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InvalidPost(problems)
+    return specs
+
+
+def schedule(
+    store: SqlStore, items: Sequence[Any], *, now: datetime, owner_id: int | None = None
+) -> ScheduleResult:
+    """Validate every post, then store all of them or none.
+
+    A post whose client key is already stored for its account is not stored again: it comes
+    back in `existing`. A post that looks like one already scheduled (same account, media and
+    caption within an hour) is stored with a warning, since double posting gets accounts flagged.
+    """
+    specs = parse_posts(items, now=now)
+    fresh, existing = _split_known(store, specs)
+    warnings = _duplicate_warnings(store, fresh)
+    created = store.add(fresh, now=now, owner_id=owner_id)
+    return ScheduleResult(created=created, existing=existing, warnings=warnings)
+
+
+def cancel(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None = None) -> Post:
+    """Unschedule a post. Cancelling a cancelled post changes nothing; a published one cannot be."""
+    post = store.get(post_id, owner_id=owner_id)
+    if post.status is Status.CANCELLED:
+        return post
+    if post.status is Status.PUBLISHED:
+        raise InvalidTransition(f"post {post_id} is already published; delete it on Instagram")
+    return store.transition(post_id, Status.CANCELLED, now=now, detail="cancelled", expect=EDITABLE)
+
+
+def reschedule(
+    store: SqlStore,
+    post_id: int,
+    publish_at: datetime,
+    *,
+    now: datetime,
+    owner_id: int | None = None,
+) -> Post:
+    """Move a post to a new publish time. A failed post is scheduled again."""
+    post = store.get(post_id, owner_id=owner_id)
+    if post.status not in EDITABLE:
+        raise InvalidTransition(f"post {post_id} is {post.status}; only posts not yet published can move")
+    problems = check_publish_at(publish_at, now=now)
+    if problems:
+        raise InvalidPost(problems)
+    spec = post.spec.model_copy(update={"publish_at": publish_at})
+    return store.transition(
+        post_id,
+        Status.SCHEDULED if post.status is Status.FAILED else post.status,
+        now=now,
+        detail=f"rescheduled from {post.publish_at.isoformat()} to {publish_at.isoformat()}",
+        expect=EDITABLE,
+        changes={"spec": spec, "next_attempt_at": publish_at, "error_message": None,
+                 "error_code": None, "error_subcode": None},
+    )
+
+
+def _split_known(store: SqlStore, specs: list[PostSpec]) -> tuple[list[PostSpec], list[Post]]:
+    keyed: dict[str, set[str]] = {}
+    for spec in specs:
+        if spec.client_key is not None:
+            keyed.setdefault(spec.account, set()).add(spec.client_key)
+    known = {
+        (account, key): post_id
+        for account, keys in keyed.items()
+        for key, post_id in store.client_keys(account, keys).items()
+    }
+    fresh: list[PostSpec] = []
+    existing: list[Post] = []
+    seen: set[tuple[str, str]] = set()
+    for spec in specs:
+        ident = (spec.account, spec.client_key) if spec.client_key is not None else None
+        if ident is not None and ident in known:
+            existing.append(store.get(known[ident]))
+        elif ident is not None and ident in seen:
+            raise InvalidPost([Problem("client_key", f"{spec.client_key!r} appears twice in the input")])
+        else:
+            if ident is not None:
+                seen.add(ident)
+            fresh.append(spec)
+    return fresh, existing
+
+
+def _duplicate_warnings(store: SqlStore, specs: list[PostSpec]) -> list[str]:
+    """One query per account over the batch's time span, then matching in memory."""
+    warnings = []
+    by_account: dict[str, list[PostSpec]] = {}
+    for spec in specs:
+        by_account.setdefault(spec.account, []).append(spec)
+    for account, group in by_account.items():
+        start = min(s.publish_at for s in group) - DUPLICATE_WINDOW
+        end = max(s.publish_at for s in group) + DUPLICATE_WINDOW
+        stored: dict[tuple[str | None, str], list[Post]] = {}
+        for post in store.list(PostQuery(account=account, statuses=ACTIVE, publish_from=start,
+                                         publish_until=end)):
+            stored.setdefault((post.spec.media_url, post.spec.caption), []).append(post)
+        for spec in group:
+            for other in stored.get((spec.media_url, spec.caption), []):
+                if abs(other.publish_at - spec.publish_at) <= DUPLICATE_WINDOW:
+                    warnings.append(
+                        f"account {account}: post {other.id} with the same media and caption is "
+                        f"already scheduled within an hour of this one ({other.publish_at.isoformat()})"
+                    )
+                    break
+    return warnings

@@ -1,0 +1,70 @@
+"""Encryption at rest for Instagram access tokens (Fernet: AES-128-CBC with HMAC-SHA256).
+
+The key comes from ``IGAUTOPOST_SECRET_KEY`` or from a key file created on first use in the
+data directory, readable by its owner only. Several keys may be given (newest first) so that
+tokens written under an older key stay readable while they are re-encrypted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ConfigurationError
+
+KEY_FILE_NAME = "secret.key"
+
+
+class TokenCipher:
+    """Encrypts and decrypts secrets with the first key; decrypts with any of them."""
+
+    def __init__(self, keys: Sequence[str | bytes]) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
+
+        if not keys:
+            raise ConfigurationError("TokenCipher needs at least one key")
+        try:
+            fernets = [Fernet(key) for key in keys]
+        except ValueError:
+            raise ConfigurationError(
+                "IGAUTOPOST_SECRET_KEY must be a Fernet key: 32 url-safe base64-encoded bytes "
+                "(make one with `igautopost secrets generate`)"
+            ) from None
+        self._fernet = MultiFernet(fernets)
+
+    @staticmethod
+    def generate_key() -> str:
+        from cryptography.fernet import Fernet
+
+        return Fernet.generate_key().decode("ascii")
+
+    def encrypt(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            raise ConfigurationError(
+                "a stored secret cannot be decrypted with the configured key(s): "
+                "was IGAUTOPOST_SECRET_KEY changed without `igautopost secrets rotate`?"
+            ) from None
+
+
+def load_or_create_key(data_dir: Path) -> str:
+    """The key in ``data_dir/secret.key``, created (mode 0600) when missing."""
+    path = data_dir / KEY_FILE_NAME
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = TokenCipher.generate_key()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,60 @@
+"""The `Store` protocol: where posts and their history live. The store is the truth."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..models import Event, Post, PostSpec, Status
+
+
+@dataclass(frozen=True)
+class PostQuery:
+    """Filters for `Store.list`; every field narrows the result, None means any."""
+
+    statuses: frozenset[Status] | None = None
+    account: str | None = None
+    owner_id: int | None = None
+    publish_from: datetime | None = None
+    publish_until: datetime | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+class Store(Protocol):
+    def add(
+        self, specs: Sequence[PostSpec], *, now: datetime, owner_id: int | None = None
+    ) -> list[Post]:
+        """Store all posts as scheduled in one transaction: all or nothing."""
+        ...
+
+    def get(self, post_id: int, *, owner_id: int | None = None) -> Post:
+        """One post; `PostNotFound` if missing or owned by someone else."""
+        ...
+
+    def list(self, query: PostQuery) -> list[Post]:
+        """Posts matching `query`, by publish time."""
+        ...
+
+    def events(self, post_id: int) -> list[Event]:
+        """A post's history, oldest first."""
+        ...
+
+    def transition(
+        self,
+        post_id: int,
+        to: Status,
+        *,
+        now: datetime,
+        detail: str = "",
+        expect: frozenset[Status] | None = None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> Post:
+        """Change a post's status (and columns) and log the event, atomically.
+
+        With `expect`, the change happens only while the status is one of those, else
+        `InvalidTransition`.
+        """
+        ...

@@ -1,0 +1,14 @@
+"""Alembic environment: always run programmatically with a connection from igautopost.storage."""
+
+from alembic import context
+
+from igautopost.storage.tables import SQLModel
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,90 @@
+"""The tables, as SQLModel classes. Their schema is created and changed by Alembic migrations
+(storage/migrations), never by ``create_all``; a test checks the two agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (portable across SQLite and PostgreSQL); returns aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: times must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _time(*, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
+
+
+class PostRow(SQLModel, table=True):
+    __tablename__ = "posts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int | None = Field(default=None, index=True)
+    account: str = Field(max_length=64)
+    media_type: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    spec_json: str  # the PostSpec without its token
+    token_ciphertext: str | None = None
+    client_key: str | None = Field(default=None, max_length=200)
+    publish_at: datetime = _time(nullable=False)
+    next_attempt_at: datetime | None = _time()
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _time()
+    container_id: str | None = Field(default=None, max_length=64)
+    child_container_ids: str | None = None  # JSON array
+    container_created_at: datetime | None = _time()
+    publish_attempted_at: datetime | None = _time()
+    media_id: str | None = Field(default=None, max_length=64)
+    permalink: str | None = None
+    published_at: datetime | None = _time()
+    error_code: int | None = None
+    error_subcode: int | None = None
+    error_message: str | None = None
+    created_at: datetime = _time(nullable=False)
+    updated_at: datetime = _time(nullable=False)
+
+    __table_args__ = (
+        sa.Index("ix_posts_due", "status", "next_attempt_at"),
+        sa.Index("ix_posts_account_publish_at", "account", "publish_at"),
+        sa.Index(
+            "uq_posts_account_client_key",
+            "account",
+            "client_key",
+            unique=True,
+            sqlite_where=sa.text("client_key IS NOT NULL"),
+            postgresql_where=sa.text("client_key IS NOT NULL"),
+        ),
+    )
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "post_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="posts.id", index=True)
+    at: datetime = _time(nullable=False)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    detail: str = ""
+
+
+posts = PostRow.__table__  # type: ignore[attr-defined]
+events = EventRow.__table__  # type: ignore[attr-defined]
