@@ -252,6 +252,7 @@ class Post(BaseModel):
     spec: PostSpec
     status: Status
     owner_id: int | None = None
+    has_token: bool = False  # an access token is stored (encrypted) for this post
     next_attempt_at: datetime | None = None
     attempts: int = 0
     container_id: str | None = None

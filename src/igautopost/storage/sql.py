@@ -229,6 +229,7 @@ class SqlStore:
             spec=spec or PostSpec.model_validate_json(row["spec_json"]),
             status=Status(row["status"]),
             owner_id=row["owner_id"],
+            has_token=row.get("token_ciphertext") is not None,
             next_attempt_at=row["next_attempt_at"],
             attempts=row["attempts"],
             container_id=row.get("container_id"),

@@ -1,0 +1,246 @@
+"""The `igautopost` command. Heavy modules (SQLAlchemy, the HTTP stack) are imported inside
+commands, so that `igautopost --help` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+# from . import sandbox as sandbox_command  (registered once cli/sandbox.py lands)
+from .output import local_time, post_details, post_json, posts_table, print_json
+from .timeinput import local_zone, parse_time
+
+if TYPE_CHECKING:
+    from igautopost import Settings, SqlStore
+
+app = typer.Typer(
+    name="igautopost",
+    help="Schedule Instagram posts and publish them on time, exactly once.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+# app.command("sandbox")(sandbox_command.sandbox)
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+class Runtime:
+    """What commands share: settings, the store (opened on first use) and the local zone."""
+
+    @cached_property
+    def settings(self) -> Settings:
+        from igautopost import Settings
+
+        return Settings()
+
+    @cached_property
+    def store(self) -> SqlStore:
+        from igautopost import open_store
+
+        return open_store(self.settings)
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return local_zone(self.settings.timezone)
+
+    def now(self) -> Any:
+        from igautopost import SystemClock
+
+        return SystemClock().now()
+
+
+runtime = Runtime()
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn igautopost's errors into readable messages and exit code 1."""
+    from igautopost import IgAutopostError, InvalidPost
+
+    from .inputs import InputError
+
+    try:
+        yield
+    except InvalidPost as exc:
+        for problem in exc.problems:
+            err.print(f"[red]invalid:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except (IgAutopostError, InputError) as exc:
+        fail(str(exc))
+
+
+def _progress(items: list[Any]) -> Callable[[], None]:
+    """A progress bar for large inputs on a terminal; a no-op otherwise."""
+    if len(items) < 2000 or not sys.stderr.isatty():
+        return lambda: None
+    from rich.progress import Progress
+
+    progress = Progress(console=err, transient=True)
+    progress.start()
+    progress.add_task("validating and storing", total=None)
+    return progress.stop
+
+
+@app.command()
+def schedule(
+    files: Annotated[list[str], typer.Argument(help="JSON, JSON array or JSON Lines files; - for stdin.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Validate posts and store them as scheduled: all of them, or none if any is invalid."""
+    import igautopost
+
+    from .inputs import read_posts
+
+    with reported():
+        items = read_posts(files)
+        done = _progress(items)
+        try:
+            result = igautopost.schedule(runtime.store, items, now=runtime.now())
+        finally:
+            done()
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    for post in result.existing:
+        err.print(f"already stored: post {post.id} has client key {post.spec.client_key!r}")
+    if as_json:
+        print_json(out, [post_json(p) for p in result.created])
+        return
+    out.print(posts_table(result.created, runtime.zone, title=f"{len(result.created)} scheduled"))
+
+
+@app.command()
+def validate(
+    files: Annotated[list[str], typer.Argument(help="JSON, JSON array or JSON Lines files; - for stdin.")],
+) -> None:
+    """Check posts against Instagram's rules without storing anything."""
+    import igautopost
+
+    from .inputs import read_posts
+
+    with reported():
+        specs = igautopost.parse_posts(read_posts(files), now=runtime.now())
+    out.print(f"[green]ok:[/] {len(specs)} post(s) valid")
+
+
+@app.command("list")
+def list_posts(
+    status: Annotated[list[str] | None, typer.Option(help="Only these statuses (repeatable).")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this IG user id.")] = None,
+    since: Annotated[str | None, typer.Option(help="Publish time from (ISO 8601 or local).")] = None,
+    until: Annotated[str | None, typer.Option(help="Publish time until (ISO 8601 or local).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored posts by publish time."""
+    from igautopost import PostQuery, Status
+
+    try:
+        statuses = frozenset(Status(s) for s in status) if status else None
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise typer.BadParameter(f"status must be one of: {names}", param_hint="--status") from None
+    query = PostQuery(
+        statuses=statuses,
+        account=account,
+        publish_from=_time_option(since, "--since"),
+        publish_until=_time_option(until, "--until"),
+        limit=limit,
+    )
+    with reported():
+        found = runtime.store.list(query)
+    if as_json:
+        print_json(out, [post_json(p) for p in found])
+        return
+    out.print(posts_table(found, runtime.zone, title=f"{len(found)} post(s), times in {runtime.zone}"))
+
+
+@app.command()
+def show(post_id: int, as_json: JsonOption = False) -> None:
+    """Show one post with its history (the access token is never shown)."""
+    from .output import event_json
+
+    with reported():
+        post = runtime.store.get(post_id)
+        events = runtime.store.events(post_id)
+    if as_json:
+        print_json(out, {**post_json(post), "events": [event_json(e) for e in events]})
+        return
+    out.print(post_details(post, events, runtime.zone))
+
+
+@app.command()
+def cancel(post_id: int, as_json: JsonOption = False) -> None:
+    """Unschedule a post that is not published yet."""
+    import igautopost
+
+    with reported():
+        post = igautopost.cancel(runtime.store, post_id, now=runtime.now())
+    _print_one(post, as_json, f"post {post.id} cancelled")
+
+
+@app.command()
+def reschedule(
+    post_id: int,
+    at: Annotated[str, typer.Option("--at", help="New publish time: ISO 8601, or local time.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Move a post to a new publish time (a failed post is scheduled again)."""
+    import igautopost
+
+    publish_at = _time_option(at, "--at")
+    assert publish_at is not None
+    with reported():
+        post = igautopost.reschedule(runtime.store, post_id, publish_at, now=runtime.now())
+    _print_one(post, as_json, f"post {post.id} now publishes at {local_time(post.publish_at, runtime.zone)}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations (the CLI also does this on first use)."""
+    from igautopost.storage import migrate
+    from igautopost.storage.sql import create_engine
+
+    url = runtime.settings.resolved_database_url()
+    engine = create_engine(url)
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
+    after = migrate.current_revision(engine)
+    out.print(f"database at revision {after}" + ("" if before == after else f" (was {before})"))
+
+
+def _time_option(value: str | None, hint: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, runtime.zone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
+def _print_one(post: Any, as_json: bool, message: str) -> None:
+    if as_json:
+        print_json(out, post_json(post))
+    else:
+        out.print(message)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,114 @@
+"""How the CLI shows posts: Rich tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from igautopost import Event, Post
+
+STATUS_STYLE = {
+    "scheduled": "cyan",
+    "processing": "yellow",
+    "ready": "blue",
+    "published": "green",
+    "failed": "bold red",
+    "cancelled": "dim",
+}
+
+
+def local_time(moment: datetime | None, zone: tzinfo) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def post_json(post: Post) -> dict[str, Any]:
+    """A post for scripts: the spec (never the token) and its state."""
+    return {
+        "id": post.id,
+        "status": post.status.value,
+        **post.spec.public_dict(),
+        "publish_at": post.publish_at.isoformat(),
+        "next_attempt_at": post.next_attempt_at.isoformat() if post.next_attempt_at else None,
+        "attempts": post.attempts,
+        "container_id": post.container_id,
+        "media_id": post.media_id,
+        "permalink": post.permalink,
+        "error": post.error.model_dump() if post.error else None,
+        "created_at": post.created_at.isoformat(),
+        "updated_at": post.updated_at.isoformat(),
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "at": event.at.isoformat(),
+        "from": event.from_status.value if event.from_status else None,
+        "to": event.to_status.value,
+        "detail": event.detail,
+    }
+
+
+def print_json(console: Console, value: Any) -> None:
+    console.print_json(json.dumps(value))
+
+
+def posts_table(posts: list[Post], zone: tzinfo, title: str | None = None) -> Table:
+    table = Table(title=title)
+    for column in ("id", "account", "type", "publish time", "status"):
+        table.add_column(column, justify="right" if column == "id" else "left")
+    for post in posts:
+        status = post.status.value
+        table.add_row(
+            str(post.id),
+            post.account,
+            post.media_type.value,
+            local_time(post.publish_at, zone),
+            f"[{STATUS_STYLE[status]}]{status}[/]",
+        )
+    return table
+
+
+def post_details(post: Post, events: list[Event], zone: tzinfo) -> Table:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    spec = post.spec.public_dict()
+    rows: list[tuple[str, str]] = [
+        ("id", str(post.id)),
+        ("status", f"[{STATUS_STYLE[post.status.value]}]{post.status.value}[/]"),
+        ("publish time", local_time(post.publish_at, zone)),
+        ("next attempt", local_time(post.next_attempt_at, zone)),
+        ("attempts", str(post.attempts)),
+    ]
+    rows += [
+        (key, escape(_text(value)))
+        for key, value in spec.items()
+        if key != "publish_at" and value not in ([], "")
+    ]
+    rows += [("token", "(stored encrypted)" if post.has_token else "(none)")]
+    for key in ("container_id", "media_id", "permalink"):
+        if getattr(post, key):
+            rows.append((key, str(getattr(post, key))))
+    if post.error:
+        code = f" (Graph code {post.error.code}/{post.error.subcode})" if post.error.code else ""
+        rows.append(("error", f"[red]{escape(post.error.message)}{code}[/]"))
+    for key, value in rows:
+        table.add_row(key, value)
+    history = "\n".join(
+        f"{local_time(e.at, zone)}  {e.from_status or '-'} -> {e.to_status}  {escape(e.detail)}"
+        for e in events
+    )
+    table.add_row("history", history)
+    return table
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
