@@ -123,6 +123,9 @@ def schedule(
     if as_json:
         print_json(out, [post_json(p) for p in result.created])
         return
+    if not result.created:
+        out.print(f"nothing new to schedule ({len(result.existing)} already stored)")
+        return
     out.print(posts_table(result.created, runtime.zone, title=f"{len(result.created)} scheduled"))
 
 
