@@ -34,6 +34,7 @@ app.add_typer(db_app, name="db")
 out = Console()
 err = Console(stderr=True)
 
+TABLE_ROWS_MAX = 50  # rendering a 10,000-row table takes longer than scheduling it
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -126,7 +127,11 @@ def schedule(
     if not result.created:
         out.print(f"nothing new to schedule ({len(result.existing)} already stored)")
         return
-    out.print(posts_table(result.created, runtime.zone, title=f"{len(result.created)} scheduled"))
+    shown = result.created[:TABLE_ROWS_MAX]
+    title = f"{len(result.created)} scheduled"
+    if len(shown) < len(result.created):
+        title += f" (first {len(shown)} shown; `igautopost list` shows all)"
+    out.print(posts_table(shown, runtime.zone, title=title))
 
 
 @app.command()
