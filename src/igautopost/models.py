@@ -168,6 +168,7 @@ class PostSpec(_Strict):
     timezone: str = "UTC"  # declared before publish_at: naive times are read in this zone
     publish_at: AwareDatetime = Field(validation_alias=AliasChoices("publish_at", "date_pub"))
     recurrence: str | None = None  # a cron rule, evaluated in `timezone`
+    prepare_ahead: int | None = None  # seconds before publish_at to create the container
     client_key: str | None = None  # the caller's idempotency key, unique per account
 
     _media_type = field_validator("media_type", mode="before")(_media_type)
@@ -205,11 +206,11 @@ class PostSpec(_Strict):
         zone = info.data.get("timezone")
         if isinstance(value, str) and zone:
             try:
-                parsed = datetime.fromisoformat(value)
+                value = datetime.fromisoformat(value)
             except ValueError:
                 return value  # let pydantic name the problem
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=ZoneInfo(zone))
+        if isinstance(value, datetime) and value.tzinfo is None and zone:
+            return value.replace(tzinfo=ZoneInfo(zone))
         return value
 
     @field_validator("publish_at")
@@ -257,8 +258,12 @@ class Post(BaseModel):
     attempts: int = 0
     container_id: str | None = None
     child_container_ids: list[str] = Field(default_factory=list)
+    containers_created: int = 0
+    container_created_at: datetime | None = None
+    publish_attempted_at: datetime | None = None  # set before every publish call
     media_id: str | None = None
     permalink: str | None = None
+    published_at: datetime | None = None
     error: PostError | None = None
     created_at: datetime
     updated_at: datetime

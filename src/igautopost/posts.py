@@ -12,11 +12,13 @@ from typing import Any
 
 from .errors import InvalidPost, InvalidTransition, Problem
 from .models import Post, PostSpec, Status
+from .policy import LeadTimes
 from .storage.base import PostQuery
 from .storage.sql import SqlStore
 from .validation import check_post, check_publish_at, parse_post
 
 DUPLICATE_WINDOW = timedelta(hours=1)
+DEFAULT_LEADS = LeadTimes()
 ACTIVE = frozenset(s for s in Status if s.is_active)
 EDITABLE = frozenset({Status.SCHEDULED, Status.PROCESSING, Status.READY, Status.FAILED})
 
@@ -51,7 +53,12 @@ def parse_posts(items: Iterable[Any], *, now: datetime) -> list[PostSpec]:
 
 
 def schedule(
-    store: SqlStore, items: Sequence[Any], *, now: datetime, owner_id: int | None = None
+    store: SqlStore,
+    items: Sequence[Any],
+    *,
+    now: datetime,
+    owner_id: int | None = None,
+    leads: LeadTimes = DEFAULT_LEADS,
 ) -> ScheduleResult:
     """Validate every post, then store all of them or none.
 
@@ -62,7 +69,9 @@ def schedule(
     specs = parse_posts(items, now=now)
     fresh, existing = _split_known(store, specs)
     warnings = _duplicate_warnings(store, fresh)
-    created = store.add(fresh, now=now, owner_id=owner_id)
+    created = store.add(
+        fresh, now=now, owner_id=owner_id, prepare_at=[leads.prepare_at(s) for s in fresh]
+    )
     return ScheduleResult(created=created, existing=existing, warnings=warnings)
 
 
@@ -83,8 +92,13 @@ def reschedule(
     *,
     now: datetime,
     owner_id: int | None = None,
+    leads: LeadTimes = DEFAULT_LEADS,
 ) -> Post:
-    """Move a post to a new publish time. A failed post is scheduled again."""
+    """Move a post to a new publish time. A failed post is scheduled again.
+
+    A container already prepared is kept while it stays valid; the engine checks its age
+    before publishing and prepares a new one when needed.
+    """
     post = store.get(post_id, owner_id=owner_id)
     if post.status not in EDITABLE:
         raise InvalidTransition(f"post {post_id} is {post.status}; only posts not yet published can move")
@@ -98,9 +112,18 @@ def reschedule(
         now=now,
         detail=f"rescheduled from {post.publish_at.isoformat()} to {publish_at.isoformat()}",
         expect=EDITABLE,
-        changes={"spec": spec, "next_attempt_at": publish_at, "error_message": None,
+        changes={"spec": spec, "next_attempt_at": _next_step(post, spec, leads), "error_message": None,
                  "error_code": None, "error_subcode": None},
     )
+
+
+def _next_step(post: Post, spec: PostSpec, leads: LeadTimes) -> datetime:
+    """A ready post waits for its new publish time; others prepare ahead of it."""
+    if post.status is Status.READY:
+        return spec.publish_at
+    if post.status is Status.PROCESSING:
+        return post.next_attempt_at or spec.publish_at  # keep polling the container
+    return leads.prepare_at(spec)
 
 
 def _split_known(store: SqlStore, specs: list[PostSpec]) -> tuple[list[PostSpec], list[Post]]:

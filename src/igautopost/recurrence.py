@@ -14,7 +14,13 @@ from zoneinfo import ZoneInfo
 def is_valid_rule(rule: str) -> bool:
     from croniter import croniter
 
-    return len(rule.split()) == 5 and bool(croniter.is_valid(rule))
+    if len(rule.split()) != 5 or not croniter.is_valid(rule):
+        return False
+    try:  # a well-formed rule can still never fire, e.g. "0 9 30 2 *" (February 30th)
+        croniter(rule, datetime(2000, 1, 1)).get_next(datetime)
+    except ValueError:
+        return False
+    return True
 
 
 def next_occurrence(rule: str, zone: str, after: datetime) -> datetime:

@@ -27,6 +27,7 @@ COLLABORATORS_MAX = 3
 ALT_TEXT_MAX_CHARS = 1000
 CAROUSEL_MIN_ITEMS = 2
 CAROUSEL_MAX_ITEMS = 10
+PREPARE_AHEAD_MAX = 20 * 3600
 PAST_GRACE = timedelta(seconds=60)  # clock skew between the caller and us
 
 HASHTAG = re.compile(r"(?<![\w&])#\w+", re.UNICODE)
@@ -204,6 +205,12 @@ def _check_extras(spec: PostSpec) -> Iterable[Problem]:
         yield Problem("account", f"{spec.account!r} is not a numeric Instagram user id")
     if spec.access_token is not None and not spec.token_value():
         yield Problem("access_token", "must not be empty")
+    if spec.prepare_ahead is not None and not 0 <= spec.prepare_ahead <= PREPARE_AHEAD_MAX:
+        yield Problem(
+            "prepare_ahead",
+            f"must be 0 to {PREPARE_AHEAD_MAX} seconds (containers expire after 24 h), "
+            f"got {spec.prepare_ahead}",
+        )
     if spec.client_key is not None and not 1 <= len(spec.client_key) <= 200:
         yield Problem("client_key", "must be 1 to 200 characters long")
 

@@ -1,0 +1,6 @@
+"""Schedulers decide when to run publishing steps: `LocalScheduler` in-process (default)."""
+
+from .base import Scheduler
+from .local import LocalScheduler
+
+__all__ = ["LocalScheduler", "Scheduler"]

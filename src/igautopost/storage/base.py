@@ -25,7 +25,12 @@ class PostQuery:
 
 class Store(Protocol):
     def add(
-        self, specs: Sequence[PostSpec], *, now: datetime, owner_id: int | None = None
+        self,
+        specs: Sequence[PostSpec],
+        *,
+        now: datetime,
+        owner_id: int | None = None,
+        prepare_at: Sequence[datetime] | None = None,
     ) -> list[Post]:
         """Store all posts as scheduled in one transaction: all or nothing."""
         ...

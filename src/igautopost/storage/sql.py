@@ -19,6 +19,7 @@ from ..models import Event, Post, PostError, PostSpec, Status
 from ..secretbox import TokenCipher
 from . import migrate
 from .base import PostQuery
+from .claims import ClaimsMixin
 from .tables import events, posts
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -45,7 +46,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class SqlStore:
+class SqlStore(ClaimsMixin):
     """A `Store` on any SQLAlchemy database that the migrations support."""
 
     def __init__(self, engine: sa.Engine, *, cipher: TokenCipher) -> None:
@@ -66,12 +67,21 @@ class SqlStore:
     # -- writing -------------------------------------------------------------------------
 
     def add(
-        self, specs: Sequence[PostSpec], *, now: datetime, owner_id: int | None = None
+        self,
+        specs: Sequence[PostSpec],
+        *,
+        now: datetime,
+        owner_id: int | None = None,
+        prepare_at: Sequence[datetime] | None = None,
     ) -> list[Post]:
+        """Store posts as scheduled, all or none; each is first due at its `prepare_at`
+        (when its container should be created), by default its publish time."""
         if not specs:
             return []
         encrypted: dict[str, str] = {}  # one ciphertext per distinct token: bulk files repeat it
         rows = [self._new_row(spec, now, owner_id, encrypted) for spec in specs]
+        for row, due in zip(rows, prepare_at or (), strict=False):
+            row["next_attempt_at"] = due
         with self.engine.begin() as conn:
             ids = self._insert_posts(conn, rows)
             conn.execute(
@@ -110,6 +120,7 @@ class SqlStore:
             "publish_at": spec.publish_at,
             "next_attempt_at": spec.publish_at,
             "attempts": 0,
+            "containers_created": 0,
             "created_at": now,
             "updated_at": now,
         }
@@ -233,6 +244,10 @@ class SqlStore:
             next_attempt_at=row["next_attempt_at"],
             attempts=row["attempts"],
             container_id=row.get("container_id"),
+            containers_created=row.get("containers_created") or 0,
+            container_created_at=row.get("container_created_at"),
+            publish_attempted_at=row.get("publish_attempted_at"),
+            published_at=row.get("published_at"),
             child_container_ids=json.loads(row.get("child_container_ids") or "[]"),
             media_id=row.get("media_id"),
             permalink=row.get("permalink"),

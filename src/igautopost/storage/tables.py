@@ -45,7 +45,8 @@ class PostRow(SQLModel, table=True):
     client_key: str | None = Field(default=None, max_length=200)
     publish_at: datetime = _time(nullable=False)
     next_attempt_at: datetime | None = _time()
-    attempts: int = 0
+    attempts: int = 0  # tries in the current status: polls, or retries after transient errors
+    containers_created: int = 0
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _time()
     container_id: str | None = Field(default=None, max_length=64)

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("publish_at", sa.DateTime(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("containers_created", sa.Integer(), nullable=False),
         sa.Column("lease_owner", sa.String(100), nullable=True),
         sa.Column("lease_until", sa.DateTime(), nullable=True),
         sa.Column("container_id", sa.String(64), nullable=True),

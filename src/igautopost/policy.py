@@ -1,0 +1,84 @@
+"""The engine's timing rules as frozen values: pure functions of their inputs, no clock inside.
+
+- `LeadTimes`: how long before `publish_at` the container is created (video needs processing;
+  a container lives 24 h, so every lead stays well inside that).
+- `PollPolicy`: growing intervals between container status polls.
+- `RetryPolicy`: exponential backoff with jitter for transient errors, bounded by a maximum
+  lateness after which the post fails as missed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .models import MediaType, PostSpec
+
+MAX_LEAD = timedelta(hours=20)  # a container expires 24 h after creation
+
+
+@dataclass(frozen=True)
+class LeadTimes:
+    image: timedelta = timedelta(minutes=2)
+    video: timedelta = timedelta(minutes=30)  # reels, video stories, carousels with a video
+    carousel: timedelta = timedelta(minutes=5)  # carousels of images only
+
+    def lead_for(self, spec: PostSpec) -> timedelta:
+        if spec.prepare_ahead is not None:
+            return timedelta(seconds=spec.prepare_ahead)
+        if spec.media_type is MediaType.CAROUSEL:
+            has_video = any(child.item_kind == "video" for child in spec.children)
+            return self.video if has_video else self.carousel
+        return self.video if spec.is_video else self.image
+
+    def prepare_at(self, spec: PostSpec) -> datetime:
+        return spec.publish_at - min(self.lead_for(spec), MAX_LEAD)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Poll n waits ``first * growth**n``, capped at ``longest``."""
+
+    image_first: timedelta = timedelta(seconds=1)
+    video_first: timedelta = timedelta(seconds=10)
+    growth: float = 1.5
+    longest: timedelta = timedelta(minutes=2)
+
+    def interval(self, polls_done: int, *, video: bool) -> timedelta:
+        first = self.video_first if video else self.image_first
+        seconds = first.total_seconds() * self.growth ** min(polls_done, 30)
+        return min(timedelta(seconds=seconds), self.longest)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempt n (from 1) waits ``base * 2**(n-1)`` capped at ``longest``, +-``jitter`` of it."""
+
+    base: timedelta = timedelta(seconds=2)
+    longest: timedelta = timedelta(minutes=5)
+    jitter: float = 0.2
+    max_lateness: timedelta = timedelta(hours=1)  # past publish_at + this, the post is missed
+    new_container_attempts: int = 3  # containers created for one post before giving up
+
+    def delay_for(self, attempt: int, rng: random.Random) -> timedelta:
+        seconds = min(self.base.total_seconds() * 2 ** max(attempt - 1, 0),
+                      self.longest.total_seconds())
+        spread = seconds * self.jitter
+        return timedelta(seconds=max(seconds + rng.uniform(-spread, spread), 0.1))
+
+    def deadline(self, publish_at: datetime) -> datetime:
+        return publish_at + self.max_lateness
+
+
+@dataclass(frozen=True)
+class EnginePolicy:
+    leads: LeadTimes = field(default_factory=LeadTimes)
+    polls: PollPolicy = field(default_factory=PollPolicy)
+    retries: RetryPolicy = field(default_factory=RetryPolicy)
+    lease: timedelta = timedelta(minutes=2)  # longer than any single Graph call's timeout
+    quota_cache: timedelta = timedelta(minutes=5)
+    quota_default: int = 50  # when the API's answer cannot be read
+
+
+DEFAULT_POLICY = EnginePolicy()

@@ -1,0 +1,160 @@
+"""The publishing state machine: `Publisher.advance(post_id)` moves a post one step.
+
+    scheduled --(prepare_at)--> processing --(FINISHED)--> ready --(publish_at)--> published
+        \\___________________________\\______________________\\________> failed
+
+Each step runs under a claim with a lease, makes at most a few Graph calls, and writes its
+outcome (status, ids, the next attempt time, an event) in one leased write. Nothing waits
+inside a step: polling a container is a new step at a later `next_attempt_at`.
+
+Exactly once: every Graph id is stored the moment Instagram hands it out; the publish time
+is stored *before* the publish call; a post with a publish attempt behind it asks Instagram
+about its container before publishing again, and never gets a new container.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from .clock import Clock
+from .graph.client import GraphClient
+from .graph.errors import Action, ContainerNotReady, GraphError, PublishingLimitReached, RateLimited
+from .models import Post, Status
+from .policy import DEFAULT_POLICY, EnginePolicy
+from .quota import QuotaTracker
+from .steps import Outcome, Steps, is_video_post
+from .storage.sql import SqlStore
+
+log = logging.getLogger("igautopost.publisher")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Publisher:
+    """Runs steps for one worker process; safe to call from many threads at once."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        client: GraphClient,
+        clock: Clock,
+        *,
+        policy: EnginePolicy = DEFAULT_POLICY,
+        owner: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.policy = policy
+        self.owner = owner or worker_name()
+        self._rng = rng or random.Random()
+        self.quota = QuotaTracker(
+            client, store, cache_for=policy.quota_cache, default_total=policy.quota_default
+        )
+        self._steps = Steps(self)
+
+    def advance(self, post_id: int) -> Post | None:
+        """Claim the post if it is due and free, run one step; the post as stored after it."""
+        post = self.store.claim(
+            post_id, owner=self.owner, now=self.clock.now(), lease=self.policy.lease
+        )
+        if post is None:
+            return None
+        return self.step(post)
+
+    def step(self, post: Post) -> Post | None:
+        """Run one step of a post this worker has claimed, and release it."""
+        now = self.clock.now()
+        token = self.store.access_token(post.id)
+        if token is None:
+            outcome = self.fail(post, "no access token is stored for this post")
+        else:
+            try:
+                outcome = self._steps.run(post, token, now)
+            except GraphError as exc:
+                outcome = self.on_error(post, exc, token)
+        if outcome is None:  # the lease was lost while the step ran: another worker owns it
+            log.warning("post %s: lease lost during the step; its result was not saved", post.id)
+            return None
+        saved = self.store.save_step(
+            post, outcome.to, owner=self.owner, now=self.clock.now(), changes=outcome.changes,
+            detail=outcome.detail, next_occurrence=outcome.next_occurrence,
+        )
+        if not saved:
+            log.warning("post %s: lease lost before saving %s", post.id, outcome.to)
+            return None
+        if outcome.detail:
+            log.info("post %s: %s -> %s: %s", post.id, post.status, outcome.to, outcome.detail)
+        return self.store.get(post.id)
+
+    # -- outcomes shared by the steps ------------------------------------------------------
+
+    def later(self, post: Post, at: datetime, detail: str = "", **changes: Any) -> Outcome:
+        return Outcome(post.status, {"next_attempt_at": at, **changes}, detail)
+
+    def fail(self, post: Post, message: str, exc: GraphError | None = None) -> Outcome:
+        changes = {
+            "next_attempt_at": None,
+            "error_message": message,
+            "error_code": exc.code if exc else None,
+            "error_subcode": exc.subcode if exc else None,
+        }
+        return Outcome(Status.FAILED, changes, f"failed: {message}")
+
+    def on_error(self, post: Post, exc: GraphError, token: str) -> Outcome:
+        """Decide what a Graph error means for the post: wait, retry, recreate or fail."""
+        now = self.clock.now()
+        if isinstance(exc, ContainerNotReady):
+            polls = self.policy.polls.interval(post.attempts, video=is_video_post(post))
+            return Outcome(Status.PROCESSING, {"next_attempt_at": now + polls,
+                                               "attempts": post.attempts + 1},
+                           "container not ready yet: polling again")
+        if isinstance(exc, PublishingLimitReached):
+            self.quota.mark_exhausted(post.account, now)
+            free = self.quota.free_at(post.account, now)
+            return self.later(post, free, f"publishing quota reached: waiting until {free:%H:%M} UTC")
+        if exc.is_transient:
+            return self._retry(post, exc, now)
+        if exc.needs_new_container and post.publish_attempted_at is None:
+            if post.containers_created < self.policy.retries.new_container_attempts:
+                return self.new_container(post, f"{_describe(exc)}: preparing a new container")
+        return self.fail(post, _describe(exc), exc)
+
+    def new_container(self, post: Post, detail: str) -> Outcome:
+        """Forget the current container (never after a publish attempt) and prepare again now."""
+        assert post.publish_attempted_at is None, "a second container after a publish attempt"
+        changes = {"container_id": None, "child_container_ids": [], "container_created_at": None,
+                   "next_attempt_at": self.clock.now(), "attempts": 0}
+        return Outcome(Status.SCHEDULED, changes, detail)
+
+    def _retry(self, post: Post, exc: GraphError, now: datetime) -> Outcome:
+        attempt = post.attempts + 1
+        delay = self.policy.retries.delay_for(attempt, self._rng)
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            delay = max(delay, timedelta(seconds=exc.retry_after))
+        at = now + delay
+        deadline = self.policy.retries.deadline(post.publish_at)
+        if at > deadline:
+            late = self.policy.retries.max_lateness
+            return self.fail(post, f"missed: still failing {late} after the publish time "
+                                   f"({_describe(exc)})", exc)
+        return self.later(post, at, f"{_describe(exc)}: retry {attempt} at {at:%H:%M:%S} UTC",
+                          attempts=attempt)
+
+
+def _describe(exc: GraphError) -> str:
+    code = f" (Graph error {exc.code}" + (f"/{exc.subcode}" if exc.subcode else "") + ")"
+    text = exc.user_message or exc.message
+    return f"{text}{code if exc.code is not None else ''}"
+
+
+__all__ = ["Action", "Outcome", "Publisher", "worker_name"]

@@ -1,0 +1,137 @@
+"""From a resolved route and its parameters to the Graph answer (a JSON body and status).
+
+Handlers are plain synchronous functions on the `SandboxState`; errors travel as
+`GraphError` and are rendered by the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from igautopost.sandbox import routing
+from igautopost.sandbox.errors import GraphError, invalid_parameter, object_not_found
+from igautopost.sandbox.fields import parse_fields
+from igautopost.sandbox.requests_in import GraphRequest
+from igautopost.sandbox.routing import GraphRoute
+from igautopost.sandbox.state import SandboxState
+
+Answer = tuple[dict[str, Any], str | None, str | None]  # body, account id, object id
+Handler = Callable[[SandboxState, GraphRoute, GraphRequest], Answer]
+
+
+def dispatch(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    """Run the handler of `route`; raise `GraphError` as the real API would answer."""
+    handler = _HANDLERS.get(route.endpoint)
+    if handler is None:
+        raise _unknown_route(route)
+    return handler(state, route, call)
+
+
+def _unknown_route(route: GraphRoute) -> GraphError:
+    problem = route.problem or "unknown"
+    if problem.startswith("unsupported") and route.node:
+        return object_not_found(route.node, problem.split()[-1])
+    return GraphError(2500, None, problem)
+
+
+def _account(state: SandboxState, route: GraphRoute, call: GraphRequest) -> str:
+    account = state.authorize(call.token, route.node)
+    assert account is not None  # a path node always resolves to an account
+    return account
+
+
+def _create(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    account = _account(state, route, call)
+    container = state.create_container(account, call.params)
+    body: dict[str, Any] = {"id": container.id}
+    if container.ready_at is None:
+        body["uri"] = f"{call.base_url}/ig-api-upload/{call.version}/{container.id}"
+    return body, account, container.id
+
+
+def _publish(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    account = _account(state, route, call)
+    creation_id = call.params.get("creation_id")
+    media = state.publish(account, creation_id)
+    return {"id": media.id}, account, creation_id
+
+
+def _get_object(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    account = state.authorize(call.token, None)
+    node = route.node or ""
+    if node == "me":
+        return _me(state, call)
+    body = state.get_object(account, node, parse_fields(call.params.get("fields")))
+    return body, account, node
+
+
+def _me(state: SandboxState, call: GraphRequest) -> Answer:
+    account = state.authorize(call.token, "me") or state.config.default_account_id
+    available = {"id": account, "user_id": account, "username": state.config.username}
+    wanted = [f for f, _ in parse_fields(call.params.get("fields"))] or ["id"]
+    unknown = [f for f in wanted if f not in available]
+    if unknown:
+        raise invalid_parameter(f"(#100) Tried accessing nonexisting field ({unknown[0]})")
+    return {f: available[f] for f in wanted}, account, account
+
+
+def _multi_get(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    account = state.authorize(call.token, None)
+    ids = [i for i in call.params.get("ids", "").split(",") if i]
+    if not ids:
+        raise GraphError(100, None, "The parameter ids is required")
+    wanted = parse_fields(call.params.get("fields"))
+    return {i: state.get_object(account, i, wanted) for i in ids}, account, None
+
+
+def _limit(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    account = _account(state, route, call)
+    fields = [f for f, _ in parse_fields(call.params.get("fields"))]
+    return state.publishing_limit(account, fields), account, None
+
+
+def _comment(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    account = state.authorize(call.token, None)
+    media_id = route.node or ""
+    comment = state.comment(account, media_id, call.params.get("message"))
+    return {"id": comment.id}, account, media_id
+
+
+def _exchange(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    grant = call.params.get("grant_type")
+    if grant == "fb_exchange_token":
+        for name in ("client_id", "client_secret", "fb_exchange_token"):
+            if not call.params.get(name):
+                raise GraphError(100, None, f"Missing {name} parameter.")
+        return state.exchange_token(call.params["fb_exchange_token"], refresh=False), None, None
+    if grant == "ig_exchange_token":
+        if not call.params.get("client_secret"):
+            raise GraphError(100, None, "Missing client_secret parameter.")
+        return state.exchange_token(call.token, refresh=False), None, None
+    raise GraphError(100, None, f"Unsupported grant_type: {grant}")
+
+
+def _refresh(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    if call.params.get("grant_type") != "ig_refresh_token":
+        raise GraphError(100, None, "grant_type must be ig_refresh_token")
+    return state.exchange_token(call.token, refresh=True), None, None
+
+
+def _upload(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    account = state.authorize(call.token, None)
+    body = state.upload(route.node or "", call.file_url)
+    return body, account, route.node
+
+
+_HANDLERS: dict[str, Handler] = {
+    routing.CREATE: _create,
+    routing.PUBLISH: _publish,
+    routing.GET_OBJECT: _get_object,
+    routing.MULTI_GET: _multi_get,
+    routing.LIMIT: _limit,
+    routing.COMMENT: _comment,
+    routing.TOKEN_EXCHANGE: _exchange,
+    routing.TOKEN_REFRESH: _refresh,
+    routing.UPLOAD: _upload,
+}

@@ -1,0 +1,115 @@
+"""The embedded scheduler: one loop thread and a pool of step threads in this process.
+
+The loop sleeps until the earliest due time in the store, or until woken by a change in
+this process (`wake`), and at most `poll_interval` so that posts written by other processes
+(the CLI, another server) are noticed within a second. It claims due posts in batches and
+runs each step on the pool. Leases make a second worker, or a restarted one, harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from ..models import Post
+from ..publisher import Publisher
+
+log = logging.getLogger("igautopost.scheduler")
+
+
+class LocalScheduler:
+    def __init__(
+        self,
+        publisher: Publisher,
+        *,
+        workers: int = 64,
+        batch: int = 100,
+        poll_interval: timedelta = timedelta(seconds=1),
+    ) -> None:
+        self.publisher = publisher
+        self.workers = workers
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.steps_run = 0
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="igautopost-step")
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="igautopost-scheduler", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def running_steps(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=True)
+
+    def run(self) -> None:
+        """The loop; returns after `stop`. Runs in the caller's thread when called directly."""
+        while not self._stopping.is_set():
+            try:
+                claimed = self._claim_and_submit()
+            except Exception:  # the store is unreachable: keep the loop alive, try again soon
+                log.exception("claiming due posts failed; retrying")
+                claimed = 0
+            if claimed and self._free_slots() > 0:
+                continue  # more may be due right now
+            self._wake.wait(self._sleep_seconds())
+            self._wake.clear()
+
+    def _claim_and_submit(self) -> int:
+        free = self._free_slots()
+        if free <= 0:
+            return 0
+        clock = self.publisher.clock
+        posts = self.publisher.store.claim_due(
+            owner=self.publisher.owner, now=clock.now(), lease=self.publisher.policy.lease,
+            limit=min(self.batch, free),
+        )
+        for post in posts:
+            with self._lock:
+                self._in_flight += 1
+            self._pool.submit(self._run_step, post)
+        return len(posts)
+
+    def _run_step(self, post: Post) -> None:
+        try:
+            self.publisher.step(post)
+        except Exception:
+            log.exception("post %s: step crashed; its lease expires and it is retried", post.id)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self.steps_run += 1
+            self._wake.set()  # its next attempt may be due soon; a slot is free
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self.workers - self._in_flight
+
+    def _sleep_seconds(self) -> float:
+        limit = self.poll_interval.total_seconds()
+        if self._free_slots() <= 0:
+            return limit  # woken when a step finishes
+        try:
+            due = self.publisher.store.next_due(self.publisher.clock.now())
+        except Exception:
+            return limit
+        if due is None:
+            return limit
+        wait = (due - self.publisher.clock.now()).total_seconds()
+        return min(max(wait, 0.0), limit)

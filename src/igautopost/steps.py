@@ -1,0 +1,205 @@
+"""The steps of the publishing state machine, one method per status (see publisher.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .graph.errors import GraphError
+from .graph.params import carousel_child_params, carousel_parent_params, container_params
+from .graph.responses import ContainerStatus
+from .models import MediaType, Post, Status
+from .recurrence import next_occurrence
+
+if TYPE_CHECKING:
+    from .publisher import Publisher
+
+CONTAINER_LIFE = timedelta(hours=24)
+EXPIRY_MARGIN = timedelta(minutes=10)  # do not publish a container this close to expiring
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step decided: the next status, columns to write, and the event's detail."""
+
+    to: Status
+    changes: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    next_occurrence: tuple[datetime, datetime] | None = None
+
+
+def is_video_post(post: Post) -> bool:
+    """Whether the post's media needs video processing time (polled less often)."""
+    if post.media_type is MediaType.CAROUSEL:
+        return any(child.item_kind == "video" for child in post.spec.children)
+    return post.spec.is_video
+
+
+class Steps:
+    def __init__(self, publisher: Publisher) -> None:
+        self.p = publisher
+
+    def run(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        if post.status is Status.SCHEDULED:
+            return self.prepare(post, token, now)
+        if post.status is Status.PROCESSING:
+            return self.poll(post, token, now)
+        return self.publish(post, token, now)
+
+    # -- scheduled: create the container(s) ahead of publish_at --------------------------------
+
+    def prepare(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        if post.container_id or post.child_container_ids:
+            return Outcome(Status.PROCESSING, {"next_attempt_at": now, "attempts": 0})
+        prepare_at = self.p.policy.leads.prepare_at(post.spec)
+        if now < prepare_at:
+            return self.p.later(post, prepare_at)
+        if post.media_type is MediaType.CAROUSEL:
+            return self._create_children(post, token, now)
+        container_id = self.p.client.create_container(
+            post.account, container_params(post.spec), token=token
+        )
+        if not self._remember(post, container_id=container_id, container_created_at=now,
+                              containers_created=post.containers_created + 1):
+            return None
+        return self._polling(post, now, f"container {container_id} created", attempts=0)
+
+    def _create_children(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        child_ids = list(post.child_container_ids)
+        for item in post.spec.children[len(child_ids):]:
+            child_ids.append(self.p.client.create_container(
+                post.account, carousel_child_params(item), token=token
+            ))
+            # Stored one by one: a crash must not leave an id that we forgot we created.
+            if not self._remember(post, child_container_ids=child_ids, container_created_at=now):
+                return None
+        if not self._remember(post, containers_created=post.containers_created + 1):
+            return None
+        return self._polling(post, now, f"{len(child_ids)} carousel item containers created",
+                             attempts=0)
+
+    # -- processing: poll until FINISHED, as separate steps --------------------------------------
+
+    def poll(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        if post.container_id is None:  # a carousel whose items are still processing
+            return self._poll_children(post, token, now)
+        status = self.p.client.container_status(post.container_id, token=token)
+        if status.is_finished:
+            ready = Outcome(Status.READY, {"next_attempt_at": post.publish_at, "attempts": 0},
+                            f"container {post.container_id} finished")
+            if now < post.publish_at:
+                return ready
+            # Due already: publish in this step; the READY write is skipped, not lost.
+            return self.publish(post.model_copy(update={"status": Status.READY, "attempts": 0}),
+                                token, now)
+        return self._unfinished(post, status, now)
+
+    def _poll_children(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        statuses = [self.p.client.container_status(cid, token=token)
+                    for cid in post.child_container_ids]
+        for status in statuses:
+            if not status.is_finished:
+                return self._unfinished(post, status, now)
+        parent = self.p.client.create_container(
+            post.account, carousel_parent_params(post.spec, post.child_container_ids), token=token
+        )
+        if not self._remember(post, container_id=parent):
+            return None
+        return self._polling(post, now, f"carousel container {parent} created", attempts=0)
+
+    def _unfinished(self, post: Post, status: ContainerStatus, now: datetime) -> Outcome:
+        if status.is_in_progress:
+            return self._polling(post, now, "", attempts=post.attempts + 1)
+        if status.is_published:
+            return self._published(post, None, now, "container already published")
+        if post.publish_attempted_at is not None:
+            return self.p.fail(post, f"container {status.id} is {status.status_code} after a "
+                               "publish attempt that may have gone through: check the account")
+        if status.is_expired:
+            return self.p.new_container(post, f"container {status.id} expired")
+        error = status.error() or GraphError(status.status or f"container {status.status_code}")
+        return self.p.on_error(post, error, "")
+
+    # -- ready: wait for publish_at and quota, then publish once --------------------------------
+
+    def publish(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        if now < post.publish_at:
+            return self.p.later(post, post.publish_at)
+        assert post.container_id is not None
+        if post.publish_attempted_at is not None:
+            status = self.p.client.container_status(post.container_id, token=token)
+            if not status.is_finished:
+                return self._unfinished(post, status, now)
+        elif post.container_created_at and now > post.container_created_at + CONTAINER_LIFE - EXPIRY_MARGIN:
+            return self.p.new_container(post, "container too close to its 24 h expiry")
+        wait = self.p.quota.wait_until(post.account, token, now)
+        if wait is not None:
+            return self.p.later(post, wait, f"publishing quota used up: waiting until {wait:%Y-%m-%d %H:%M} UTC")
+        if not self._remember(post, publish_attempted_at=now):
+            return None
+        try:
+            media_id = self.p.client.publish(post.account, post.container_id, token=token)
+        except GraphError as exc:
+            return self._after_failed_publish(post.model_copy(update={"publish_attempted_at": now}),
+                                              exc, token)
+        self.p.quota.record_publish(post.account)
+        return self._published(post, media_id, now, "", token=token)
+
+    def _after_failed_publish(self, post: Post, exc: GraphError, token: str) -> Outcome:
+        """A publish call that failed may still have gone through: ask before deciding."""
+        if exc.is_transient:
+            return self.p.on_error(post, exc, token)
+        try:
+            status = self.p.client.container_status(post.container_id or "", token=token)
+        except GraphError:
+            return self.p.on_error(post, exc, token)
+        if status.is_published:
+            return self._published(post, None, self.p.clock.now(), "published despite an error")
+        return self.p.on_error(post, exc, token)
+
+    def _published(
+        self, post: Post, media_id: str | None, now: datetime, note: str, token: str | None = None
+    ) -> Outcome:
+        permalink, extra = self._follow_up(post, media_id, token) if token and media_id else (None, [])
+        lateness = (now - post.publish_at).total_seconds()
+        detail = "; ".join(filter(None, [
+            f"published as media {media_id}" if media_id else "published (media id unknown)",
+            f"{lateness:+.3f} s from the publish time", note, *extra,
+        ]))
+        changes = {"media_id": media_id, "permalink": permalink, "published_at": now,
+                   "next_attempt_at": None, "attempts": 0}
+        return Outcome(Status.PUBLISHED, changes, detail, self._next_occurrence(post))
+
+    def _follow_up(self, post: Post, media_id: str, token: str) -> tuple[str | None, list[str]]:
+        """The permalink and the first comment: best effort, the post is live either way."""
+        notes: list[str] = []
+        permalink = None
+        try:
+            permalink = self.p.client.media(media_id, token=token).permalink
+        except GraphError as exc:
+            notes.append(f"permalink not read: {exc.message}")
+        if post.spec.first_comment:
+            try:
+                self.p.client.comment(media_id, post.spec.first_comment, token=token)
+                notes.append("first comment posted")
+            except GraphError as exc:
+                notes.append(f"first comment failed: {exc.message} (code {exc.code})")
+        return permalink, notes
+
+    def _next_occurrence(self, post: Post) -> tuple[datetime, datetime] | None:
+        if post.spec.recurrence is None:
+            return None
+        at = next_occurrence(post.spec.recurrence, post.spec.timezone, post.publish_at)
+        spec = post.spec.model_copy(update={"publish_at": at})
+        return at, self.p.policy.leads.prepare_at(spec)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _polling(self, post: Post, now: datetime, detail: str, *, attempts: int) -> Outcome:
+        interval = self.p.policy.polls.interval(attempts, video=is_video_post(post))
+        return Outcome(Status.PROCESSING, {"next_attempt_at": now + interval, "attempts": attempts},
+                       detail)
+
+    def _remember(self, post: Post, **ids: object) -> bool:
+        return self.p.store.save_progress(post, owner=self.p.owner, changes=ids)

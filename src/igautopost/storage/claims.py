@@ -1,0 +1,187 @@
+"""What the publishing engine asks of the store: claims with a lease, and leased writes.
+
+A claim is one conditional UPDATE: it succeeds only for an active post that is due and not
+leased by a live worker, so duplicate or stale wake-ups are harmless. Every write of a step is
+conditional on still holding the lease: a worker that lost its lease (it stalled past the
+lease, and another took over) cannot overwrite the newer state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..models import Post, PostSpec, Status
+from .tables import events, posts
+
+ACTIVE = [s.value for s in Status if s.is_active]
+
+
+class ClaimsMixin:
+    """Mixed into `SqlStore`; relies on its ``engine`` and ``_to_post``."""
+
+    engine: sa.Engine
+
+    @staticmethod
+    def _to_post(row: Mapping[str, Any], spec: PostSpec | None = None) -> Post:
+        raise NotImplementedError
+
+    def _claimable(self, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            posts.c.status.in_(ACTIVE),
+            posts.c.next_attempt_at <= now,
+            sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until < now),
+        )
+
+    def claim(self, post_id: int, *, owner: str, now: datetime, lease: timedelta) -> Post | None:
+        """Take the lease on one due post; None if it is not due, not active or leased."""
+        statement = (
+            posts.update()
+            .where(posts.c.id == post_id, self._claimable(now))
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(*posts.c)
+        )
+        with self.engine.begin() as conn:
+            row = conn.execute(statement).first()
+        return self._to_post(row._mapping) if row else None
+
+    def claim_due(
+        self, *, owner: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[Post]:
+        """Take the lease on up to `limit` due posts, most overdue first."""
+        due = (
+            sa.select(posts.c.id)
+            .where(self._claimable(now))
+            .order_by(posts.c.next_attempt_at)
+            .limit(limit)
+        )
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            posts.update()
+            .where(posts.c.id.in_(due.scalar_subquery()), self._claimable(now))
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(*posts.c)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(statement).all()
+        return sorted((self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now)
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next claim may succeed: the earliest next attempt of a free post, or the
+        earliest end of a live lease (a worker that died leaves its posts to be taken over)."""
+        active = posts.c.status.in_(ACTIVE)
+        free = sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until < now)
+        due = sa.select(sa.func.min(posts.c.next_attempt_at)).where(active, free)
+        lease_end = sa.select(sa.func.min(posts.c.lease_until)).where(
+            active, posts.c.lease_until >= now, posts.c.next_attempt_at.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            times = [_aware(conn.execute(q).scalar()) for q in (due, lease_end)]
+        known = [t for t in times if t is not None]
+        return min(known) if known else None
+
+    def save_step(
+        self,
+        post: Post,
+        to: Status,
+        *,
+        owner: str,
+        now: datetime,
+        changes: Mapping[str, Any],
+        detail: str,
+        next_occurrence: tuple[datetime, datetime] | None = None,
+    ) -> bool:
+        """Write a step's outcome and release the lease, if `owner` still holds it.
+
+        With `next_occurrence` (publish time, prepare time), the recurring post's next
+        occurrence is created in the same transaction, so that a crash cannot lose or double it.
+        """
+        values = {**changes, "status": to.value, "updated_at": now,
+                  "lease_owner": None, "lease_until": None}
+        if "child_container_ids" in values and isinstance(values["child_container_ids"], list):
+            values["child_container_ids"] = json.dumps(values["child_container_ids"])
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                posts.update()
+                .where(posts.c.id == post.id, posts.c.lease_owner == owner)
+                .values(values)
+            )
+            if result.rowcount != 1:
+                return False
+            if to is not post.status or detail:
+                conn.execute(events.insert().values(
+                    post_id=post.id, at=now, from_status=post.status.value, to_status=to.value,
+                    detail=detail,
+                ))
+            if next_occurrence is not None:
+                self._insert_occurrence(conn, post.id, *next_occurrence, now)
+        return True
+
+    def save_progress(self, post: Post, *, owner: str, changes: Mapping[str, Any]) -> bool:
+        """Persist ids as soon as Instagram hands them out, keeping the lease."""
+        values = dict(changes)
+        if isinstance(values.get("child_container_ids"), list):
+            values["child_container_ids"] = json.dumps(values["child_container_ids"])
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                posts.update()
+                .where(posts.c.id == post.id, posts.c.lease_owner == owner)
+                .values(values)
+            )
+        return result.rowcount == 1
+
+    def release(self, post_id: int, *, owner: str) -> None:
+        """Give up a lease without changing anything (shutdown, or a step that did nothing)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                posts.update()
+                .where(posts.c.id == post_id, posts.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def published_since(self, account: str, since: datetime) -> list[datetime]:
+        """When the account's posts were published after `since`: the local quota ledger."""
+        statement = (
+            sa.select(posts.c.published_at)
+            .where(posts.c.account == account, posts.c.status == Status.PUBLISHED.value,
+                   posts.c.published_at >= since)
+            .order_by(posts.c.published_at)
+        )
+        with self.engine.connect() as conn:
+            return [_aware(v) for v in conn.execute(statement).scalars()]  # type: ignore[misc]
+
+    def _insert_occurrence(
+        self, conn: sa.Connection, post_id: int, publish_at: datetime, prepare_at: datetime,
+        now: datetime,
+    ) -> None:
+        source = conn.execute(sa.select(posts).where(posts.c.id == post_id)).one()._mapping
+        spec = json.loads(source["spec_json"])
+        spec["publish_at"] = publish_at.isoformat()
+        key = source["client_key"]
+        new_key = f"{key}@{publish_at.isoformat()}" if key else None
+        spec["client_key"] = new_key
+        new_id = conn.execute(posts.insert().values(
+            owner_id=source["owner_id"], account=source["account"],
+            media_type=source["media_type"], status=Status.SCHEDULED.value,
+            spec_json=json.dumps({k: v for k, v in spec.items() if v is not None}),
+            token_ciphertext=source["token_ciphertext"], client_key=new_key,
+            publish_at=publish_at, next_attempt_at=prepare_at, attempts=0, containers_created=0,
+            created_at=now, updated_at=now,
+        )).inserted_primary_key[0]
+        conn.execute(events.insert().values(
+            post_id=new_id, at=now, from_status=None, to_status=Status.SCHEDULED.value,
+            detail=f"next occurrence of recurring post {post_id}",
+        ))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
