@@ -252,3 +252,6 @@ def _print_one(post: Any, as_json: bool, message: str) -> None:
 
 def main() -> None:
     app()
+
+
+from . import engine  # noqa: E402,F401  (registers worker, publish, retry)

@@ -46,6 +46,18 @@ _EXPORTS = {
     "cancel": "posts",
     "parse_posts": "posts",
     "reschedule": "posts",
+    "retry": "posts",
+    "edit": "edits",
+    "Publisher": "publisher",
+    "EnginePolicy": "policy",
+    "LeadTimes": "policy",
+    "PollPolicy": "policy",
+    "RetryPolicy": "policy",
+    "LocalScheduler": "scheduler",
+    "Scheduler": "scheduler",
+    "Simulation": "simulation",
+    "GraphClient": "graph",
+    "GraphError": "graph",
     "schedule": "posts",
     "next_occurrence": "recurrence",
 }
@@ -78,7 +90,13 @@ if TYPE_CHECKING:
         Problem,
     )
     from .models import CarouselItem, Event, MediaType, Post, PostError, PostSpec, Status, UserTag
-    from .posts import ScheduleResult, cancel, parse_posts, reschedule, schedule
+    from .edits import edit
+    from .graph import GraphClient, GraphError
+    from .policy import EnginePolicy, LeadTimes, PollPolicy, RetryPolicy
+    from .posts import ScheduleResult, cancel, parse_posts, reschedule, retry, schedule
+    from .publisher import Publisher
+    from .scheduler import LocalScheduler, Scheduler
+    from .simulation import Simulation
     from .recurrence import next_occurrence
     from .runtime import open_store
     from .secretbox import TokenCipher

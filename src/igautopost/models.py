@@ -261,6 +261,7 @@ class Post(BaseModel):
     containers_created: int = 0
     container_created_at: datetime | None = None
     publish_attempted_at: datetime | None = None  # set before every publish call
+    lease_until: datetime | None = None  # a worker is running a step for it until then
     media_id: str | None = None
     permalink: str | None = None
     published_at: datetime | None = None

@@ -80,8 +80,7 @@ def cancel(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None
     post = store.get(post_id, owner_id=owner_id)
     if post.status is Status.CANCELLED:
         return post
-    if post.status is Status.PUBLISHED:
-        raise InvalidTransition(f"post {post_id} is already published; delete it on Instagram")
+    check_editable(post, now=now)
     return store.transition(post_id, Status.CANCELLED, now=now, detail="cancelled", expect=EDITABLE)
 
 
@@ -100,8 +99,7 @@ def reschedule(
     before publishing and prepares a new one when needed.
     """
     post = store.get(post_id, owner_id=owner_id)
-    if post.status not in EDITABLE:
-        raise InvalidTransition(f"post {post_id} is {post.status}; only posts not yet published can move")
+    check_editable(post, now=now)
     problems = check_publish_at(publish_at, now=now)
     if problems:
         raise InvalidPost(problems)
@@ -115,6 +113,22 @@ def reschedule(
         changes={"spec": spec, "next_attempt_at": _next_step(post, spec, leads), "error_message": None,
                  "error_code": None, "error_subcode": None},
     )
+
+
+def check_editable(post: Post, *, now: datetime) -> None:
+    """Raise `InvalidTransition` unless the user may still change or cancel the post."""
+    if post.status is Status.PUBLISHED:
+        raise InvalidTransition(f"post {post.id} is already published; change it on Instagram")
+    if post.status not in EDITABLE:
+        raise InvalidTransition(f"post {post.id} is {post.status}")
+    if post.publish_attempted_at is not None and post.status is not Status.FAILED:
+        raise InvalidTransition(
+            f"post {post.id} is being published (a publish call may have gone through); "
+            "try again in a minute"
+        )
+    leased = post.lease_until is not None and post.lease_until > now
+    if leased and post.status is Status.READY and now >= post.publish_at:
+        raise InvalidTransition(f"post {post.id} is being published right now")
 
 
 def _next_step(post: Post, spec: PostSpec, leads: LeadTimes) -> datetime:
@@ -174,3 +188,27 @@ def _duplicate_warnings(store: SqlStore, specs: list[PostSpec]) -> list[str]:
                     )
                     break
     return warnings
+
+
+def retry(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None = None) -> Post:
+    """Put a failed post back to scheduled, to be tried again now.
+
+    A publish time already past moves to now, so the post gets a full retry window. A post
+    whose publish attempt may have gone through keeps its container: the engine asks
+    Instagram about it before publishing, so a retry cannot publish twice.
+    """
+    post = store.get(post_id, owner_id=owner_id)
+    if post.status is not Status.FAILED:
+        raise InvalidTransition(f"post {post_id} is {post.status}; only failed posts can be retried")
+    spec = post.spec
+    if spec.publish_at < now:
+        spec = spec.model_copy(update={"publish_at": now})
+    return store.transition(
+        post_id,
+        Status.SCHEDULED,
+        now=now,
+        detail="retry requested",
+        expect=frozenset({Status.FAILED}),
+        changes={"spec": spec, "next_attempt_at": now, "attempts": 0, "error_message": None,
+                 "error_code": None, "error_subcode": None},
+    )

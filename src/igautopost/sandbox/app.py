@@ -24,7 +24,6 @@ from igautopost.sandbox.dispatch import dispatch
 from igautopost.sandbox.errors import GraphError
 from igautopost.sandbox.faults import OUTAGE_HTML, Fault
 from igautopost.sandbox.inspect import CallRecord
-from igautopost.sandbox.objects import graph_timestamp
 from igautopost.sandbox.requests_in import GraphRequest, read_request
 from igautopost.sandbox.routing import GraphRoute, resolve
 from igautopost.sandbox.state import SandboxState
@@ -84,8 +83,8 @@ class GraphEndpoint:
     def _arrival(self, request: Request) -> CallRecord:
         return CallRecord(
             seq=self.state.next_seq(),
-            sandbox_time=graph_timestamp(self.state.now()),
-            wall_time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            sandbox_time=self.state.now(),
+            wall_time=datetime.now(UTC),
             method=request.method,
             path=request.url.path,
             endpoint="",

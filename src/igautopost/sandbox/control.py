@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from igautopost.sandbox.objects import graph_timestamp
 from igautopost.sandbox.state import SandboxState
@@ -30,18 +30,19 @@ from igautopost.sandbox.state import SandboxState
 def control_routes(state: SandboxState) -> list[BaseRoute]:
     """The inspection and control routes bound to one state."""
     c = _Control(state)
-    return [
-        Route("/_sandbox/calls", c.calls),
-        Route("/_sandbox/stats", c.stats),
-        Route("/_sandbox/publishes", c.publishes),
-        Route("/_sandbox/objects", c.objects),
-        Route("/_sandbox/config", c.config, methods=["GET", "PATCH", "PUT"]),
-        Route("/_sandbox/reset", c.reset, methods=["POST"]),
-        Route("/_sandbox/tokens", c.tokens, methods=["GET", "POST"]),
-        Route("/_sandbox/tokens/revoke", c.revoke, methods=["POST"]),
-        Route("/_sandbox/clock", c.clock),
-        Route("/_sandbox/clock/advance", c.advance, methods=["POST"]),
+    routes = [
+        Route("/calls", c.calls),
+        Route("/stats", c.stats),
+        Route("/publishes", c.publishes),
+        Route("/objects", c.objects),
+        Route("/config", c.config, methods=["GET", "PATCH", "PUT"]),
+        Route("/reset", c.reset, methods=["POST"]),
+        Route("/tokens", c.tokens, methods=["GET", "POST"]),
+        Route("/tokens/revoke", c.revoke, methods=["POST"]),
+        Route("/clock", c.clock),
+        Route("/clock/advance", c.advance, methods=["POST"]),
     ]
+    return [Mount("/_sandbox", routes=routes)]
 
 
 class _Control:

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from igautopost.sandbox.objects import Container, Media
+
+
+def _call_row(call: CallRecord) -> dict[str, Any]:
+    row = asdict(call)
+    row["sandbox_time"] = call.sandbox_time.isoformat()
+    row["wall_time"] = call.wall_time.isoformat(timespec="milliseconds")
+    return row
 
 
 @dataclass
@@ -18,8 +26,8 @@ class CallRecord:
     """One Graph call as it arrived and as it was answered."""
 
     seq: int
-    sandbox_time: str
-    wall_time: str
+    sandbox_time: datetime
+    wall_time: datetime
     method: str
     path: str  # with any access_token query value redacted
     endpoint: str
@@ -75,7 +83,7 @@ class Inspector:
         self.repeat_attempts[container_id] += 1
 
     def call_list(self, filters: dict[str, str], limit: int) -> list[dict[str, Any]]:
-        rows = [asdict(c) for c in self.calls]
+        rows = [_call_row(c) for c in self.calls]
         for key, wanted in filters.items():
             rows = [r for r in rows if str(r.get(key)) == wanted]
         return rows[-limit:] if limit else rows

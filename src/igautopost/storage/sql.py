@@ -135,7 +135,10 @@ class SqlStore(ClaimsMixin):
         expect: frozenset[Status] | None = None,
         changes: Mapping[str, Any] | None = None,
     ) -> Post:
-        values = {**(changes or {}), "status": to.value, "updated_at": now}
+        # A user's change takes the post from any worker running a step for it: that step's
+        # leased write then fails, and its result is discarded instead of undoing this change.
+        values = {**(changes or {}), "status": to.value, "updated_at": now,
+                  "lease_owner": None, "lease_until": None}
         if "spec" in values:
             spec: PostSpec = values.pop("spec")
             values.update(self._spec_columns(spec))
@@ -180,6 +183,14 @@ class SqlStore(ClaimsMixin):
             statement = statement.offset(query.offset)
         with self.engine.connect() as conn:
             return [self._to_post(row._mapping) for row in conn.execute(statement)]
+
+    def counts(self, *, owner_id: int | None = None) -> dict[str, int]:
+        """How many posts are in each status."""
+        statement = sa.select(posts.c.status, sa.func.count()).group_by(posts.c.status)
+        if owner_id is not None:
+            statement = statement.where(posts.c.owner_id == owner_id)
+        with self.engine.connect() as conn:
+            return {status: count for status, count in conn.execute(statement).tuples()}
 
     def events(self, post_id: int) -> list[Event]:
         statement = sa.select(events).where(events.c.post_id == post_id).order_by(events.c.id)
@@ -248,6 +259,7 @@ class SqlStore(ClaimsMixin):
             container_created_at=row.get("container_created_at"),
             publish_attempted_at=row.get("publish_attempted_at"),
             published_at=row.get("published_at"),
+            lease_until=row.get("lease_until"),
             child_container_ids=json.loads(row.get("child_container_ids") or "[]"),
             media_id=row.get("media_id"),
             permalink=row.get("permalink"),

@@ -1,0 +1,210 @@
+"""Commands that run the publishing engine: `worker`, `publish`, `retry`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from contextlib import ExitStack
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .app import JsonOption, app, err, fail, out, reported, runtime
+from .output import post_json, print_json
+
+if TYPE_CHECKING:
+    from igautopost import Post, Publisher
+
+SandboxOption = Annotated[
+    bool,
+    typer.Option("--sandbox", help="Publish to a built-in Graph API emulator (own database)."),
+]
+
+
+def _start_sandbox(stack: ExitStack) -> str:
+    """Serve the sandbox in this process and point the engine (and a separate database) at it."""
+    from igautopost.sandbox import SandboxConfig, SandboxServer
+
+    server = stack.enter_context(SandboxServer(SandboxConfig(video_processing_seconds=5)))
+    settings = runtime.settings
+    settings.graph_base_url = server.url
+    if not settings.database_url:
+        # Never "publish" real posts to the emulator: the sandbox has a database of its own.
+        settings.database_url = f"sqlite:///{settings.data_dir / 'sandbox.db'}"
+    err.print(f"sandbox Graph API at {server.url}; database {settings.resolved_database_url()}")
+    return server.url
+
+
+def _publisher() -> Publisher:
+    from igautopost import GraphClient, Publisher, SystemClock
+
+    settings = runtime.settings
+    client = GraphClient(
+        base_url=settings.graph_base_url, version=settings.graph_version,
+        timeout=settings.graph_timeout,
+    )
+    return Publisher(runtime.store, client, SystemClock())
+
+
+def _configure_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=err, show_path=False, rich_tracebacks=False)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
+                        format="%(message)s", force=True)
+    for noisy in ("alembic", "urllib3", "uvicorn", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, help="Steps run at once.")] = 64,
+    sandbox: SandboxOption = False,
+    demo: Annotated[bool, typer.Option(help="With --sandbox: schedule example posts first.")] = False,
+    exit_when_idle: Annotated[bool, typer.Option(help="Stop once no post is waiting.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the local scheduler: publish due posts until stopped (Ctrl-C or SIGTERM)."""
+    from igautopost import LocalScheduler
+
+    _configure_logging(verbose)
+    with ExitStack() as stack, reported():
+        if sandbox:
+            _start_sandbox(stack)
+        elif demo:
+            fail("--demo needs --sandbox: demo posts are never sent to Instagram")
+        if demo:
+            _schedule_demo()
+        scheduler = LocalScheduler(_publisher(), workers=threads)
+        stopping: list[int] = []
+        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+        scheduler.start()
+        err.print(f"worker {scheduler.publisher.owner} running with {threads} threads")
+        try:
+            _watch(scheduler, stopping, exit_when_idle)
+        except KeyboardInterrupt:
+            pass
+        err.print("stopping: letting running steps finish")
+        scheduler.stop()
+        err.print(f"stopped after {scheduler.steps_run} steps")
+
+
+def _watch(scheduler: Any, stopping: list[int], exit_when_idle: bool) -> None:
+    """Wait for a stop; on a terminal, show a live status line."""
+    from rich.live import Live
+
+    from .output import status_line
+
+    with Live(console=err, refresh_per_second=2, transient=True,
+              auto_refresh=err.is_terminal) as live:
+        while not stopping:
+            counts = runtime.store.counts()
+            if err.is_terminal:
+                live.update(status_line(counts, scheduler.running_steps(), runtime.zone,
+                                        runtime.store.next_due(runtime.now())))
+            if exit_when_idle and not any(counts.get(s, 0) for s in ("scheduled", "processing", "ready")):
+                return
+            time.sleep(0.5)
+
+
+def _schedule_demo() -> None:
+    import igautopost
+
+    now = runtime.now()
+    base = {"account": "17841400000000001", "access_token": "sandbox-demo-token"}
+    posts = [
+        {**base, "media_type": "image", "media_url": "https://example.com/demo/photo.jpg",
+         "caption": "A photo, published by igautopost #demo", "first_comment": "First!"},
+        {**base, "media_type": "reel", "media_url": "https://example.com/demo/reel.mp4",
+         "caption": "A reel: its container is processed ahead of time #demo"},
+        {**base, "media_type": "carousel", "caption": "A carousel #demo",
+         "children": [{"media_url": "https://example.com/demo/1.jpg"},
+                      {"media_url": "https://example.com/demo/2.jpg"}]},
+    ]
+    for offset, post in enumerate(posts, start=1):
+        post["publish_at"] = now + timedelta(seconds=15 * offset)
+        post["prepare_ahead"] = 14
+    result = igautopost.schedule(runtime.store, posts, now=now)
+    for post in result.created:
+        err.print(f"demo: post {post.id} ({post.media_type}) publishes at "
+                  f"{post.publish_at.astimezone(runtime.zone):%H:%M:%S}")
+
+
+@app.command()
+def publish(
+    target: Annotated[str, typer.Argument(help="A post id, or a JSON file with one post.")],
+    now: Annotated[bool, typer.Option("--now", help="Publish immediately.")] = False,
+    sandbox: SandboxOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish a post right away and follow it through processing; prints the permalink."""
+    if not now:
+        raise typer.BadParameter("add --now: `publish` publishes immediately", param_hint="--now")
+    with ExitStack() as stack, reported():
+        if sandbox:
+            _start_sandbox(stack)
+        post_id = _publish_target(target)
+        post = _follow(_publisher(), post_id)
+    if as_json:
+        print_json(out, post_json(post))
+    elif post.permalink or post.media_id:
+        out.print(f"published post {post.id}: {post.permalink or 'media ' + str(post.media_id)}")
+    if post.status.value != "published":
+        fail(f"post {post.id} {post.status}: {post.error.message if post.error else ''}")
+
+
+def _publish_target(target: str) -> int:
+    import igautopost
+
+    from .inputs import read_posts
+
+    moment = runtime.now()
+    if target.isdigit():
+        post = runtime.store.get(int(target))
+        if post.status.value == "failed":
+            return igautopost.retry(runtime.store, post.id, now=moment).id
+        return igautopost.reschedule(runtime.store, post.id, moment, now=moment).id
+    items = read_posts([target])
+    if len(items) != 1 or not isinstance(items[0], dict):
+        fail(f"{target}: `publish --now` takes one post; use `schedule` for several")
+    item = {**items[0], "publish_at": moment.isoformat(), "prepare_ahead": 0}
+    for alias in ("date_pub",):
+        item.pop(alias, None)
+    result = igautopost.schedule(runtime.store, [item], now=moment)
+    if result.created:
+        return result.created[0].id
+    known = result.existing[0]  # its client key is stored already: publish that post
+    if not known.status.is_active:
+        fail(f"{target}: already stored as post {known.id}, which is {known.status}")
+    return igautopost.reschedule(runtime.store, known.id, moment, now=moment).id
+
+
+def _follow(publisher: Publisher, post_id: int) -> Post:
+    """Run the post's steps here until it is published or failed, with a spinner."""
+    with err.status("publishing") as spinner:
+        while True:
+            post = publisher.advance(post_id) or runtime.store.get(post_id)
+            spinner.update(f"post {post.id}: {post.status}"
+                           + (f" (container {post.container_id})" if post.container_id else ""))
+            if not post.status.is_active:
+                return post
+            wait = 0.2
+            if post.next_attempt_at is not None:
+                wait = (post.next_attempt_at - runtime.now()).total_seconds()
+            time.sleep(min(max(wait, 0.05), 5.0))
+
+
+@app.command()
+def retry(post_id: int, as_json: JsonOption = False) -> None:
+    """Put a failed post back to scheduled; a past publish time becomes now."""
+    import igautopost
+
+    with reported():
+        post = igautopost.retry(runtime.store, post_id, now=runtime.now())
+    if as_json:
+        print_json(out, post_json(post))
+    else:
+        out.print(f"post {post.id} scheduled again for "
+                  f"{post.publish_at.astimezone(runtime.zone):%Y-%m-%d %H:%M:%S %Z}")
