@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Runs igautopost on its embedded defaults: SQLite in the user data directory.
+# Runs igautopost on its embedded defaults: SQLite in the user data directory, the local
+# scheduler, and the built-in Graph API emulator (with demo posts due in the next minute).
+# Ctrl-C stops it.
 run: install
-	$(BIN)/igautopost schedule examples/post.json examples/reel.json examples/carousel.json
-	$(BIN)/igautopost list
+	$(BIN)/igautopost worker --sandbox --demo
 
 test: install
 	$(BIN)/pytest

@@ -89,6 +89,7 @@ class Steps:
             ready = Outcome(Status.READY, {"next_attempt_at": post.publish_at, "attempts": 0},
                             f"container {post.container_id} finished")
             if now < post.publish_at:
+                self.p.quota.wait_until(post.account, token, now)  # read ahead, not at publish_at
                 return ready
             # Due already: publish in this step; the READY write is skipped, not lost.
             return self.publish(post.model_copy(update={"status": Status.READY, "attempts": 0}),
