@@ -30,7 +30,6 @@ from igautopost.sandbox.state import SandboxState
 from igautopost.sandbox.tokens import token_hash
 
 _RAW_SEND = "igautopost.sandbox.raw_send"
-_TOKEN_CODES = (102, 104, 190)
 _USAGE_HEADERS = {"x-app-usage": '{"call_count":0,"total_cputime":0,"total_time":0}'}
 
 
@@ -51,7 +50,7 @@ def create_app(config: SandboxConfig | None = None, *, clock: Clock | None = Non
     state = SandboxState(config, clock)
     routes = [
         *control_routes(state),
-        Route("/{path:path}", GraphEndpoint(state), methods=["GET", "POST", "DELETE"]),
+        Route("/{path:path}", GraphEndpoint(state), methods=["GET", "POST"]),
     ]
     app = SandboxApp(routes=routes)
     app.state.sandbox = state
@@ -134,7 +133,7 @@ def _note_call(record: CallRecord, call: GraphRequest) -> None:
 
 def _error_response(error: GraphError, route: GraphRoute) -> Response:
     error_type = None
-    if route.instagram_login and error.code not in _TOKEN_CODES:
+    if route.instagram_login:
         error_type = "IGApiException"
     body = error.body(error_type)
     return JSONResponse(body, status_code=error.http_status, headers=_USAGE_HEADERS)

@@ -68,7 +68,7 @@ def resolve(method: str, path: str) -> GraphRoute:
     ig_style = not versioned or (bool(parts) and parts[0] == "me")
     root = _ROOTS.get(tuple(parts))
     if root is not None:
-        return GraphRoute(root, None, ig_style) if method == "GET" else _unsupported(method, path)
+        return GraphRoute(root, None, ig_style)  # GET as documented; POST works too
     if not parts:
         return GraphRoute(MULTI_GET, None, ig_style) if method == "GET" else _unknown(path)
     if len(parts) == 1:
@@ -86,7 +86,3 @@ def resolve(method: str, path: str) -> GraphRoute:
 
 def _unknown(path: str, ig_style: bool = False) -> GraphRoute:
     return GraphRoute(UNKNOWN, None, ig_style, f"Unknown path components: {path}")
-
-
-def _unsupported(method: str, path: str) -> GraphRoute:
-    return GraphRoute(UNKNOWN, None, False, f"unsupported {method.lower()}")

@@ -262,6 +262,8 @@ class SandboxState:
         media.children = tuple(
             self._new_media(self.containers[c], now).id for c in container.children
         )
+        if media.children:  # an album shows its first item
+            media.media_url = self.media[media.children[0]].media_url
         container.published_media_id = media.id
         self._publish_times.setdefault(container.account_id, deque()).append(now)
         self.inspector.record_publish(media, container, graph_timestamp(now))
