@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 # from . import sandbox as sandbox_command  (registered once cli/sandbox.py lands)
 from .output import local_time, post_details, post_json, posts_table, print_json
@@ -67,7 +68,7 @@ runtime = Runtime()
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -82,7 +83,7 @@ def reported() -> Iterator[None]:
         yield
     except InvalidPost as exc:
         for problem in exc.problems:
-            err.print(f"[red]invalid:[/] {problem}", highlight=False, soft_wrap=True)
+            err.print(f"[red]invalid:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except (IgAutopostError, InputError) as exc:
         fail(str(exc))
@@ -118,9 +119,12 @@ def schedule(
         finally:
             done()
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     for post in result.existing:
-        err.print(f"already stored: post {post.id} has client key {post.spec.client_key!r}")
+        err.print(
+            f"already stored: post {post.id} has client key {escape(repr(post.spec.client_key))}",
+            highlight=False,
+        )
     if as_json:
         print_json(out, [post_json(p) for p in result.created])
         return

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import InvalidPost, InvalidTransition, Problem
+from .errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from .models import Post, PostSpec, Status
 from .policy import LeadTimes
 from .storage.base import PostQuery
@@ -67,7 +67,7 @@ def schedule(
     caption within an hour) is stored with a warning, since double posting gets accounts flagged.
     """
     specs = parse_posts(items, now=now)
-    fresh, existing = _split_known(store, specs)
+    fresh, existing = _split_known(store, specs, owner_id)
     warnings = _duplicate_warnings(store, fresh)
     created = store.add(
         fresh, now=now, owner_id=owner_id, prepare_at=[leads.prepare_at(s) for s in fresh]
@@ -140,7 +140,9 @@ def _next_step(post: Post, spec: PostSpec, leads: LeadTimes) -> datetime:
     return leads.prepare_at(spec)
 
 
-def _split_known(store: SqlStore, specs: list[PostSpec]) -> tuple[list[PostSpec], list[Post]]:
+def _split_known(
+    store: SqlStore, specs: list[PostSpec], owner_id: int | None
+) -> tuple[list[PostSpec], list[Post]]:
     keyed: dict[str, set[str]] = {}
     for spec in specs:
         if spec.client_key is not None:
@@ -156,7 +158,11 @@ def _split_known(store: SqlStore, specs: list[PostSpec]) -> tuple[list[PostSpec]
     for spec in specs:
         ident = (spec.account, spec.client_key) if spec.client_key is not None else None
         if ident is not None and ident in known:
-            existing.append(store.get(known[ident]))
+            try:  # another owner's post with that key is not theirs to see
+                existing.append(store.get(known[ident], owner_id=owner_id))
+            except PostNotFound:
+                problem = f"{spec.client_key!r} is already used for account {spec.account}"
+                raise InvalidPost([Problem("client_key", problem)]) from None
         elif ident is not None and ident in seen:
             raise InvalidPost([Problem("client_key", f"{spec.client_key!r} appears twice in the input")])
         else:
