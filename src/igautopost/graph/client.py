@@ -184,6 +184,12 @@ class GraphClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._session_factory()
+            # Read proxy settings from the environment once, not on every call: requests'
+            # per-call lookup walks os.environ and costs more than a loopback round trip.
+            session.proxies.update(
+                {k: v for k, v in requests.utils.get_environ_proxies(self.base_url).items() if v}
+            )
+            session.trust_env = False
             adapter = HTTPAdapter(pool_maxsize=self._pool_size)
             session.mount("https://", adapter)
             session.mount("http://", adapter)

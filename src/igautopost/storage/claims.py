@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,9 @@ class ClaimsMixin:
     """Mixed into `SqlStore`; relies on its ``engine`` and ``_to_post``."""
 
     engine: sa.Engine
+
+    def _write(self) -> AbstractContextManager[sa.Connection]:
+        raise NotImplementedError
 
     @staticmethod
     def _to_post(row: Mapping[str, Any], spec: PostSpec | None = None) -> Post:
@@ -45,7 +49,7 @@ class ClaimsMixin:
             .values(lease_owner=owner, lease_until=now + lease)
             .returning(*posts.c)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             row = conn.execute(statement).first()
         return self._to_post(row._mapping) if row else None
 
@@ -67,7 +71,7 @@ class ClaimsMixin:
             .values(lease_owner=owner, lease_until=now + lease)
             .returning(*posts.c)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             rows = conn.execute(statement).all()
         return sorted((self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now)
 
@@ -105,7 +109,7 @@ class ClaimsMixin:
                   "lease_owner": None, "lease_until": None}
         if "child_container_ids" in values and isinstance(values["child_container_ids"], list):
             values["child_container_ids"] = json.dumps(values["child_container_ids"])
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             result = conn.execute(
                 posts.update()
                 .where(posts.c.id == post.id, posts.c.lease_owner == owner)
@@ -127,7 +131,7 @@ class ClaimsMixin:
         values = dict(changes)
         if isinstance(values.get("child_container_ids"), list):
             values["child_container_ids"] = json.dumps(values["child_container_ids"])
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             result = conn.execute(
                 posts.update()
                 .where(posts.c.id == post.id, posts.c.lease_owner == owner)
@@ -137,7 +141,7 @@ class ClaimsMixin:
 
     def release(self, post_id: int, *, owner: str) -> None:
         """Give up a lease without changing anything (shutdown, or a step that did nothing)."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 posts.update()
                 .where(posts.c.id == post_id, posts.c.lease_owner == owner)

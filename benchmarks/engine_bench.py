@@ -1,0 +1,186 @@
+"""Benchmarks of the publishing engine against the sandbox (issue 4's targets).
+
+The sandbox runs in its own process (as Instagram would be elsewhere); the engine runs in
+this one, as `igautopost worker` does: a LocalScheduler, a Publisher, SQLite in a temp dir.
+Lateness is the sandbox's arrival time of each publish call minus the post's publish time.
+
+  punctuality  100 images due in the same second, 50 ms per Graph call: p50 <= 60 ms, p99 <= 250 ms
+  burst        1,000 images due in the same second, 50 ms per call: all published within 3 s
+  video        200 reels due within one minute, 60 s processing each, 8 threads: every
+               publish within 1 s of its time (takes about 3 minutes)
+  throughput   2,000 images due now, no latency: posts published per second, end to end
+  scale        1,000,000 stored posts, 100 due: one scheduler pass (due query + claim), and
+               the resident memory of an `igautopost worker` on that database
+
+Run: .venv/bin/python benchmarks/engine_bench.py [punctuality burst video throughput scale]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterator
+
+import requests
+
+import igautopost
+from igautopost.policy import EnginePolicy, LeadTimes
+from igautopost.secretbox import TokenCipher
+from igautopost.storage.sql import SqlStore
+
+SANDBOX = """
+import json, sys, time
+from igautopost.sandbox import SandboxConfig, SandboxServer
+server = SandboxServer(SandboxConfig(**json.loads(sys.argv[1])), port=int(sys.argv[2])).start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+@contextmanager
+def sandbox(**config: Any) -> Iterator[str]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config.setdefault("publishing_quota", 1_000_000)
+    config.setdefault("container_cap", 1_000_000)
+    proc = subprocess.Popen([sys.executable, "-c", SANDBOX, json.dumps(config), str(port)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def new_store(workdir: Path) -> SqlStore:
+    return SqlStore.open(f"sqlite:///{workdir / 'bench.db'}",
+                         cipher=TokenCipher([TokenCipher.generate_key()]))
+
+
+def posts_due(count: int, at: datetime, media_type: str = "image", spread: float = 0.0,
+              prepare_ahead: int = 20) -> list[dict[str, Any]]:
+    ext = "mp4" if media_type == "reel" else "jpg"
+    return [
+        {"account": str(17841400000000000 + i % 20), "access_token": f"bench-token-{i % 20}",
+         "media_type": media_type, "media_url": f"https://example.com/{i}.{ext}",
+         "caption": f"bench post {i}", "prepare_ahead": prepare_ahead,
+         "publish_at": at + timedelta(seconds=spread * i / max(count, 1))}
+        for i in range(count)
+    ]
+
+
+def run_engine(url: str, store: SqlStore, threads: int, until_published: int,
+               timeout: float) -> float:
+    """Run a LocalScheduler until `until_published` posts are published; seconds it took."""
+    client = igautopost.GraphClient(base_url=url, timeout=10, pool_size=threads)
+    publisher = igautopost.Publisher(store, client, igautopost.SystemClock(),
+                                     policy=EnginePolicy(leads=LeadTimes()))
+    scheduler = igautopost.LocalScheduler(publisher, workers=threads)
+    scheduler.start()
+    start = time.monotonic()
+    try:
+        while store.counts().get("published", 0) < until_published:
+            if time.monotonic() - start > timeout:
+                raise SystemExit(f"timed out: {store.counts()}")
+            time.sleep(0.02)
+    finally:
+        scheduler.stop()
+    return time.monotonic() - start
+
+
+def publish_lateness(url: str, store: SqlStore) -> list[float]:
+    """Milliseconds between each post's publish time and its publish call's arrival."""
+    calls = requests.get(f"{url}/_sandbox/calls", params={"endpoint": "publish"},
+                         timeout=30).json()["calls"]
+    report = requests.get(f"{url}/_sandbox/publishes", timeout=30).json()
+    assert not report["duplicates"], f"duplicate publishes: {report['duplicates'][:3]}"
+    due = {p.container_id: p.publish_at for p in store.list(igautopost.PostQuery())}
+    return sorted(
+        (datetime.fromisoformat(row["wall_time"]) - due[row["object_id"]]).total_seconds() * 1000
+        for row in calls
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+def due_in_same_second(count: int, threads: int, latency: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, sandbox(latency={"*": latency}) as url:
+        store = new_store(Path(tmp))
+        now = datetime.now(UTC)
+        publish_at = (now + timedelta(seconds=25)).replace(microsecond=0)
+        igautopost.schedule(store, posts_due(count, publish_at), now=now)
+        run_engine(url, store, threads, count, timeout=120)
+        done = max(p.updated_at for p in store.list(igautopost.PostQuery()))
+        lateness = publish_lateness(url, store)
+        return {"posts": count, "threads": threads, "latency_ms": latency * 1000,
+                "publishes": len(lateness), "p50_ms": round(pct(lateness, 50), 1),
+                "p99_ms": round(pct(lateness, 99), 1), "max_ms": round(lateness[-1], 1),
+                "all_published_after_s": round((done - publish_at).total_seconds(), 3)}
+
+
+def video(count: int = 200, threads: int = 8) -> dict[str, Any]:
+    config = {"video_processing_seconds": 60, "latency": {"*": 0.05}}
+    with tempfile.TemporaryDirectory() as tmp, sandbox(**config) as url:
+        store = new_store(Path(tmp))
+        now = datetime.now(UTC)
+        first = now + timedelta(seconds=100)
+        igautopost.schedule(store, posts_due(count, first, "reel", spread=59, prepare_ahead=95),
+                            now=now)
+        run_engine(url, store, threads, count, timeout=400)
+        lateness = publish_lateness(url, store)
+        return {"reels": count, "threads": threads, "processing_s": 60,
+                "p50_ms": round(pct(lateness, 50), 1), "p99_ms": round(pct(lateness, 99), 1),
+                "max_ms": round(lateness[-1], 1)}
+
+
+def throughput(count: int = 2000, threads: int = 64) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, sandbox() as url:
+        store = new_store(Path(tmp))
+        now = datetime.now(UTC)
+        igautopost.schedule(store, posts_due(count, now + timedelta(seconds=2), prepare_ahead=0),
+                            now=now)
+        time.sleep(max((now + timedelta(seconds=2) - datetime.now(UTC)).total_seconds(), 0))
+        seconds = run_engine(url, store, threads, count, timeout=300)
+        return {"posts": count, "threads": threads, "seconds": round(seconds, 2),
+                "posts_per_s": round(count / seconds, 1)}
+
+
+def main() -> None:
+    names = sys.argv[1:] or ["punctuality", "burst", "throughput", "video", "scale"]
+    for name in names:
+        if name == "punctuality":
+            result = due_in_same_second(100, threads=64, latency=0.05)
+        elif name == "burst":
+            result = due_in_same_second(1000, threads=64, latency=0.05)
+        elif name == "video":
+            result = video()
+        elif name == "throughput":
+            result = throughput()
+        elif name == "scale":
+            from scale_bench import scale
+
+            result = scale()
+        else:
+            raise SystemExit(f"unknown benchmark {name!r}")
+        print(f"{name}: {json.dumps(result)}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
