@@ -20,8 +20,10 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-HEADERS = {"Authorization": "Bearer bench-token",
-           "Content-Type": "application/x-www-form-urlencoded"}
+HEADERS = {
+    "Authorization": "Bearer bench-token",
+    "Content-Type": "application/x-www-form-urlencoded",
+}
 Call = Callable[[str, str, str | None], dict[str, str]]
 
 
@@ -32,8 +34,9 @@ def serve(sock: socket.socket) -> None:
     from igautopost.sandbox import SandboxConfig, create_app
 
     config = SandboxConfig(publishing_quota=10**9, container_cap=10**9, max_logged_calls=10_000)
-    uv_config = uvicorn.Config(create_app(config), log_level="warning", lifespan="off",
-                               ws="none", access_log=False)
+    uv_config = uvicorn.Config(
+        create_app(config), log_level="warning", lifespan="off", ws="none", access_log=False
+    )
     uvicorn.Server(uv_config).run(sockets=[sock])
 
 
@@ -65,18 +68,23 @@ def requests_caller(port: int) -> Call:
 
 def cycle(call: Call, account: str, n: int) -> int:
     """create, status, publish: three calls."""
-    created = call("POST", f"/v25.0/{account}/media",
-                   urlencode({"image_url": "https://example.com/a.jpg", "caption": f"post {n}"}))
+    created = call(
+        "POST",
+        f"/v25.0/{account}/media",
+        urlencode({"image_url": "https://example.com/a.jpg", "caption": f"post {n}"}),
+    )
     container = created["id"]
     call("GET", f"/v25.0/{container}?fields=id,status_code,status", None)
-    published = call("POST", f"/v25.0/{account}/media_publish",
-                     urlencode({"creation_id": container}))
+    published = call(
+        "POST", f"/v25.0/{account}/media_publish", urlencode({"creation_id": container})
+    )
     assert "id" in published, published
     return 3
 
 
-def load(port: int, threads: int, seconds: float, client: str, index: int,
-         results: mp.Queue) -> None:  # type: ignore[type-arg]
+def load(
+    port: int, threads: int, seconds: float, client: str, index: int, results: mp.Queue
+) -> None:  # type: ignore[type-arg]
     """One load process: `threads` threads looping until the deadline; reports calls made."""
     counts = [0] * threads
     start_at = time.monotonic() + 0.5  # connections open before the clock starts
@@ -115,8 +123,10 @@ def main() -> None:
     server.start()
     _wait_for(port)
     results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    loaders = [mp.Process(target=load, args=(port, args.threads, args.seconds, args.client, i,
-                                             results)) for i in range(args.processes)]
+    loaders = [
+        mp.Process(target=load, args=(port, args.threads, args.seconds, args.client, i, results))
+        for i in range(args.processes)
+    ]
     for process in loaders:
         process.start()
     total = sum(results.get() for _ in loaders)
@@ -124,9 +134,11 @@ def main() -> None:
         process.join()
     server.terminate()
     server.join()
-    print(f"{total} requests in {args.seconds:.1f} s: {total / args.seconds:,.0f} req/s "
-          f"({args.processes} processes x {args.threads} threads, {args.client}, "
-          "mix create/status/publish 1:1:1)")
+    print(
+        f"{total} requests in {args.seconds:.1f} s: {total / args.seconds:,.0f} req/s "
+        f"({args.processes} processes x {args.threads} threads, {args.client}, "
+        "mix create/status/publish 1:1:1)"
+    )
 
 
 def _wait_for(port: int) -> None:

@@ -11,8 +11,10 @@ def test_create_status_publish_media_flow(graph: Graph) -> None:
     status = graph.get(f"/{container}", fields="id,status_code,status").json()
     assert status["status_code"] == "FINISHED" and status["id"] == container
     media_id = graph.publish(container).json()["id"]
-    media = graph.get(f"/{media_id}", fields="id,permalink,shortcode,timestamp,media_type,"
-                      "media_product_type,caption").json()
+    media = graph.get(
+        f"/{media_id}",
+        fields="id,permalink,shortcode,timestamp,media_type,media_product_type,caption",
+    ).json()
     assert media["permalink"] == f"https://www.instagram.com/p/{media['shortcode']}/"
     assert len(media["shortcode"]) == 11
     assert media["timestamp"] == "2030-01-01T00:00:00+0000"
@@ -40,8 +42,9 @@ def test_unknown_object_is_100_33(graph: Graph) -> None:
 def test_publishing_limit_with_and_without_fields(graph: Graph) -> None:
     graph.publish(graph.image())
     full = graph.get(f"/{ACCOUNT}/content_publishing_limit", fields="config,quota_usage").json()
-    assert full == {"data": [{"quota_usage": 1, "config": {"quota_total": 50,
-                                                           "quota_duration": 86400}}]}
+    assert full == {
+        "data": [{"quota_usage": 1, "config": {"quota_total": 50, "quota_duration": 86400}}]
+    }
     usage_only = graph.get(f"/{ACCOUNT}/content_publishing_limit").json()
     assert usage_only == {"data": [{"quota_usage": 1}]}
 
@@ -73,8 +76,10 @@ def test_carousel_media_lists_its_children(graph: Graph) -> None:
 def test_several_containers_at_once(graph: Graph) -> None:
     first, second = graph.image(), graph.image()
     answer = graph.get("/", ids=f"{first},{second}", fields="id,status_code").json()
-    assert answer == {first: {"id": first, "status_code": "FINISHED"},
-                      second: {"id": second, "status_code": "FINISHED"}}
+    assert answer == {
+        first: {"id": first, "status_code": "FINISHED"},
+        second: {"id": second, "status_code": "FINISHED"},
+    }
 
 
 @pytest.mark.parametrize("prefix", ["", "/v25.0"])
@@ -97,16 +102,19 @@ def test_instagram_login_errors_are_igapiexception(graph: Graph) -> None:
 
 
 def test_json_body_and_query_parameters_are_read(graph: Graph) -> None:
-    by_json = graph.client.post(f"/v25.0/{ACCOUNT}/media", json={"image_url": IMAGE},
-                                headers=graph.auth())
-    by_query = graph.client.post(f"/v25.0/{ACCOUNT}/media", params={"image_url": IMAGE},
-                                 headers=graph.auth())
+    by_json = graph.client.post(
+        f"/v25.0/{ACCOUNT}/media", json={"image_url": IMAGE}, headers=graph.auth()
+    )
+    by_query = graph.client.post(
+        f"/v25.0/{ACCOUNT}/media", params={"image_url": IMAGE}, headers=graph.auth()
+    )
     assert by_json.status_code == by_query.status_code == 200
 
 
 def test_multipart_body_is_refused_with_a_graph_error(graph: Graph) -> None:
-    response = graph.client.post(f"/v25.0/{ACCOUNT}/media", files={"image_url": ("a", b"x")},
-                                 headers=graph.auth())
+    response = graph.client.post(
+        f"/v25.0/{ACCOUNT}/media", files={"image_url": ("a", b"x")}, headers=graph.auth()
+    )
     assert error_of(response) == (100, None)
 
 
@@ -120,9 +128,16 @@ def test_resumable_video_upload(graph: Graph) -> None:
     assert created["uri"].endswith(f"/ig-api-upload/v25.0/{created['id']}")
     assert graph.status(created["id"]) == "IN_PROGRESS"
     upload_path = created["uri"].split("testserver", 1)[1]
-    answer = graph.client.post(upload_path, content=b"\x00" * 64, headers={
-        "Authorization": f"OAuth {graph.token}", "offset": "0", "file_size": "64",
-        "Content-Type": "application/octet-stream"}).json()
+    answer = graph.client.post(
+        upload_path,
+        content=b"\x00" * 64,
+        headers={
+            "Authorization": f"OAuth {graph.token}",
+            "offset": "0",
+            "file_size": "64",
+            "Content-Type": "application/octet-stream",
+        },
+    ).json()
     assert answer == {"success": True, "message": "Upload successful."}
     graph.advance(20)
     assert graph.status(created["id"]) == "FINISHED"
@@ -130,40 +145,56 @@ def test_resumable_video_upload(graph: Graph) -> None:
 
 def test_resumable_upload_from_a_url(graph: Graph) -> None:
     created = graph.create(media_type="REELS", upload_type="resumable").json()
-    graph.client.post(f"/ig-api-upload/v25.0/{created['id']}",
-                      headers={"Authorization": f"OAuth {graph.token}", "file_url": VIDEO})
+    graph.client.post(
+        f"/ig-api-upload/v25.0/{created['id']}",
+        headers={"Authorization": f"OAuth {graph.token}", "file_url": VIDEO},
+    )
     assert graph.state.containers[created["id"]].media_url == VIDEO
 
 
 def test_facebook_token_exchange(graph: Graph) -> None:
-    answer = graph.client.get("/v25.0/oauth/access_token", params={
-        "grant_type": "fb_exchange_token", "client_id": "1", "client_secret": "s",
-        "fb_exchange_token": "short"}).json()
+    answer = graph.client.get(
+        "/v25.0/oauth/access_token",
+        params={
+            "grant_type": "fb_exchange_token",
+            "client_id": "1",
+            "client_secret": "s",
+            "fb_exchange_token": "short",
+        },
+    ).json()
     assert answer["token_type"] == "bearer" and answer["expires_in"] == 60 * 24 * 3600
     assert isinstance(answer["access_token"], str)
-    missing = graph.client.get("/v25.0/oauth/access_token",
-                               params={"grant_type": "fb_exchange_token"})
+    missing = graph.client.get(
+        "/v25.0/oauth/access_token", params={"grant_type": "fb_exchange_token"}
+    )
     assert error_of(missing) == (100, None)
 
 
 def test_instagram_exchange_then_refresh_after_a_day(graph: Graph) -> None:
-    long_lived = graph.client.get("/access_token", params={
-        "grant_type": "ig_exchange_token", "client_secret": "s", "access_token": "short"}).json()
+    long_lived = graph.client.get(
+        "/access_token",
+        params={"grant_type": "ig_exchange_token", "client_secret": "s", "access_token": "short"},
+    ).json()
     token = long_lived["access_token"]
-    too_young = graph.client.get("/refresh_access_token",
-                                 params={"grant_type": "ig_refresh_token", "access_token": token})
+    too_young = graph.client.get(
+        "/refresh_access_token", params={"grant_type": "ig_refresh_token", "access_token": token}
+    )
     assert error_of(too_young) == (100, None)
     graph.advance(25 * 3600)
-    refreshed = graph.client.get("/refresh_access_token", params={
-        "grant_type": "ig_refresh_token"}, headers={"Authorization": f"Bearer {token}"}).json()
+    refreshed = graph.client.get(
+        "/refresh_access_token",
+        params={"grant_type": "ig_refresh_token"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
     assert refreshed["access_token"] != token and refreshed["expires_in"] == 5184000
 
 
 def test_issued_tokens_expire_in_sandbox_time(make_graph: object) -> None:
     graph = make_graph(token_lifetime_seconds=3600)  # type: ignore[operator]
-    token = graph.client.get("/access_token", params={
-        "grant_type": "ig_exchange_token", "client_secret": "s",
-        "access_token": "short"}).json()["access_token"]
+    token = graph.client.get(
+        "/access_token",
+        params={"grant_type": "ig_exchange_token", "client_secret": "s", "access_token": "short"},
+    ).json()["access_token"]
     graph.token = token
     assert graph.create(image_url=IMAGE).status_code == 200
     graph.advance(3600)

@@ -24,8 +24,16 @@ def rule(kind: str, **fields: Any) -> dict[str, Any]:
 
 
 def test_error_fault_uses_the_real_shape(make_graph: Callable[..., Graph]) -> None:
-    graph = make_graph(faults=[rule("error", endpoints=("publish",), on_calls=(1,),
-                                    errors=[{"code": 32, "http_status": 400}])])
+    graph = make_graph(
+        faults=[
+            rule(
+                "error",
+                endpoints=("publish",),
+                on_calls=(1,),
+                errors=[{"code": 32, "http_status": 400}],
+            )
+        ]
+    )
     container = graph.image()
     response = graph.publish(container)
     assert error_of(response) == (32, None)
@@ -36,8 +44,14 @@ def test_error_fault_uses_the_real_shape(make_graph: Callable[..., Graph]) -> No
 
 def test_error_rate_is_deterministic_under_a_seed(make_graph: Callable[..., Graph]) -> None:
     def outcomes(seed: int) -> list[int]:
-        faults = [rule("error", rate=0.3, endpoints=("get_object",),
-                       errors=[{"code": 2}, {"code": -1, "subcode": 2207001}])]
+        faults = [
+            rule(
+                "error",
+                rate=0.3,
+                endpoints=("get_object",),
+                errors=[{"code": 2}, {"code": -1, "subcode": 2207001}],
+            )
+        ]
         graph = make_graph(faults=faults, seed=seed)
         container = graph.image()
         return [graph.get(f"/{container}").status_code for _ in range(40)]
@@ -65,8 +79,18 @@ def test_seeded_faults_ignore_calls_to_other_endpoints(make_graph: Callable[...,
 
 
 def test_server_error_json_and_html(make_graph: Callable[..., Graph]) -> None:
-    graph = make_graph(faults=[rule("server_error", rate=1.0, endpoints=("get_object",),
-                                    http_statuses=(502,), html_ratio=0.5)], seed=1)
+    graph = make_graph(
+        faults=[
+            rule(
+                "server_error",
+                rate=1.0,
+                endpoints=("get_object",),
+                http_statuses=(502,),
+                html_ratio=0.5,
+            )
+        ],
+        seed=1,
+    )
     container = graph.image()
     answers = [graph.get(f"/{container}") for _ in range(20)]
     assert {a.status_code for a in answers} == {502}
@@ -83,8 +107,14 @@ def test_max_times_limits_a_rule(make_graph: Callable[..., Graph]) -> None:
 
 
 def test_after_success_error_publishes_anyway(make_graph: Callable[..., Graph]) -> None:
-    faults = [rule("after_success_error", endpoints=("publish",), on_calls=(1,),
-                   errors=[{"code": 2, "http_status": 500}])]
+    faults = [
+        rule(
+            "after_success_error",
+            endpoints=("publish",),
+            on_calls=(1,),
+            errors=[{"code": 2, "http_status": 500}],
+        )
+    ]
     graph = make_graph(faults=faults)
     container = graph.image()
     response = graph.publish(container)
@@ -111,9 +141,19 @@ def test_after_success_drop_in_process(make_graph: Callable[..., Graph]) -> None
 
 def test_config_changes_at_run_time_through_control(graph: Graph) -> None:
     container = graph.image()
-    changed = graph.client.patch("/_sandbox/config", json={
-        "faults": [rule("error", endpoints=("publish",), rate=1.0,
-                        errors=[{"code": 4, "subcode": 2207051}])]})
+    changed = graph.client.patch(
+        "/_sandbox/config",
+        json={
+            "faults": [
+                rule(
+                    "error",
+                    endpoints=("publish",),
+                    rate=1.0,
+                    errors=[{"code": 4, "subcode": 2207051}],
+                )
+            ]
+        },
+    )
     assert changed.json()["faults"][0]["kind"] == "error"
     assert error_of(graph.publish(container)) == (4, 2207051)
     graph.client.patch("/_sandbox/config", json={"faults": []})
@@ -132,8 +172,9 @@ def session() -> requests.Session:
 
 
 def test_drop_over_real_http_closes_without_answer() -> None:
-    config = SandboxConfig(faults=(FaultRule(kind="drop", endpoints=("create_container",),
-                                             on_calls=(1,)),))
+    config = SandboxConfig(
+        faults=(FaultRule(kind="drop", endpoints=("create_container",), on_calls=(1,)),)
+    )
     with SandboxServer(config) as sandbox, session() as http:
         url = f"{sandbox.url}/v25.0/{ACCOUNT}/media"
         with pytest.raises(requests.ConnectionError, match="without response"):
@@ -144,30 +185,40 @@ def test_drop_over_real_http_closes_without_answer() -> None:
 
 
 def test_publish_then_drop_over_real_http() -> None:
-    config = SandboxConfig(faults=(FaultRule(kind="after_success_drop", endpoints=("publish",),
-                                             on_calls=(1,)),))
+    config = SandboxConfig(
+        faults=(FaultRule(kind="after_success_drop", endpoints=("publish",), on_calls=(1,)),)
+    )
     with SandboxServer(config) as sandbox, session() as http:
-        container = http.post(f"{sandbox.url}/v25.0/{ACCOUNT}/media",
-                              data={"image_url": IMAGE}).json()["id"]
+        container = http.post(
+            f"{sandbox.url}/v25.0/{ACCOUNT}/media", data={"image_url": IMAGE}
+        ).json()["id"]
         with pytest.raises(requests.ConnectionError):
-            http.post(f"{sandbox.url}/v25.0/{ACCOUNT}/media_publish",
-                      data={"creation_id": container})
+            http.post(
+                f"{sandbox.url}/v25.0/{ACCOUNT}/media_publish", data={"creation_id": container}
+            )
         status = http.get(f"{sandbox.url}/v25.0/{container}", params={"fields": "status_code"})
         assert status.json()["status_code"] == "PUBLISHED"
 
 
 def test_slow_answer_exceeds_a_client_timeout() -> None:
-    config = SandboxConfig(faults=(
-        FaultRule(kind="after_success_slow", endpoints=("publish",), on_calls=(1,),
-                  delay_seconds=2.0),
-        FaultRule(kind="slow", endpoints=("get_object",), on_calls=(1,), delay_seconds=2.0),
-    ))
+    config = SandboxConfig(
+        faults=(
+            FaultRule(
+                kind="after_success_slow", endpoints=("publish",), on_calls=(1,), delay_seconds=2.0
+            ),
+            FaultRule(kind="slow", endpoints=("get_object",), on_calls=(1,), delay_seconds=2.0),
+        )
+    )
     with SandboxServer(config) as sandbox, session() as http:
-        container = http.post(f"{sandbox.url}/v25.0/{ACCOUNT}/media",
-                              data={"image_url": IMAGE}).json()["id"]
+        container = http.post(
+            f"{sandbox.url}/v25.0/{ACCOUNT}/media", data={"image_url": IMAGE}
+        ).json()["id"]
         with pytest.raises(requests.Timeout):
-            http.post(f"{sandbox.url}/v25.0/{ACCOUNT}/media_publish",
-                      data={"creation_id": container}, timeout=0.3)
+            http.post(
+                f"{sandbox.url}/v25.0/{ACCOUNT}/media_publish",
+                data={"creation_id": container},
+                timeout=0.3,
+            )
         assert sandbox.state.containers[container].published_media_id is not None
         with pytest.raises(requests.Timeout):
             http.get(f"{sandbox.url}/v25.0/{container}", timeout=0.3)
@@ -176,8 +227,9 @@ def test_slow_answer_exceeds_a_client_timeout() -> None:
 def test_latency_per_endpoint() -> None:
     config = SandboxConfig(latency={"get_object": 0.2})
     with SandboxServer(config) as sandbox, session() as http:
-        container = http.post(f"{sandbox.url}/v25.0/{ACCOUNT}/media",
-                              data={"image_url": IMAGE}).json()["id"]
+        container = http.post(
+            f"{sandbox.url}/v25.0/{ACCOUNT}/media", data={"image_url": IMAGE}
+        ).json()["id"]
         started = time.monotonic()
         http.get(f"{sandbox.url}/v25.0/{container}")
         assert time.monotonic() - started >= 0.2

@@ -13,8 +13,10 @@ def test_video_is_in_progress_until_processed(make_graph: Callable[..., Graph]) 
     graph = make_graph(video_processing_seconds=30)
     reel = graph.create_id(media_type="REELS", video_url=VIDEO)
     status = graph.get(f"/{reel}", fields="status_code,status").json()
-    assert status == {"status_code": "IN_PROGRESS",
-                      "status": "In Progress: Media is still being processed."}
+    assert status == {
+        "status_code": "IN_PROGRESS",
+        "status": "In Progress: Media is still being processed.",
+    }
     assert error_of(graph.publish(reel)) == (9007, 2207027)
     graph.advance(30)
     assert graph.status(reel) == "FINISHED"
@@ -33,14 +35,17 @@ def test_image_delay_is_configurable(make_graph: Callable[..., Graph]) -> None:
 
 
 def test_failing_media_urls_end_in_error(make_graph: Callable[..., Graph]) -> None:
-    graph = make_graph(failing_url_patterns=(r"broken",), failure_subcode=2207026,
-                       video_processing_seconds=5)
+    graph = make_graph(
+        failing_url_patterns=(r"broken",), failure_subcode=2207026, video_processing_seconds=5
+    )
     reel = graph.create_id(media_type="REELS", video_url="https://example.com/broken.mp4")
     assert graph.status(reel) == "IN_PROGRESS"
     graph.advance(5)
     status = graph.get(f"/{reel}", fields="status_code,status").json()
-    assert status == {"status_code": "ERROR",
-                      "status": "Error: Media upload has failed with error code 2207026"}
+    assert status == {
+        "status_code": "ERROR",
+        "status": "Error: Media upload has failed with error code 2207026",
+    }
     assert error_of(graph.publish(reel)) == (9007, 2207027)
 
 
@@ -82,8 +87,10 @@ def test_publishing_quota_over_a_rolling_day(make_graph: Callable[..., Graph]) -
     graph.advance(DAY - 3600)  # the first publish leaves the window
     assert graph.publish(graph.image()).status_code == 200
     limit = graph.get(f"/{ACCOUNT}/content_publishing_limit", fields="quota_usage,config")
-    assert limit.json()["data"][0] == {"quota_usage": 2,
-                                       "config": {"quota_total": 2, "quota_duration": 86400}}
+    assert limit.json()["data"][0] == {
+        "quota_usage": 2,
+        "config": {"quota_total": 2, "quota_duration": 86400},
+    }
 
 
 def test_a_carousel_counts_once_against_the_quota(graph: Graph) -> None:

@@ -65,8 +65,9 @@ def test_revoke_every_token_of_an_account_through_control(
     make_graph: Callable[..., Graph],
 ) -> None:
     graph = make_graph(tokens={"tok-a": ACCOUNT, "tok-a2": ACCOUNT, "tok-b": OTHER})
-    answer = graph.client.post("/_sandbox/tokens/revoke",
-                               json={"account_id": ACCOUNT, "reason": "password_changed"})
+    answer = graph.client.post(
+        "/_sandbox/tokens/revoke", json={"account_id": ACCOUNT, "reason": "password_changed"}
+    )
     assert answer.json() == {"revoked": 2}
     graph.token = "tok-a2"
     assert error_of(graph.create(image_url=IMAGE)) == (190, 460)

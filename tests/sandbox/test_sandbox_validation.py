@@ -9,10 +9,22 @@ from sandboxtest import ACCOUNT, IMAGE, VIDEO, Graph, error_of
 
 VALID = [
     {"image_url": IMAGE},
-    {"image_url": IMAGE, "alt_text": "a cup", "location_id": "1", "product_tags": "[]",
-     "user_tags": '[{"username": "ana", "x": 0.5, "y": 0.1}]', "collaborators": '["ana"]'},
-    {"media_type": "REELS", "video_url": VIDEO, "share_to_feed": "true", "thumb_offset": "500",
-     "cover_url": IMAGE, "audio_name": "song"},
+    {
+        "image_url": IMAGE,
+        "alt_text": "a cup",
+        "location_id": "1",
+        "product_tags": "[]",
+        "user_tags": '[{"username": "ana", "x": 0.5, "y": 0.1}]',
+        "collaborators": '["ana"]',
+    },
+    {
+        "media_type": "REELS",
+        "video_url": VIDEO,
+        "share_to_feed": "true",
+        "thumb_offset": "500",
+        "cover_url": IMAGE,
+        "audio_name": "song",
+    },
     {"media_type": "STORIES", "image_url": IMAGE},
     {"media_type": "STORIES", "video_url": VIDEO, "user_tags": '[{"username": "ana"}]'},
     {"is_carousel_item": "true", "image_url": IMAGE, "alt_text": "x"},
@@ -65,19 +77,28 @@ def test_invalid_parameters_answer_the_real_error(
     assert words in error["message"] + error.get("error_user_msg", "")
 
 
-@pytest.mark.parametrize("caption", [
-    "x" * 2201,
-    " ".join(f"#tag{i}" for i in range(31)),
-    " ".join(f"@user{i}" for i in range(21)),
-])
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "x" * 2201,
+        " ".join(f"#tag{i}" for i in range(31)),
+        " ".join(f"@user{i}" for i in range(21)),
+    ],
+)
 def test_caption_limits_answer_36004(graph: Graph, caption: str) -> None:
     assert error_of(graph.create(image_url=IMAGE, caption=caption)) == (36004, 2207010)
 
 
-@pytest.mark.parametrize("caption", [
-    "x" * 2200, " ".join(f"#tag{i}" for i in range(30)), " ".join(f"@u{i}" for i in range(20)),
-    "email me at a@b.com #one", "C# and F#",
-])
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "x" * 2200,
+        " ".join(f"#tag{i}" for i in range(30)),
+        " ".join(f"@u{i}" for i in range(20)),
+        "email me at a@b.com #one",
+        "C# and F#",
+    ],
+)
 def test_captions_at_the_limits_pass(graph: Graph, caption: str) -> None:
     assert graph.create(image_url=IMAGE, caption=caption).status_code == 200
 

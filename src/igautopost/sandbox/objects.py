@@ -105,10 +105,10 @@ class Media:
             "is_comment_enabled": True,
             "media_url": self.media_url,
         }
-        if self.caption is not None:
-            values["caption"] = self.caption
-        if self.media_type == "VIDEO":
-            values["thumbnail_url"] = f"{self.media_url}.thumbnail.jpg"
+        # None: a field the node type has but this object lacks (left out of answers)
+        values["caption"] = self.caption
+        video = self.media_type == "VIDEO"
+        values["thumbnail_url"] = f"{self.media_url}.thumbnail.jpg" if video else None
         return values
 
 
