@@ -48,7 +48,8 @@ class PollPolicy:
     def interval(self, polls_done: int, *, video: bool) -> timedelta:
         first = self.video_first if video else self.image_first
         seconds = first.total_seconds() * self.growth ** min(polls_done, 30)
-        return min(timedelta(seconds=seconds), self.longest)
+        # Capped as a float: a timedelta of the uncapped value can overflow.
+        return timedelta(seconds=min(seconds, self.longest.total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class RetryPolicy:
     new_container_attempts: int = 3  # containers created for one post before giving up
 
     def delay_for(self, attempt: int, rng: random.Random) -> timedelta:
-        seconds = min(self.base.total_seconds() * 2 ** max(attempt - 1, 0),
+        # The exponent is bounded: 2 ** 1024 does not fit in a float (the cap applies long before).
+        seconds = min(self.base.total_seconds() * 2.0 ** min(max(attempt - 1, 0), 64),
                       self.longest.total_seconds())
         spread = seconds * self.jitter
         return timedelta(seconds=max(seconds + rng.uniform(-spread, spread), 0.1))

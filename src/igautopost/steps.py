@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,10 @@ class Steps:
     # -- scheduled: create the container(s) ahead of publish_at --------------------------------
 
     def prepare(self, post: Post, token: str, now: datetime) -> Outcome | None:
-        if post.container_id or post.child_container_ids:
+        # A carousel whose item containers are not all created (a crash between two) resumes
+        # creating them below; a parent made of the first items only would be rejected.
+        items_done = len(post.child_container_ids) >= len(post.spec.children)
+        if post.container_id or (post.child_container_ids and items_done):
             return Outcome(Status.PROCESSING, {"next_attempt_at": now, "attempts": 0})
         prepare_at = self.p.policy.leads.prepare_at(post.spec)
         if now < prepare_at:
@@ -114,13 +117,25 @@ class Steps:
             return self._polling(post, now, "", attempts=post.attempts + 1)
         if status.is_published:
             return self._published(post, None, now, "container already published")
+        if status.is_expired:
+            # A published container reads PUBLISHED, never EXPIRED: any publish attempt on this
+            # one did not go through, so a new container cannot publish the post twice.
+            unattempted = post.model_copy(update={"publish_attempted_at": None})
+            outcome = self.p.new_container(unattempted, f"container {status.id} expired")
+            return replace(outcome, changes={**outcome.changes, "publish_attempted_at": None})
         if post.publish_attempted_at is not None:
             return self.p.fail(post, f"container {status.id} is {status.status_code} after a "
                                "publish attempt that may have gone through: check the account")
-        if status.is_expired:
-            return self.p.new_container(post, f"container {status.id} expired")
         error = status.error() or GraphError(status.status or f"container {status.status_code}")
-        return self.p.on_error(post, error, "")
+        outcome = self.p.on_error(post, error, "")
+        if outcome.to is Status.FAILED:
+            # A container in ERROR never recovers: forget it, so that a retry of the post
+            # (once the media is fixed) prepares a new one instead of polling the dead one.
+            dead: dict[str, Any] = {"container_id": None, "child_container_ids": [],
+                                    "container_created_at": None}
+            outcome = replace(outcome, changes={**outcome.changes, **dead},
+                              detail=f"{outcome.detail} (container {status.id})")
+        return outcome
 
     # -- ready: wait for publish_at and quota, then publish once --------------------------------
 
@@ -157,6 +172,8 @@ class Steps:
             return self.p.on_error(post, exc, token)
         if status.is_published:
             return self._published(post, None, self.p.clock.now(), "published despite an error")
+        if status.is_expired:  # e.g. -2/2207020 "media expired": the post is not live
+            return self._unfinished(post, status, self.p.clock.now())
         return self.p.on_error(post, exc, token)
 
     def _published(

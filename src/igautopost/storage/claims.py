@@ -38,7 +38,8 @@ class ClaimsMixin:
         return sa.and_(
             posts.c.status.in_(ACTIVE),
             posts.c.next_attempt_at <= now,
-            sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until < now),
+            # A lease until T is over at T: `next_due` reports T, and a claim at T succeeds.
+            sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until <= now),
         )
 
     def claim(self, post_id: int, *, owner: str, now: datetime, lease: timedelta) -> Post | None:
@@ -79,10 +80,10 @@ class ClaimsMixin:
         """When the next claim may succeed: the earliest next attempt of a free post, or the
         earliest end of a live lease (a worker that died leaves its posts to be taken over)."""
         active = posts.c.status.in_(ACTIVE)
-        free = sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until < now)
+        free = sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until <= now)
         due = sa.select(sa.func.min(posts.c.next_attempt_at)).where(active, free)
         lease_end = sa.select(sa.func.min(posts.c.lease_until)).where(
-            active, posts.c.lease_until >= now, posts.c.next_attempt_at.is_not(None)
+            active, posts.c.lease_until > now, posts.c.next_attempt_at.is_not(None)
         )
         with self.engine.connect() as conn:
             times = [_aware(conn.execute(q).scalar()) for q in (due, lease_end)]
