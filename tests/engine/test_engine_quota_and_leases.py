@@ -71,13 +71,16 @@ INSTANT_POLLS = EnginePolicy(polls=PollPolicy(image_first=timedelta(0)))
 
 
 def _drain(publisher: Publisher, errors: list[BaseException]) -> None:
-    """Run due steps until no post is due (the clock does not move)."""
+    """Run due steps until nothing is due now (the clock does not move). A post leased by
+    another thread reads as due at its lease end: that thread re-checks after its step."""
     try:
         while True:
-            due = publisher.store.claim_due(owner=publisher.owner, now=publisher.clock.now(),
+            now = publisher.clock.now()
+            due = publisher.store.claim_due(owner=publisher.owner, now=now,
                                             lease=publisher.policy.lease, limit=5)
             if not due:
-                if publisher.store.next_due(publisher.clock.now()) is None:
+                upcoming = publisher.store.next_due(now)
+                if upcoming is None or upcoming > now:
                     return
                 continue
             for post in due:
