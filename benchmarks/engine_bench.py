@@ -164,9 +164,9 @@ def main() -> None:
     names = sys.argv[1:] or ["punctuality", "burst", "throughput", "video", "scale"]
     for name in names:
         if name == "punctuality":
-            result = due_in_same_second(100, threads=64, latency=0.05)
+            result = due_in_same_second(100, threads=128, latency=0.05)
         elif name == "burst":
-            result = due_in_same_second(1000, threads=64, latency=0.05)
+            result = due_in_same_second(1000, threads=128, latency=0.05)
         elif name == "video":
             result = video()
         elif name == "throughput":

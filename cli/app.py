@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-# from . import sandbox as sandbox_command  (registered once cli/sandbox.py lands)
+from . import sandbox as sandbox_command
 from .output import local_time, post_details, post_json, posts_table, print_json
 from .timeinput import local_zone, parse_time
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-# app.command("sandbox")(sandbox_command.sandbox)
+app.command("sandbox")(sandbox_command.sandbox)
 
 out = Console()
 err = Console(stderr=True)

@@ -104,7 +104,7 @@ def _watch(scheduler: Any, stopping: list[int], exit_when_idle: bool) -> None:
             if err.is_terminal:
                 live.update(status_line(counts, scheduler.running_steps(), runtime.zone,
                                         runtime.store.next_due(runtime.now())))
-            if exit_when_idle and not any(counts.get(s, 0) for s in ("scheduled", "processing", "ready")):
+            if exit_when_idle and runtime.store.next_due(runtime.now()) is None:
                 return
             time.sleep(0.5)
 
@@ -188,7 +188,8 @@ def _follow(publisher: Publisher, post_id: int) -> Post:
             post = publisher.advance(post_id) or runtime.store.get(post_id)
             spinner.update(f"post {post.id}: {post.status}"
                            + (f" (container {post.container_id})" if post.container_id else ""))
-            if not post.status.is_active:
+            following_up = post.status.value == "published" and post.next_attempt_at is not None
+            if not post.status.is_active and not following_up:
                 return post
             wait = 0.2
             if post.next_attempt_at is not None:

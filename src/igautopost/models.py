@@ -262,9 +262,13 @@ class Post(BaseModel):
     container_created_at: datetime | None = None
     publish_attempted_at: datetime | None = None  # set before every publish call
     lease_until: datetime | None = None  # a worker is running a step for it until then
+    claimed_at: datetime | None = None  # when the current (or last) lease was taken
+    token_ciphertext: str | None = Field(default=None, exclude=True, repr=False)
     media_id: str | None = None
     permalink: str | None = None
     published_at: datetime | None = None
+    comment_id: str | None = None  # the first comment, once posted
+    comment_attempted_at: datetime | None = None
     error: PostError | None = None
     created_at: datetime
     updated_at: datetime

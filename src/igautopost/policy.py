@@ -81,6 +81,9 @@ class EnginePolicy:
     lease: timedelta = timedelta(minutes=2)  # longer than any single Graph call's timeout
     quota_cache: timedelta = timedelta(minutes=5)
     quota_default: int = 50  # when the API's answer cannot be read
+    # The permalink and first comment are read and posted this long after publishing, so
+    # that they do not compete with other posts due in the same second.
+    follow_up_delay: timedelta = timedelta(seconds=5)
 
 
 DEFAULT_POLICY = EnginePolicy()

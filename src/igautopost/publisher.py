@@ -56,7 +56,7 @@ class Publisher:
         self.clock = clock
         self.policy = policy
         self.owner = owner or worker_name()
-        self._rng = rng or random.Random()
+        self.rng = rng or random.Random()
         self.quota = QuotaTracker(
             client, store, cache_for=policy.quota_cache, default_total=policy.quota_default
         )
@@ -71,11 +71,14 @@ class Publisher:
             return None
         return self.step(post)
 
-    def step(self, post: Post) -> Post | None:
-        """Run one step of a post this worker has claimed, and release it."""
+    def step(self, post: Post, *, reload: bool = True) -> Post | None:
+        """Run one step of a post this worker has claimed, and release it; the post as stored
+        after the step (None without `reload`, or when the lease was lost)."""
         now = self.clock.now()
-        token = self.store.access_token(post.id)
-        if token is None:
+        token = self.store.token_of(post)
+        if token is None and post.status is Status.PUBLISHED:
+            outcome = Outcome(Status.PUBLISHED, {"next_attempt_at": None}, "no token: no follow-up")
+        elif token is None:
             outcome = self.fail(post, "no access token is stored for this post")
         else:
             try:
@@ -94,7 +97,7 @@ class Publisher:
             return None
         if outcome.detail:
             log.info("post %s: %s -> %s: %s", post.id, post.status, outcome.to, outcome.detail)
-        return self.store.get(post.id)
+        return self.store.get(post.id) if reload else None
 
     # -- outcomes shared by the steps ------------------------------------------------------
 
@@ -133,12 +136,13 @@ class Publisher:
         """Forget the current container (never after a publish attempt) and prepare again now."""
         assert post.publish_attempted_at is None, "a second container after a publish attempt"
         changes = {"container_id": None, "child_container_ids": [], "container_created_at": None,
-                   "next_attempt_at": self.clock.now(), "attempts": 0}
+                   "publish_attempted_at": None, "next_attempt_at": self.clock.now(),
+                   "attempts": 0}
         return Outcome(Status.SCHEDULED, changes, detail)
 
     def _retry(self, post: Post, exc: GraphError, now: datetime) -> Outcome:
         attempt = post.attempts + 1
-        delay = self.policy.retries.delay_for(attempt, self._rng)
+        delay = self.policy.retries.delay_for(attempt, self.rng)
         if isinstance(exc, RateLimited) and exc.retry_after:
             delay = max(delay, timedelta(seconds=exc.retry_after))
         at = now + delay

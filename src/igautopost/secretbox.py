@@ -32,6 +32,7 @@ class TokenCipher:
                 "(make one with `igautopost secrets generate`)"
             ) from None
         self._fernet = MultiFernet(fernets)
+        self._plain: dict[str, str] = {}
 
     @staticmethod
     def generate_key() -> str:
@@ -43,6 +44,17 @@ class TokenCipher:
         return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        # A worker decrypts the same few tokens at every step; keep the plaintexts it needs.
+        found = self._plain.get(token)
+        if found is not None:
+            return found
+        plain = self._decrypt(token)
+        if len(self._plain) >= 10_000:
+            self._plain.clear()
+        self._plain[token] = plain
+        return plain
+
+    def _decrypt(self, token: str) -> str:
         from cryptography.fernet import InvalidToken
 
         try:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .publisher import Publisher
 
 CONTAINER_LIFE = timedelta(hours=24)
+FOLLOW_UP_TRIES = 5  # reads of the permalink after transient errors
 EXPIRY_MARGIN = timedelta(minutes=10)  # do not publish a container this close to expiring
 
 
@@ -41,6 +42,8 @@ class Steps:
         self.p = publisher
 
     def run(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        if post.status is Status.PUBLISHED:
+            return self.follow_up(post, token, now)
         if post.status is Status.SCHEDULED:
             return self.prepare(post, token, now)
         if post.status is Status.PROCESSING:
@@ -143,22 +146,27 @@ class Steps:
         if now < post.publish_at:
             return self.p.later(post, post.publish_at)
         assert post.container_id is not None
-        if post.publish_attempted_at is not None:
+        # The claim of a due ready post stored its publish attempt already (one write for the
+        # whole batch); an attempt stored before this claim may have reached Instagram.
+        marked = post.publish_attempted_at is not None and post.publish_attempted_at == post.claimed_at
+        unmarked = post.model_copy(update={"publish_attempted_at": None}) if marked else post
+        if unmarked.publish_attempted_at is not None:
             status = self.p.client.container_status(post.container_id, token=token)
             if not status.is_finished:
                 return self._unfinished(post, status, now)
-        elif post.container_created_at and now > post.container_created_at + CONTAINER_LIFE - EXPIRY_MARGIN:
-            return self.p.new_container(post, "container too close to its 24 h expiry")
+        elif _expiring(post, now):
+            return self.p.new_container(unmarked, "container too close to its 24 h expiry")
         wait = self.p.quota.wait_until(post.account, token, now)
         if wait is not None:
-            return self.p.later(post, wait, f"publishing quota used up: waiting until {wait:%Y-%m-%d %H:%M} UTC")
-        if not self._remember(post, publish_attempted_at=now):
+            return self.p.later(post, wait, f"publishing quota used up: waiting until "
+                                f"{wait:%Y-%m-%d %H:%M} UTC", publish_attempted_at=None)
+        if not marked and not self._remember(post, publish_attempted_at=now):
             return None
         try:
             media_id = self.p.client.publish(post.account, post.container_id, token=token)
         except GraphError as exc:
-            return self._after_failed_publish(post.model_copy(update={"publish_attempted_at": now}),
-                                              exc, token)
+            attempted = post.model_copy(update={"publish_attempted_at": now})
+            return self._after_failed_publish(attempted, exc, token)
         self.p.quota.record_publish(post.account)
         return self._published(post, media_id, now, "", token=token)
 
@@ -179,31 +187,50 @@ class Steps:
     def _published(
         self, post: Post, media_id: str | None, now: datetime, note: str, token: str | None = None
     ) -> Outcome:
-        permalink, extra = self._follow_up(post, media_id, token) if token and media_id else (None, [])
         lateness = (now - post.publish_at).total_seconds()
         detail = "; ".join(filter(None, [
             f"published as media {media_id}" if media_id else "published (media id unknown)",
-            f"{lateness:+.3f} s from the publish time", note, *extra,
+            f"{lateness:+.3f} s from the publish time", note,
         ]))
-        changes = {"media_id": media_id, "permalink": permalink, "published_at": now,
-                   "next_attempt_at": None, "attempts": 0}
+        # The permalink and first comment are a follow-up step, so that this one ends at
+        # once and frees its thread for the next post due in the same second.
+        follow_up = now + self.p.policy.follow_up_delay if media_id else None
+        changes = {"media_id": media_id, "published_at": now, "next_attempt_at": follow_up,
+                   "attempts": 0}
         return Outcome(Status.PUBLISHED, changes, detail, self._next_occurrence(post))
 
-    def _follow_up(self, post: Post, media_id: str, token: str) -> tuple[str | None, list[str]]:
-        """The permalink and the first comment: best effort, the post is live either way."""
+    # -- published: permalink and first comment ------------------------------------------------
+
+    def follow_up(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        """Read the permalink and post the first comment. The post is live whatever happens
+        here; a comment is never sent twice (no retry once a call may have reached Meta)."""
+        assert post.media_id is not None
         notes: list[str] = []
-        permalink = None
-        try:
-            permalink = self.p.client.media(media_id, token=token).permalink
-        except GraphError as exc:
-            notes.append(f"permalink not read: {exc.message}")
-        if post.spec.first_comment:
+        changes: dict[str, object] = {"next_attempt_at": None, "attempts": 0}
+        if post.permalink is None:
             try:
-                self.p.client.comment(media_id, post.spec.first_comment, token=token)
+                changes["permalink"] = self.p.client.media(post.media_id, token=token).permalink
+            except GraphError as exc:
+                if exc.is_transient and post.attempts < FOLLOW_UP_TRIES:
+                    return self._follow_up_later(post, now, f"permalink not read: {exc.message}")
+                notes.append(f"permalink not read: {exc.message}")
+        if post.spec.first_comment and post.comment_attempted_at is None:
+            if not self._remember(post, comment_attempted_at=now):
+                return None
+            try:
+                changes["comment_id"] = self.p.client.comment(
+                    post.media_id, post.spec.first_comment, token=token
+                )
                 notes.append("first comment posted")
             except GraphError as exc:
-                notes.append(f"first comment failed: {exc.message} (code {exc.code})")
-        return permalink, notes
+                notes.append(f"first comment not posted: {exc.message}"
+                             + (f" (code {exc.code})" if exc.code is not None else ""))
+        return Outcome(Status.PUBLISHED, changes, "; ".join(notes))
+
+    def _follow_up_later(self, post: Post, now: datetime, detail: str) -> Outcome:
+        delay = self.p.policy.retries.delay_for(post.attempts + 1, self.p.rng)
+        return Outcome(Status.PUBLISHED, {"next_attempt_at": now + delay,
+                                          "attempts": post.attempts + 1}, detail)
 
     def _next_occurrence(self, post: Post) -> tuple[datetime, datetime] | None:
         if post.spec.recurrence is None:
@@ -221,3 +248,8 @@ class Steps:
 
     def _remember(self, post: Post, **ids: object) -> bool:
         return self.p.store.save_progress(post, owner=self.p.owner, changes=ids)
+
+
+def _expiring(post: Post, now: datetime) -> bool:
+    created = post.container_created_at
+    return created is not None and now > created + CONTAINER_LIFE - EXPIRY_MARGIN

@@ -9,8 +9,8 @@ runs each step on the pool. Leases make a second worker, or a restarted one, har
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from ..models import Post
@@ -33,7 +33,10 @@ class LocalScheduler:
         self.batch = batch
         self.poll_interval = poll_interval
         self.steps_run = 0
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="igautopost-step")
+        # Step threads are started up front: creating threads when a burst is due costs about
+        # a millisecond each here, which would land on the publish calls' lateness.
+        self._queue: queue.SimpleQueue[Post | None] = queue.SimpleQueue()
+        self._step_threads: list[threading.Thread] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._in_flight = 0
@@ -41,6 +44,11 @@ class LocalScheduler:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        for number in range(self.workers):
+            thread = threading.Thread(target=self._step_loop, name=f"igautopost-step-{number}",
+                                      daemon=True)
+            thread.start()
+            self._step_threads.append(thread)
         self._thread = threading.Thread(target=self.run, name="igautopost-scheduler", daemon=True)
         self._thread.start()
 
@@ -56,7 +64,11 @@ class LocalScheduler:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._pool.shutdown(wait=True)
+        for _ in self._step_threads:
+            self._queue.put(None)
+        for thread in self._step_threads:
+            thread.join(timeout)
+        self._step_threads.clear()
 
     def run(self) -> None:
         """The loop; returns after `stop`. Runs in the caller's thread when called directly."""
@@ -83,12 +95,16 @@ class LocalScheduler:
         for post in posts:
             with self._lock:
                 self._in_flight += 1
-            self._pool.submit(self._run_step, post)
+            self._queue.put(post)
         return len(posts)
+
+    def _step_loop(self) -> None:
+        while (post := self._queue.get()) is not None:
+            self._run_step(post)
 
     def _run_step(self, post: Post) -> None:
         try:
-            self.publisher.step(post)
+            self.publisher.step(post, reload=False)
         except Exception:
             log.exception("post %s: step crashed; its lease expires and it is retried", post.id)
         finally:

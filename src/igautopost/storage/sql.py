@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -231,6 +232,12 @@ class SqlStore(ClaimsMixin):
             ).scalar_one_or_none()
         return self._cipher.decrypt(ciphertext) if ciphertext else None
 
+    def token_of(self, post: Post) -> str | None:
+        """The post's Instagram token, decrypted from the row the claim returned."""
+        if post.token_ciphertext is not None:
+            return self._cipher.decrypt(post.token_ciphertext)
+        return self.access_token(post.id)
+
     def client_keys(self, account: str, keys: Iterable[str]) -> dict[str, int]:
         """Which of `keys` are already stored for `account`, with their post ids."""
         wanted = list(set(keys))
@@ -265,7 +272,7 @@ class SqlStore(ClaimsMixin):
             )
         return Post(
             id=row["id"],
-            spec=spec or PostSpec.model_validate_json(row["spec_json"]),
+            spec=spec or _spec_from_json(row["spec_json"]),
             status=Status(row["status"]),
             owner_id=row["owner_id"],
             has_token=row.get("token_ciphertext") is not None,
@@ -277,6 +284,10 @@ class SqlStore(ClaimsMixin):
             publish_attempted_at=row.get("publish_attempted_at"),
             published_at=row.get("published_at"),
             lease_until=row.get("lease_until"),
+            claimed_at=row.get("claimed_at"),
+            token_ciphertext=row.get("token_ciphertext"),
+            comment_id=row.get("comment_id"),
+            comment_attempted_at=row.get("comment_attempted_at"),
             child_container_ids=json.loads(row.get("child_container_ids") or "[]"),
             media_id=row.get("media_id"),
             permalink=row.get("permalink"),
@@ -284,6 +295,12 @@ class SqlStore(ClaimsMixin):
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
+
+
+@lru_cache(maxsize=4096)
+def _spec_from_json(text: str) -> PostSpec:
+    """Specs are frozen and change rarely: the scheduler re-reads the same ones at every step."""
+    return PostSpec.model_validate_json(text)
 
 
 def _conditions(query: PostQuery) -> list[sa.ColumnElement[bool]]:

@@ -49,6 +49,7 @@ class PostRow(SQLModel, table=True):
     containers_created: int = 0
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _time()
+    claimed_at: datetime | None = _time()
     container_id: str | None = Field(default=None, max_length=64)
     child_container_ids: str | None = None  # JSON array
     container_created_at: datetime | None = _time()
@@ -56,6 +57,8 @@ class PostRow(SQLModel, table=True):
     media_id: str | None = Field(default=None, max_length=64)
     permalink: str | None = None
     published_at: datetime | None = _time()
+    comment_id: str | None = Field(default=None, max_length=64)
+    comment_attempted_at: datetime | None = _time()
     error_code: int | None = None
     error_subcode: int | None = None
     error_message: str | None = None
