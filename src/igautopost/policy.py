@@ -61,6 +61,9 @@ class RetryPolicy:
     jitter: float = 0.2
     max_lateness: timedelta = timedelta(hours=1)  # past publish_at + this, the post is missed
     new_container_attempts: int = 3  # containers created for one post before giving up
+    # A container that failed to fetch its media is replaced after this, doubling each time:
+    # the media host usually needs minutes, not seconds, to recover.
+    new_container_backoff: timedelta = timedelta(minutes=1)
 
     def delay_for(self, attempt: int, rng: random.Random) -> timedelta:
         # The exponent is bounded: 2 ** 1024 does not fit in a float (the cap applies long before).
@@ -68,6 +71,9 @@ class RetryPolicy:
                       self.longest.total_seconds())
         spread = seconds * self.jitter
         return timedelta(seconds=max(seconds + rng.uniform(-spread, spread), 0.1))
+
+    def container_delay(self, containers_created: int) -> timedelta:
+        return self.new_container_backoff * 2 ** min(max(containers_created - 1, 0), 10)
 
     def deadline(self, publish_at: datetime) -> datetime:
         return publish_at + self.max_lateness

@@ -18,6 +18,7 @@ from .storage.sql import SqlStore
 from .validation import check_post, check_publish_at, parse_post
 
 DUPLICATE_WINDOW = timedelta(hours=1)
+CONTAINER_USABLE = timedelta(hours=23, minutes=50)  # a container expires 24 h after creation
 DEFAULT_LEADS = LeadTimes()
 ACTIVE = frozenset(s for s in Status if s.is_active)
 EDITABLE = frozenset({Status.SCHEDULED, Status.PROCESSING, Status.READY, Status.FAILED})
@@ -134,6 +135,8 @@ def check_editable(post: Post, *, now: datetime) -> None:
 def _next_step(post: Post, spec: PostSpec, leads: LeadTimes) -> datetime:
     """A ready post waits for its new publish time; others prepare ahead of it."""
     if post.status is Status.READY:
+        if post.container_created_at and spec.publish_at > post.container_created_at + CONTAINER_USABLE:
+            return leads.prepare_at(spec)  # the container will be too old: prepare ahead again
         return spec.publish_at
     if post.status is Status.PROCESSING:
         return post.next_attempt_at or spec.publish_at  # keep polling the container
@@ -215,6 +218,6 @@ def retry(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None 
         now=now,
         detail="retry requested",
         expect=frozenset({Status.FAILED}),
-        changes={"spec": spec, "next_attempt_at": now, "attempts": 0, "error_message": None,
-                 "error_code": None, "error_subcode": None},
+        changes={"spec": spec, "next_attempt_at": now, "attempts": 0, "containers_created": 0,
+                 "error_message": None, "error_code": None, "error_subcode": None},
     )

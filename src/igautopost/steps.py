@@ -130,7 +130,17 @@ class Steps:
             return self.p.fail(post, f"container {status.id} is {status.status_code} after a "
                                "publish attempt that may have gone through: check the account")
         error = status.error() or GraphError(status.status or f"container {status.status_code}")
+        if error.is_transient and post.containers_created < self.p.policy.retries.new_container_attempts:
+            # The container is dead whatever the cause (often the media host): retrying means
+            # a new container, after a backoff that gives the host time to recover.
+            delay = self.p.policy.retries.container_delay(post.containers_created)
+            if now + delay <= self.p.policy.retries.deadline(post.publish_at):
+                outcome = self.p.new_container(post, f"container {status.id}: {error.message}: "
+                                               "preparing a new container")
+                return replace(outcome, changes={**outcome.changes, "next_attempt_at": now + delay})
         outcome = self.p.on_error(post, error, "")
+        if outcome.to is not Status.FAILED and error.is_transient:
+            outcome = self.p.fail(post, error.message, error)
         if outcome.to is Status.FAILED:
             # A container in ERROR never recovers: forget it, so that a retry of the post
             # (once the media is fixed) prepares a new one instead of polling the dead one.
@@ -144,6 +154,9 @@ class Steps:
 
     def publish(self, post: Post, token: str, now: datetime) -> Outcome | None:
         if now < post.publish_at:
+            if _expiring(post, post.publish_at) and post.publish_attempted_at is None:
+                # Rescheduled beyond the container's life: prepare a fresh one ahead of time.
+                return self.p.new_container(post, "container would expire before the publish time")
             return self.p.later(post, post.publish_at)
         assert post.container_id is not None
         # The claim of a due ready post stored its publish attempt already (one write for the

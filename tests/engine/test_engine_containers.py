@@ -153,10 +153,29 @@ def test_ready_post_rescheduled_past_the_container_life_gets_a_new_container(
     world.run_for(days=2)
 
     stored = world.assert_published_once(post)
-    # The engine notices the container's age at the publish time: the new container costs a
-    # poll interval of lateness (posts.reschedule could move next_attempt_at to prepare_at).
-    assert stored.published_at is not None
-    assert later <= stored.published_at <= later + timedelta(seconds=5)
+    # Rescheduling moves the next step to the new prepare time: a fresh container is ready
+    # before the publish time, which is met exactly.
+    assert stored.published_at == later
     assert stored.containers_created == 2
     first, second = world.containers_of("moved a day and a half")
     assert first.published_media_id is None and second.id == stored.container_id
+
+
+def test_container_error_with_a_retryable_cause_gets_a_new_container_after_a_backoff(
+    make_world: WorldFactory,
+) -> None:
+    """2207052 (media could not be fetched) is the media host's fault more often than not:
+    the dead container is replaced, not polled again, and the post publishes once."""
+    world = make_world(failing_url_patterns=("shaky",), failure_subcode=2207052)
+    post = world.schedule(media_url="https://cdn.example.com/shaky.jpg", caption="shaky host")
+    world.run_until(post.publish_at - timedelta(seconds=110))
+    assert world.get(post).containers_created == 1
+    world.update_sandbox(failing_url_patterns=())  # the host answers again
+
+    world.run_for(hours=1)
+
+    stored = world.assert_published_once(post)
+    assert stored.containers_created == 2
+    assert "preparing a new container" in world.details(post)
+    status_calls = world.calls_for("get_object", stored.container_id or "")
+    assert status_calls, "the new container was polled"

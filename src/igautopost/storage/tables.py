@@ -92,3 +92,35 @@ class EventRow(SQLModel, table=True):
 
 posts = PostRow.__table__  # type: ignore[attr-defined]
 events = EventRow.__table__  # type: ignore[attr-defined]
+
+
+class UserRow(SQLModel, table=True):
+    """A person who may use the HTTP API; created by an operator (`igautopost user create`)."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=150, index=True, unique=True)
+    password_hash: str  # argon2id, in the PHC string format
+    created_at: datetime = _time(nullable=False)
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """An API key, stored only as its SHA-256 hash; `prefix` lets people tell keys apart.
+
+    `key_ciphertext` is kept (encrypted) only for the key the token endpoint issues, so that
+    asking again returns the same working key, as Django REST Framework does."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=8, index=True)  # the key's first characters: the lookup
+    key_ciphertext: str | None = None
+    created_at: datetime = _time(nullable=False)
+    last_used_at: datetime | None = _time()
+
+
+users = UserRow.__table__  # type: ignore[attr-defined]
+api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,182 @@
+"""Users of the HTTP API and their API tokens, on the same database as the posts.
+
+Plain SQLAlchemy Core: these are a handful of small rows, read on every request's cache miss.
+Hashing and key generation live in `igautopost.users`; this module only stores what it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import IgAutopostError
+from .tables import api_tokens, users
+
+
+class UserExists(IgAutopostError):
+    """A user with that name exists already."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"user {username!r} exists already")
+
+
+class UserNotFound(IgAutopostError):
+    """No such user."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"no user named {username!r}")
+
+
+class TokenNotFound(IgAutopostError):
+    """No such API token."""
+
+    def __init__(self, token_id: int) -> None:
+        super().__init__(f"no API token with id {token_id}")
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """What may be shown about a token: never the key, nor its hash."""
+
+    id: int
+    user_id: int
+    username: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    reusable: bool  # issued by the token endpoint, which hands it out again
+
+
+@dataclass(frozen=True)
+class TokenCandidate:
+    """A stored token whose prefix matches a presented key: compare `key_hash` to decide."""
+
+    id: int
+    user_id: int
+    key_hash: str
+
+
+class UserStore:
+    """The users and api_tokens tables (created by migration 0002)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # -- users -----------------------------------------------------------------------------
+
+    def add_user(self, username: str, password_hash: str, *, now: datetime) -> User:
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(users.insert().values(
+                    username=username, password_hash=password_hash, created_at=now))
+        except sa.exc.IntegrityError:
+            raise UserExists(username) from None
+        return User(id=result.inserted_primary_key[0], username=username, created_at=now)
+
+    def user(self, username: str) -> User:
+        row = self._user_row(username)
+        return User(id=row.id, username=row.username, created_at=row.created_at)
+
+    def password_hash(self, username: str) -> tuple[User, str] | None:
+        """The user and their password hash, or None when there is no such user."""
+        try:
+            row = self._user_row(username)
+        except UserNotFound:
+            return None
+        return User(id=row.id, username=row.username, created_at=row.created_at), row.password_hash
+
+    def users(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(users).order_by(users.c.username))
+            return [User(id=r.id, username=r.username, created_at=r.created_at) for r in rows]
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(users.update().where(users.c.username == username)
+                                .values(password_hash=password_hash))
+        if done.rowcount == 0:
+            raise UserNotFound(username)
+
+    def delete_user(self, username: str) -> User:
+        """Delete the user and every token of theirs; their posts stay in the store."""
+        user = self.user(username)
+        with self.engine.begin() as conn:
+            conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user.id))
+            conn.execute(users.delete().where(users.c.id == user.id))
+        return user
+
+    def _user_row(self, username: str) -> Any:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+        if row is None:
+            raise UserNotFound(username)
+        return row
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def add_token(
+        self, user_id: int, *, key_hash: str, prefix: str, now: datetime,
+        key_ciphertext: str | None = None,
+    ) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(api_tokens.insert().values(
+                user_id=user_id, key_hash=key_hash, prefix=prefix, created_at=now,
+                key_ciphertext=key_ciphertext))
+        return int(result.inserted_primary_key[0])
+
+    def tokens(self, user_id: int | None = None) -> list[ApiToken]:
+        statement = (
+            sa.select(api_tokens, users.c.username)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .order_by(api_tokens.c.id)
+        )
+        if user_id is not None:
+            statement = statement.where(api_tokens.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            return [
+                ApiToken(id=r.id, user_id=r.user_id, username=r.username, prefix=r.prefix,
+                         created_at=r.created_at, last_used_at=r.last_used_at,
+                         reusable=r.key_ciphertext is not None)
+                for r in conn.execute(statement)
+            ]
+
+    def revoke(self, token_id: int) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(api_tokens.delete().where(api_tokens.c.id == token_id))
+        if done.rowcount == 0:
+            raise TokenNotFound(token_id)
+
+    def reusable_key(self, user_id: int) -> str | None:
+        """The encrypted key the token endpoint issued to this user, if it still exists."""
+        statement = (
+            sa.select(api_tokens.c.key_ciphertext)
+            .where(api_tokens.c.user_id == user_id, api_tokens.c.key_ciphertext.is_not(None))
+            .order_by(api_tokens.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            value = conn.execute(statement).scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    def candidates(self, prefix: str) -> list[TokenCandidate]:
+        statement = sa.select(api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.key_hash).where(
+            api_tokens.c.prefix == prefix
+        )
+        with self.engine.connect() as conn:
+            return [TokenCandidate(r.id, r.user_id, r.key_hash) for r in conn.execute(statement)]
+
+    def touch(self, token_id: int, *, now: datetime) -> None:
+        """Record that the token was used (callers do this at most about once a minute)."""
+        with self.engine.begin() as conn:
+            conn.execute(api_tokens.update().where(api_tokens.c.id == token_id)
+                         .values(last_used_at=now))
