@@ -55,6 +55,10 @@ class LocalScheduler:
     def wake(self) -> None:
         self._wake.set()
 
+    def is_alive(self) -> bool:
+        """The loop runs: started and not stopped (what a health check asks)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def running_steps(self) -> int:
         with self._lock:
             return self._in_flight

@@ -77,8 +77,11 @@ class UserStore:
     def add_user(self, username: str, password_hash: str, *, now: datetime) -> User:
         try:
             with self.engine.begin() as conn:
-                result = conn.execute(users.insert().values(
-                    username=username, password_hash=password_hash, created_at=now))
+                result = conn.execute(
+                    users.insert().values(
+                        username=username, password_hash=password_hash, created_at=now
+                    )
+                )
         except sa.exc.IntegrityError:
             raise UserExists(username) from None
         return User(id=result.inserted_primary_key[0], username=username, created_at=now)
@@ -102,8 +105,11 @@ class UserStore:
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
         with self.engine.begin() as conn:
-            done = conn.execute(users.update().where(users.c.username == username)
-                                .values(password_hash=password_hash))
+            done = conn.execute(
+                users.update()
+                .where(users.c.username == username)
+                .values(password_hash=password_hash)
+            )
         if done.rowcount == 0:
             raise UserNotFound(username)
 
@@ -125,13 +131,24 @@ class UserStore:
     # -- tokens ----------------------------------------------------------------------------
 
     def add_token(
-        self, user_id: int, *, key_hash: str, prefix: str, now: datetime,
+        self,
+        user_id: int,
+        *,
+        key_hash: str,
+        prefix: str,
+        now: datetime,
         key_ciphertext: str | None = None,
     ) -> int:
         with self.engine.begin() as conn:
-            result = conn.execute(api_tokens.insert().values(
-                user_id=user_id, key_hash=key_hash, prefix=prefix, created_at=now,
-                key_ciphertext=key_ciphertext))
+            result = conn.execute(
+                api_tokens.insert().values(
+                    user_id=user_id,
+                    key_hash=key_hash,
+                    prefix=prefix,
+                    created_at=now,
+                    key_ciphertext=key_ciphertext,
+                )
+            )
         return int(result.inserted_primary_key[0])
 
     def tokens(self, user_id: int | None = None) -> list[ApiToken]:
@@ -144,9 +161,15 @@ class UserStore:
             statement = statement.where(api_tokens.c.user_id == user_id)
         with self.engine.connect() as conn:
             return [
-                ApiToken(id=r.id, user_id=r.user_id, username=r.username, prefix=r.prefix,
-                         created_at=r.created_at, last_used_at=r.last_used_at,
-                         reusable=r.key_ciphertext is not None)
+                ApiToken(
+                    id=r.id,
+                    user_id=r.user_id,
+                    username=r.username,
+                    prefix=r.prefix,
+                    created_at=r.created_at,
+                    last_used_at=r.last_used_at,
+                    reusable=r.key_ciphertext is not None,
+                )
                 for r in conn.execute(statement)
             ]
 
@@ -178,5 +201,6 @@ class UserStore:
     def touch(self, token_id: int, *, now: datetime) -> None:
         """Record that the token was used (callers do this at most about once a minute)."""
         with self.engine.begin() as conn:
-            conn.execute(api_tokens.update().where(api_tokens.c.id == token_id)
-                         .values(last_used_at=now))
+            conn.execute(
+                api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=now)
+            )

@@ -1,0 +1,258 @@
+"""`serve` (the HTTP API with the scheduler) and the `user` and `token` commands."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from .app import app, err, out, reported, runtime
+from .engine import SandboxOption, _configure_logging, _publisher, _start_sandbox
+from .output import local_time
+
+if TYPE_CHECKING:
+    from igautopost.scheduler import Scheduler
+    from igautopost.users import Users
+
+user_app = typer.Typer(help="Manage the people who may use the HTTP API.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Manage API tokens (`Authorization: Token <key>`).", no_args_is_help=True
+)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+DEMO_USER = "demo"
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+
+def _users() -> Users:
+    from igautopost import SystemClock
+    from igautopost.runtime import token_cipher
+    from igautopost.storage.users import UserStore
+    from igautopost.users import Users
+
+    return Users(UserStore(runtime.store.engine), token_cipher(runtime.settings), SystemClock())
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("create")
+def user_create(name: str, password_stdin: PasswordStdin = False) -> None:
+    """Create a user (the password is prompted for, or read from standard input)."""
+    password = _password(password_stdin)
+    with reported():
+        user = _users().create(name, password)
+    out.print(f"user {user.username} created (id {user.id})")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users."""
+    with reported():
+        users = _users().store.users()
+    table = Table(title=f"{len(users)} user(s)")
+    for column in ("id", "username", "created"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(str(user.id), user.username, local_time(user.created_at, runtime.zone))
+    out.print(table)
+
+
+@user_app.command("delete")
+def user_delete(name: str) -> None:
+    """Delete a user and their tokens (their posts stay, and still publish)."""
+    with reported():
+        _users().delete(name)
+    out.print(f"user {name} deleted")
+
+
+@user_app.command("set-password")
+def user_set_password(name: str, password_stdin: PasswordStdin = False) -> None:
+    """Change a user's password (their API tokens keep working)."""
+    password = _password(password_stdin)
+    with reported():
+        _users().set_password(name, password)
+    out.print(f"password of {name} changed")
+
+
+@token_app.command("create")
+def token_create(name: str) -> None:
+    """Create an API token for a user and print it: it is shown this once."""
+    with reported():
+        token, key = _users().create_key(name)
+    err.print(f"token {token.id} for {name} (shown once; only its hash is stored):")
+    out.print(key, highlight=False)
+
+
+@token_app.command("list")
+def token_list(
+    name: Annotated[str | None, typer.Argument(help="Only this user's.")] = None,
+) -> None:
+    """List API tokens: id, user, first characters, created and last used (never the key)."""
+    with reported():
+        tokens = _users().tokens(name)
+    table = Table(title=f"{len(tokens)} token(s)")
+    for column in ("id", "user", "prefix", "created", "last used", "from"):
+        table.add_column(column)
+    for token in tokens:
+        table.add_row(
+            str(token.id),
+            token.username,
+            token.prefix + "…",
+            local_time(token.created_at, runtime.zone),
+            local_time(token.last_used_at, runtime.zone),
+            "login" if token.reusable else "cli",
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token: it stops working (in a running server within 30 seconds)."""
+    with reported():
+        _users().revoke(token_id)
+    out.print(f"token {token_id} revoked")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker", help="API only: publishing runs elsewhere (`igautopost worker`)."
+        ),
+    ] = False,
+    threads: Annotated[int, typer.Option(min=1, help="Publishing steps run at once.")] = 64,
+    max_body: Annotated[
+        int, typer.Option(min=1024, help="Largest request body, bytes.")
+    ] = 1_000_000,
+    access_log: Annotated[bool, typer.Option(help="Log one JSON line per request.")] = True,
+    sandbox: SandboxOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Serve the /api/v1 HTTP API, with the scheduler publishing in the same process."""
+    from igautopost import LocalScheduler
+    from igautopost.api.serve import ACCESS_LOG_ENV, MAX_BODY_ENV, configure_access_log
+
+    _configure_logging(verbose)
+    configure_access_log(access_log)
+    with ExitStack() as stack, reported():
+        if sandbox:
+            _start_sandbox(stack)
+        runtime.store  # noqa: B018  (open and migrate before serving)
+        if sandbox:
+            _print_demo(host, port)
+        scheduler = None if no_worker else LocalScheduler(_publisher(), workers=threads)
+        if scheduler is not None:
+            scheduler.start()
+        where = "publishing here" if scheduler else "API only (--no-worker)"
+        err.print(
+            f"igautopost API at http://{host}:{port}/api/v1/ ({where}); "
+            f"docs at http://{host}:{port}/api/docs"
+        )
+        signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises it after its shutdown
+        try:
+            if workers == 1:
+                _serve_here(host, port, scheduler, max_body)
+            else:
+                os.environ.update(
+                    {ACCESS_LOG_ENV: "1" if access_log else "0", MAX_BODY_ENV: str(max_body)}
+                )
+                _export_settings()
+                _serve_processes(host, port, workers)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if scheduler is not None:
+                err.print("stopping: letting running publish steps finish")
+                scheduler.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve_here(host: str, port: int, scheduler: Scheduler | None, max_body: int) -> None:
+    import uvicorn
+
+    from igautopost.api import create_app
+
+    app = create_app(
+        runtime.settings, store=runtime.store, scheduler=scheduler, max_body_bytes=max_body
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+
+
+def _serve_processes(host: str, port: int, workers: int) -> None:
+    """Several API processes (spawned, each with its own app); this one keeps publishing.
+    Their posts are noticed by this process's scheduler within its one-second poll."""
+    import uvicorn
+
+    uvicorn.run(
+        "igautopost.api.serve:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+
+
+def _export_settings() -> None:
+    """Hand the settings (the sandbox's database among them) to the worker processes."""
+    settings = runtime.settings
+    os.environ["IGAUTOPOST_DATABASE_URL"] = settings.resolved_database_url()
+    os.environ["IGAUTOPOST_DATA_DIR"] = str(settings.data_dir)
+    os.environ["IGAUTOPOST_GRAPH_BASE_URL"] = settings.graph_base_url
+
+
+def _print_demo(host: str, port: int) -> None:
+    """A demo user (created once) with its token, and a curl line that schedules a post."""
+    from igautopost.storage.users import UserNotFound
+
+    users = _users()
+    try:
+        user = users.store.user(DEMO_USER)
+    except UserNotFound:
+        user = users.create(DEMO_USER, secrets.token_urlsafe(16))
+    key = users.login_key(user)
+    body = (
+        '{"user_id": "17841400000000001", "token": "sandbox-demo-token", '
+        '"url": "https://example.com/demo/photo.jpg", "content_type": "Photo", '
+        '"caption": "Hello from igautopost", "date_pub": \'$(( $(date +%s) + 20 ))\'}'
+    )
+    err.print(f"demo user {DEMO_USER!r}, API token: [bold]{key}[/]")
+    err.print("schedule a photo 20 seconds from now:", highlight=False)
+    out.print(
+        f"curl -H 'Authorization: Token {key}' -H 'Content-Type: application/json' "
+        f"-d '{body}' http://{host}:{port}/api/v1/posts/",
+        highlight=False,
+        soft_wrap=True,
+    )

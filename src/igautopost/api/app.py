@@ -1,0 +1,82 @@
+"""The HTTP app: `create_app(settings)` builds it; nothing happens at import time.
+
+>>> app = create_app(Settings())                                # doctest: +SKIP
+>>> uvicorn.run(app)                                            # doctest: +SKIP
+
+`igautopost serve` runs it with the scheduler in the same process. The app does not start
+or stop a scheduler it is given: it wakes it when a post changes and reports its health.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+import igautopost
+
+from ..clock import Clock, SystemClock
+from ..config import Settings
+from ..runtime import open_store, token_cipher
+from ..scheduler import Scheduler
+from ..storage.sql import SqlStore
+from ..storage.users import UserStore
+from ..users import Users
+from . import actions, auth, health, posts
+from .context import ApiContext
+from .errors import HANDLERS
+from .middleware import Guard
+
+DEFAULT_MAX_BODY_BYTES = 1_000_000
+DESCRIPTION = """\
+Schedule Instagram posts. Compatible with the Django REST Framework service it replaces:
+`Authorization: Token <key>`, the old field names (`user_id`, `token`, `url`,
+`content_type`, `date_pub`, `thump_offset`), DRF's status codes and error bodies.
+See docs/api.md."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: SqlStore | None = None,
+    scheduler: Scheduler | None = None,
+    clock: Clock | None = None,
+    users: Users | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The /api/v1 app. Without `store`, it opens (and at shutdown closes) the one `settings`
+    names. `scheduler`, when publishing runs in this process, is woken on every change."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    owns_store = store is None
+    store = store or open_store(settings)
+    users = users or Users(UserStore(store.engine), token_cipher(settings), clock)
+    ctx = ApiContext(settings, store, users, scheduler, clock, owns_store=owns_store)
+
+    app = FastAPI(
+        title="igautopost",
+        version=igautopost.__version__,
+        description=DESCRIPTION,
+        redirect_slashes=False,
+        lifespan=_lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.igautopost = ctx
+    for module in (auth, posts, actions, health):
+        module.register(app.router)
+    for exc_class, handler in HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)
+    app.add_middleware(Guard, max_body_bytes=max_body_bytes)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    yield {}
+    ctx: ApiContext = app.state.igautopost
+    if ctx.owns_store:
+        ctx.store.close()

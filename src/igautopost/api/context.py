@@ -1,0 +1,83 @@
+"""What every request handler needs (store, users, scheduler, clock), and small helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from ..clock import Clock
+from ..config import Settings
+from ..scheduler import Scheduler
+from ..storage.sql import SqlStore
+from ..users import Users
+from .errors import NON_FIELD, ApiError
+
+T = TypeVar("T")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    store: SqlStore
+    users: Users
+    scheduler: Scheduler | None
+    clock: Clock
+    owns_store: bool = False
+
+    @property
+    def local_database(self) -> bool:
+        return self.store.engine.dialect.name == "sqlite"
+
+    async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a store call. A local SQLite call takes well under a millisecond: doing it
+        here beats a hop to the thread pool. A networked database goes to the pool."""
+        if self.local_database:
+            return call(*args, **kwargs)
+        return await run_in_threadpool(call, *args, **kwargs)
+
+    def wake(self) -> None:
+        """Tell an in-process scheduler that a post changed, so it need not wait for its poll."""
+        if self.scheduler is not None:
+            self.scheduler.wake()
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.igautopost
+    return ctx
+
+
+def both_slashes(
+    router: APIRouter, path: str, endpoint: Callable[..., Any], **options: Any
+) -> None:
+    """Serve `path` with and without its trailing slash (the slash form is canonical and the
+    only one in the schema); no redirect, since a redirected POST loses its body."""
+    canonical = path if path.endswith("/") else path + "/"
+    router.add_api_route(canonical, endpoint, **options)
+    router.add_api_route(canonical.rstrip("/"), endpoint, include_in_schema=False, **options)
+
+
+async def read_data(request: Request) -> dict[str, Any]:
+    """The request's fields from a JSON object or a form body (last value of a repeated key)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in FORM_TYPES:
+        form = await request.form()
+        return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    body = await request.body()
+    if kind not in ("", "application/json") and not kind.endswith("+json"):
+        raise ApiError.detail(415, f'Unsupported media type "{kind}" in request.')
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError.detail(400, f"JSON parse error - {exc}") from None
+    if not isinstance(data, dict):
+        got = type(data).__name__
+        raise ApiError(400, {NON_FIELD: [f"Invalid data. Expected a dictionary, but got {got}."]})
+    return data

@@ -1,0 +1,165 @@
+"""A post as the API shows it: the old service's fields (never the token) plus its state.
+
+The pydantic models here describe the bodies for the OpenAPI schema; handlers build plain
+dicts with `post_body`, which is several times faster than validating a model per response.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models import Event, MediaType, Post
+
+# The old service's content_type for each media type (it knew Photo and Video only).
+CONTENT_TYPES = {
+    MediaType.IMAGE: "Photo",
+    MediaType.REEL: "Video",
+    MediaType.STORY: "Story",
+    MediaType.CAROUSEL: "Carousel",
+}
+# Extension fields, shown only when the post has them.
+EXTRAS = (
+    "children",
+    "media_kind",
+    "cover_url",
+    "share_to_feed",
+    "collaborators",
+    "alt_text",
+    "first_comment",
+    "timezone",
+    "recurrence",
+    "prepare_ahead",
+    "client_key",
+)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as DRF writes times."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def post_body(post: Post) -> dict[str, Any]:
+    spec = post.spec
+    body: dict[str, Any] = {
+        "id": post.id,
+        "user_id": spec.account,
+        "url": spec.media_url,
+        "content_type": CONTENT_TYPES[spec.media_type],
+        "media_type": spec.media_type.value,
+        "date_pub": int(spec.publish_at.timestamp()),
+        "publish_at": iso(spec.publish_at),
+        "caption": spec.caption,
+        "location_id": spec.location_id,
+        "user_tags": [tag.model_dump(exclude_none=True) for tag in spec.user_tags],
+        "thump_offset": spec.thumb_offset,
+        "status": post.status.value,
+        "media_id": post.media_id,
+        "permalink": post.permalink,
+        "published_at": iso(post.published_at),
+        "error": post.error.model_dump() if post.error else None,
+        "created_at": iso(post.created_at),
+        "updated_at": iso(post.updated_at),
+    }
+    for name in EXTRAS:
+        value = getattr(spec, name)
+        if value not in (None, [], "UTC"):
+            body[name] = _plain(value)
+    return body
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [
+            item.model_dump(mode="json", exclude_none=True) if isinstance(item, BaseModel) else item
+            for item in value
+        ]
+    return value.value if hasattr(value, "value") else value
+
+
+def event_body(event: Event) -> dict[str, Any]:
+    return {
+        "at": iso(event.at),
+        "from": event.from_status.value if event.from_status else None,
+        "to": event.to_status.value,
+        "detail": event.detail,
+    }
+
+
+# -- schemas for the OpenAPI document ------------------------------------------------------
+
+
+class PostIn(BaseModel):
+    """A post to schedule (JSON or form). Our field names are accepted too: account,
+    access_token, media_url, media_type, publish_at, thumb_offset, children, first_comment..."""
+
+    model_config = ConfigDict(extra="allow")
+
+    user_id: str = Field(description="Instagram professional account id (IG user id)")
+    token: str = Field(description="That account's access token; write-only, stored encrypted")
+    url: str | None = Field(None, description="Public media URL (photo or video)")
+    content_type: str = Field(description="Photo or Video; also Reel, Story, Carousel")
+    date_pub: int | str = Field(description="Unix seconds, or ISO 8601 with an offset; future")
+    caption: str = ""
+    location_id: str | None = None
+    user_tags: list[dict[str, Any]] | str | None = Field(
+        None, description='[{"username", "x", "y"}] or the same as a JSON string'
+    )
+    thump_offset: int | None = Field(None, description="Video thumbnail offset, ms")
+
+
+class PostError(BaseModel):
+    code: int | None
+    subcode: int | None
+    message: str
+
+
+class PostOut(BaseModel):
+    """A post as returned; extension fields appear when set."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    user_id: str
+    url: str | None
+    content_type: str
+    media_type: str
+    date_pub: int
+    publish_at: str
+    caption: str
+    location_id: str | None
+    user_tags: list[dict[str, Any]]
+    thump_offset: int | None
+    status: str = Field(description="scheduled, processing, ready, published, failed, cancelled")
+    media_id: str | None
+    permalink: str | None
+    published_at: str | None
+    error: PostError | None
+    created_at: str
+    updated_at: str
+
+
+class PostPage(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[PostOut]
+
+
+class EventOut(BaseModel):
+    at: str
+    from_: str | None = Field(alias="from")
+    to: str
+    detail: str
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+class Detail(BaseModel):
+    detail: str
