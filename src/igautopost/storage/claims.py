@@ -100,11 +100,22 @@ class ClaimsMixin:
     def next_due(self, now: datetime) -> datetime | None:
         """When the next claim may succeed: the earliest next attempt of a free post, or the
         earliest end of a live lease (a worker that died leaves its posts to be taken over)."""
-        active = posts.c.status.in_(STEPPED)
         free = sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until <= now)
-        due = sa.select(sa.func.min(posts.c.next_attempt_at)).where(active, free)
+        # One index walk per status (ix_posts_due), stopping at the first free post: a plain
+        # min() over all active posts reads every row of a large backlog.
+        firsts = [
+            sa.select(posts.c.next_attempt_at.label("at"))
+            .where(posts.c.status == status, posts.c.next_attempt_at.is_not(None), free)
+            .order_by(posts.c.next_attempt_at)
+            .limit(1)
+            .subquery()
+            for status in STEPPED
+        ]
+        due = sa.select(sa.func.min(sa.union_all(*[sa.select(f.c.at) for f in firsts])
+                                    .subquery().c.at))
         lease_end = sa.select(sa.func.min(posts.c.lease_until)).where(
-            active, posts.c.lease_until > now, posts.c.next_attempt_at.is_not(None)
+            posts.c.lease_until > now, posts.c.status.in_(STEPPED),
+            posts.c.next_attempt_at.is_not(None),
         )
         with self.engine.connect() as conn:
             times = [_aware(conn.execute(q).scalar()) for q in (due, lease_end)]

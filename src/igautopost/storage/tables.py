@@ -67,6 +67,7 @@ class PostRow(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_posts_due", "status", "next_attempt_at"),
+        sa.Index("ix_posts_lease_until", "lease_until"),
         sa.Index("ix_posts_account_publish_at", "account", "publish_at"),
         sa.Index(
             "uq_posts_account_client_key",

@@ -49,6 +49,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_posts_owner_id", "posts", ["owner_id"])
     op.create_index("ix_posts_due", "posts", ["status", "next_attempt_at"])
+    op.create_index("ix_posts_lease_until", "posts", ["lease_until"])
     op.create_index("ix_posts_account_publish_at", "posts", ["account", "publish_at"])
     op.create_index(
         "uq_posts_account_client_key",
