@@ -66,8 +66,8 @@ async def read_data(request: Request) -> dict[str, Any]:
     """The request's fields from a JSON object or a form body (last value of a repeated key)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind in FORM_TYPES:
-        form = await request.form()
-        return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+        async with request.form() as form:  # closes uploaded files, which are ignored
+            return {key: value for key, value in form.multi_items() if isinstance(value, str)}
     body = await request.body()
     if kind not in ("", "application/json") and not kind.endswith("+json"):
         raise ApiError.detail(415, f'Unsupported media type "{kind}" in request.')
