@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 
@@ -55,8 +55,11 @@ def sandbox(**config: Any) -> Iterator[str]:
         port = probe.getsockname()[1]
     config.setdefault("publishing_quota", 1_000_000)
     config.setdefault("container_cap", 1_000_000)
-    proc = subprocess.Popen([sys.executable, "-c", SANDBOX, json.dumps(config), str(port)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SANDBOX, json.dumps(config), str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     try:
         yield f"http://127.0.0.1:{port}"
@@ -66,28 +69,41 @@ def sandbox(**config: Any) -> Iterator[str]:
 
 
 def new_store(workdir: Path) -> SqlStore:
-    return SqlStore.open(f"sqlite:///{workdir / 'bench.db'}",
-                         cipher=TokenCipher([TokenCipher.generate_key()]))
+    return SqlStore.open(
+        f"sqlite:///{workdir / 'bench.db'}", cipher=TokenCipher([TokenCipher.generate_key()])
+    )
 
 
-def posts_due(count: int, at: datetime, media_type: str = "image", spread: float = 0.0,
-              prepare_ahead: int = 20) -> list[dict[str, Any]]:
+def posts_due(
+    count: int,
+    at: datetime,
+    media_type: str = "image",
+    spread: float = 0.0,
+    prepare_ahead: int = 20,
+) -> list[dict[str, Any]]:
     ext = "mp4" if media_type == "reel" else "jpg"
     return [
-        {"account": str(17841400000000000 + i % 20), "access_token": f"bench-token-{i % 20}",
-         "media_type": media_type, "media_url": f"https://example.com/{i}.{ext}",
-         "caption": f"bench post {i}", "prepare_ahead": prepare_ahead,
-         "publish_at": at + timedelta(seconds=spread * i / max(count, 1))}
+        {
+            "account": str(17841400000000000 + i % 20),
+            "access_token": f"bench-token-{i % 20}",
+            "media_type": media_type,
+            "media_url": f"https://example.com/{i}.{ext}",
+            "caption": f"bench post {i}",
+            "prepare_ahead": prepare_ahead,
+            "publish_at": at + timedelta(seconds=spread * i / max(count, 1)),
+        }
         for i in range(count)
     ]
 
 
-def run_engine(url: str, store: SqlStore, threads: int, until_published: int,
-               timeout: float) -> float:
+def run_engine(
+    url: str, store: SqlStore, threads: int, until_published: int, timeout: float
+) -> float:
     """Run a LocalScheduler until `until_published` posts are published; seconds it took."""
     client = igautopost.GraphClient(base_url=url, timeout=10, pool_size=threads)
-    publisher = igautopost.Publisher(store, client, igautopost.SystemClock(),
-                                     policy=EnginePolicy(leads=LeadTimes()))
+    publisher = igautopost.Publisher(
+        store, client, igautopost.SystemClock(), policy=EnginePolicy(leads=LeadTimes())
+    )
     scheduler = igautopost.LocalScheduler(publisher, workers=threads)
     scheduler.start()
     start = time.monotonic()
@@ -95,7 +111,7 @@ def run_engine(url: str, store: SqlStore, threads: int, until_published: int,
         while store.counts().get("published", 0) < until_published:
             if time.monotonic() - start > timeout:
                 raise SystemExit(f"timed out: {store.counts()}")
-            time.sleep(0.02)
+            time.sleep(0.1)
     finally:
         scheduler.stop()
     return time.monotonic() - start
@@ -103,8 +119,9 @@ def run_engine(url: str, store: SqlStore, threads: int, until_published: int,
 
 def publish_lateness(url: str, store: SqlStore) -> list[float]:
     """Milliseconds between each post's publish time and its publish call's arrival."""
-    calls = requests.get(f"{url}/_sandbox/calls", params={"endpoint": "publish"},
-                         timeout=30).json()["calls"]
+    calls = requests.get(
+        f"{url}/_sandbox/calls", params={"endpoint": "publish"}, timeout=30
+    ).json()["calls"]
     report = requests.get(f"{url}/_sandbox/publishes", timeout=30).json()
     assert not report["duplicates"], f"duplicate publishes: {report['duplicates'][:3]}"
     due = {p.container_id: p.publish_at for p in store.list(igautopost.PostQuery())}
@@ -115,7 +132,7 @@ def publish_lateness(url: str, store: SqlStore) -> list[float]:
 
 
 def pct(values: list[float], q: float) -> float:
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
 def due_in_same_second(count: int, threads: int, latency: float) -> dict[str, Any]:
@@ -127,10 +144,16 @@ def due_in_same_second(count: int, threads: int, latency: float) -> dict[str, An
         run_engine(url, store, threads, count, timeout=120)
         done = max(p.updated_at for p in store.list(igautopost.PostQuery()))
         lateness = publish_lateness(url, store)
-        return {"posts": count, "threads": threads, "latency_ms": latency * 1000,
-                "publishes": len(lateness), "p50_ms": round(pct(lateness, 50), 1),
-                "p99_ms": round(pct(lateness, 99), 1), "max_ms": round(lateness[-1], 1),
-                "all_published_after_s": round((done - publish_at).total_seconds(), 3)}
+        return {
+            "posts": count,
+            "threads": threads,
+            "latency_ms": latency * 1000,
+            "publishes": len(lateness),
+            "p50_ms": round(pct(lateness, 50), 1),
+            "p99_ms": round(pct(lateness, 99), 1),
+            "max_ms": round(lateness[-1], 1),
+            "all_published_after_s": round((done - publish_at).total_seconds(), 3),
+        }
 
 
 def video(count: int = 200, threads: int = 8) -> dict[str, Any]:
@@ -139,25 +162,36 @@ def video(count: int = 200, threads: int = 8) -> dict[str, Any]:
         store = new_store(Path(tmp))
         now = datetime.now(UTC)
         first = now + timedelta(seconds=100)
-        igautopost.schedule(store, posts_due(count, first, "reel", spread=59, prepare_ahead=95),
-                            now=now)
+        igautopost.schedule(
+            store, posts_due(count, first, "reel", spread=59, prepare_ahead=95), now=now
+        )
         run_engine(url, store, threads, count, timeout=400)
         lateness = publish_lateness(url, store)
-        return {"reels": count, "threads": threads, "processing_s": 60,
-                "p50_ms": round(pct(lateness, 50), 1), "p99_ms": round(pct(lateness, 99), 1),
-                "max_ms": round(lateness[-1], 1)}
+        return {
+            "reels": count,
+            "threads": threads,
+            "processing_s": 60,
+            "p50_ms": round(pct(lateness, 50), 1),
+            "p99_ms": round(pct(lateness, 99), 1),
+            "max_ms": round(lateness[-1], 1),
+        }
 
 
 def throughput(count: int = 2000, threads: int = 64) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, sandbox() as url:
         store = new_store(Path(tmp))
         now = datetime.now(UTC)
-        igautopost.schedule(store, posts_due(count, now + timedelta(seconds=2), prepare_ahead=0),
-                            now=now)
+        igautopost.schedule(
+            store, posts_due(count, now + timedelta(seconds=2), prepare_ahead=0), now=now
+        )
         time.sleep(max((now + timedelta(seconds=2) - datetime.now(UTC)).total_seconds(), 0))
         seconds = run_engine(url, store, threads, count, timeout=300)
-        return {"posts": count, "threads": threads, "seconds": round(seconds, 2),
-                "posts_per_s": round(count / seconds, 1)}
+        return {
+            "posts": count,
+            "threads": threads,
+            "seconds": round(seconds, 2),
+            "posts_per_s": round(count / seconds, 1),
+        }
 
 
 def main() -> None:

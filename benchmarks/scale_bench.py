@@ -34,19 +34,29 @@ CHUNK = 20_000
 def fill(store: SqlStore, total: int, due: int, now: datetime, cipher: TokenCipher) -> None:
     """Mostly published history, a future backlog, and `due` posts due now."""
     token = cipher.encrypt("scale-token")
-    spec = json.dumps({"account": "17841400000000001", "media_type": "image",
-                       "media_url": "https://example.com/a.jpg", "caption": "scale",
-                       "publish_at": now.isoformat(), "timezone": "UTC"})
+    spec = json.dumps(
+        {
+            "account": "17841400000000001",
+            "media_type": "image",
+            "media_url": "https://example.com/a.jpg",
+            "caption": "scale",
+            "publish_at": now.isoformat(),
+            "timezone": "UTC",
+        }
+    )
     published = int(total * 0.9)
     with store.engine.begin() as conn:
         for start in range(0, total, CHUNK):
-            rows = [_row(i, total, due, published, now, spec, token)
-                    for i in range(start, min(start + CHUNK, total))]
+            rows = [
+                _row(i, total, due, published, now, spec, token)
+                for i in range(start, min(start + CHUNK, total))
+            ]
             conn.execute(posts.insert(), rows)
 
 
-def _row(i: int, total: int, due: int, published: int, now: datetime, spec: str,
-         token: str) -> dict[str, Any]:
+def _row(
+    i: int, total: int, due: int, published: int, now: datetime, spec: str, token: str
+) -> dict[str, Any]:
     if i < published:
         status, when, next_at = "published", now - timedelta(minutes=i % 500_000), None
     elif i < total - due:
@@ -54,10 +64,21 @@ def _row(i: int, total: int, due: int, published: int, now: datetime, spec: str,
         next_at = when - timedelta(minutes=2)
     else:
         status, when, next_at = "scheduled", now, now - timedelta(seconds=1)
-    return {"owner_id": None, "account": str(17841400000000000 + i % 1000), "media_type": "image",
-            "status": status, "spec_json": spec, "token_ciphertext": token, "client_key": None,
-            "publish_at": when, "next_attempt_at": next_at, "attempts": 0,
-            "containers_created": 0, "created_at": now, "updated_at": now}
+    return {
+        "owner_id": None,
+        "account": str(17841400000000000 + i % 1000),
+        "media_type": "image",
+        "status": status,
+        "spec_json": spec,
+        "token_ciphertext": token,
+        "client_key": None,
+        "publish_at": when,
+        "next_attempt_at": next_at,
+        "attempts": 0,
+        "containers_created": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def scheduler_pass(store: SqlStore, due: int) -> list[float]:
@@ -66,14 +87,18 @@ def scheduler_pass(store: SqlStore, due: int) -> list[float]:
     for run in range(7):
         now = datetime.now(UTC)
         start = time.perf_counter()
-        claimed = store.claim_due(owner=f"bench-{run}", now=now, lease=timedelta(minutes=2),
-                                  limit=100)
+        claimed = store.claim_due(
+            owner=f"bench-{run}", now=now, lease=timedelta(minutes=2), limit=100
+        )
         store.next_due(now)
         timings.append((time.perf_counter() - start) * 1000)
         assert len(claimed) == due, f"claimed {len(claimed)} of {due}"
         with store.engine.begin() as conn:
-            conn.execute(posts.update().where(posts.c.lease_owner.is_not(None))
-                         .values(lease_owner=None, lease_until=None))
+            conn.execute(
+                posts.update()
+                .where(posts.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
     return timings
 
 
@@ -82,8 +107,12 @@ def worker_memory(db_url: str, key: str, due: int, store: SqlStore) -> float:
     from igautopost.sandbox import SandboxConfig, SandboxServer
 
     with SandboxServer(SandboxConfig(publishing_quota=10_000)) as sandbox:
-        env = {**os.environ, "IGAUTOPOST_DATABASE_URL": db_url, "IGAUTOPOST_SECRET_KEY": key,
-               "IGAUTOPOST_GRAPH_BASE_URL": sandbox.url}
+        env = {
+            **os.environ,
+            "IGAUTOPOST_DATABASE_URL": db_url,
+            "IGAUTOPOST_SECRET_KEY": key,
+            "IGAUTOPOST_GRAPH_BASE_URL": sandbox.url,
+        }
         binary = Path(sys.executable).with_name("igautopost")
         target = store.counts().get("published", 0) + due
         proc = subprocess.Popen([str(binary), "worker"], env=env, stderr=subprocess.DEVNULL)
@@ -116,9 +145,14 @@ def scale(total: int = 1_000_000, due: int = 100) -> dict[str, Any]:
             conn.execute(sa.text("ANALYZE"))
         timings = scheduler_pass(store, due)
         memory = worker_memory(db_url, key, due, store)
-        return {"stored": total, "due": due, "fill_s": round(filled, 1),
-                "pass_ms_median": round(statistics.median(timings), 2),
-                "pass_ms_max": round(max(timings), 2), "worker_peak_rss_mb": round(memory, 1)}
+        return {
+            "stored": total,
+            "due": due,
+            "fill_s": round(filled, 1),
+            "pass_ms_median": round(statistics.median(timings), 2),
+            "pass_ms_max": round(max(timings), 2),
+            "worker_peak_rss_mb": round(memory, 1),
+        }
 
 
 def main() -> None:

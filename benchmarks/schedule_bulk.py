@@ -31,7 +31,8 @@ def write_posts(path: Path, count: int) -> None:
                 "media_type": "image",
                 "media_url": f"https://example.com/media/{i}.jpg",
                 "caption": f"Post number {i} #bench #igautopost",
-                "publish_at": f"2031-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+                "publish_at": f"2031-{1 + i % 12:02d}-{1 + i % 28:02d}"
+                f"T{i % 24:02d}:{i % 60:02d}:00Z",
                 "client_key": f"bench-{i}",
             }
             handle.write(json.dumps(post) + "\n")
@@ -60,10 +61,14 @@ def main() -> None:
         schedule_times.append(timed([str(BIN), "schedule", str(source)], env))
     help_times = [timed([str(BIN), "--help"], dict(os.environ)) for _ in range(5)]
     shutil.rmtree(workdir)
-    print(f"schedule {args.posts} posts: median {statistics.median(schedule_times):.2f} s "
-          f"(runs: {', '.join(f'{t:.2f}' for t in schedule_times)}; target <= 3 s)")
-    print(f"--help: median {statistics.median(help_times):.3f} s "
-          f"(runs: {', '.join(f'{t:.3f}' for t in help_times)}; target <= 0.3 s)")
+    print(
+        f"schedule {args.posts} posts: median {statistics.median(schedule_times):.2f} s "
+        f"(runs: {', '.join(f'{t:.2f}' for t in schedule_times)}; target <= 3 s)"
+    )
+    print(
+        f"--help: median {statistics.median(help_times):.3f} s "
+        f"(runs: {', '.join(f'{t:.3f}' for t in help_times)}; target <= 0.3 s)"
+    )
 
 
 if __name__ == "__main__":

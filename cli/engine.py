@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,7 +42,8 @@ def _publisher() -> Publisher:
 
     settings = runtime.settings
     client = GraphClient(
-        base_url=settings.graph_base_url, version=settings.graph_version,
+        base_url=settings.graph_base_url,
+        version=settings.graph_version,
         timeout=settings.graph_timeout,
     )
     return Publisher(runtime.store, client, SystemClock())
@@ -52,8 +53,12 @@ def _configure_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
     handler = RichHandler(console=err, show_path=False, rich_tracebacks=False)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
-                        format="%(message)s", force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        handlers=[handler],
+        format="%(message)s",
+        force=True,
+    )
     for noisy in ("alembic", "urllib3", "uvicorn", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -62,7 +67,9 @@ def _configure_logging(verbose: bool) -> None:
 def worker(
     threads: Annotated[int, typer.Option(min=1, help="Steps run at once.")] = 64,
     sandbox: SandboxOption = False,
-    demo: Annotated[bool, typer.Option(help="With --sandbox: schedule example posts first.")] = False,
+    demo: Annotated[
+        bool, typer.Option(help="With --sandbox: schedule example posts first.")
+    ] = False,
     exit_when_idle: Annotated[bool, typer.Option(help="Stop once no post is waiting.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -82,10 +89,8 @@ def worker(
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
         scheduler.start()
         err.print(f"worker {scheduler.publisher.owner} running with {threads} threads")
-        try:
+        with suppress(KeyboardInterrupt):
             _watch(scheduler, stopping, exit_when_idle)
-        except KeyboardInterrupt:
-            pass
         err.print("stopping: letting running steps finish")
         scheduler.stop()
         err.print(f"stopped after {scheduler.steps_run} steps")
@@ -97,13 +102,20 @@ def _watch(scheduler: Any, stopping: list[int], exit_when_idle: bool) -> None:
 
     from .output import status_line
 
-    with Live(console=err, refresh_per_second=2, transient=True,
-              auto_refresh=err.is_terminal) as live:
+    with Live(
+        console=err, refresh_per_second=2, transient=True, auto_refresh=err.is_terminal
+    ) as live:
         while not stopping:
             counts = runtime.store.counts()
             if err.is_terminal:
-                live.update(status_line(counts, scheduler.running_steps(), runtime.zone,
-                                        runtime.store.next_due(runtime.now())))
+                live.update(
+                    status_line(
+                        counts,
+                        scheduler.running_steps(),
+                        runtime.zone,
+                        runtime.store.next_due(runtime.now()),
+                    )
+                )
             if exit_when_idle and runtime.store.next_due(runtime.now()) is None:
                 return
             time.sleep(0.5)
@@ -114,22 +126,39 @@ def _schedule_demo() -> None:
 
     now = runtime.now()
     base = {"account": "17841400000000001", "access_token": "sandbox-demo-token"}
-    posts = [
-        {**base, "media_type": "image", "media_url": "https://example.com/demo/photo.jpg",
-         "caption": "A photo, published by igautopost #demo", "first_comment": "First!"},
-        {**base, "media_type": "reel", "media_url": "https://example.com/demo/reel.mp4",
-         "caption": "A reel: its container is processed ahead of time #demo"},
-        {**base, "media_type": "carousel", "caption": "A carousel #demo",
-         "children": [{"media_url": "https://example.com/demo/1.jpg"},
-                      {"media_url": "https://example.com/demo/2.jpg"}]},
+    posts: list[dict[str, Any]] = [
+        {
+            **base,
+            "media_type": "image",
+            "media_url": "https://example.com/demo/photo.jpg",
+            "caption": "A photo, published by igautopost #demo",
+            "first_comment": "First!",
+        },
+        {
+            **base,
+            "media_type": "reel",
+            "media_url": "https://example.com/demo/reel.mp4",
+            "caption": "A reel: its container is processed ahead of time #demo",
+        },
+        {
+            **base,
+            "media_type": "carousel",
+            "caption": "A carousel #demo",
+            "children": [
+                {"media_url": "https://example.com/demo/1.jpg"},
+                {"media_url": "https://example.com/demo/2.jpg"},
+            ],
+        },
     ]
-    for offset, post in enumerate(posts, start=1):
-        post["publish_at"] = now + timedelta(seconds=15 * offset)
-        post["prepare_ahead"] = 14
+    for offset, item in enumerate(posts, start=1):
+        item["publish_at"] = now + timedelta(seconds=15 * offset)
+        item["prepare_ahead"] = 14
     result = igautopost.schedule(runtime.store, posts, now=now)
     for post in result.created:
-        err.print(f"demo: post {post.id} ({post.media_type}) publishes at "
-                  f"{post.publish_at.astimezone(runtime.zone):%H:%M:%S}")
+        err.print(
+            f"demo: post {post.id} ({post.media_type}) publishes at "
+            f"{post.publish_at.astimezone(runtime.zone):%H:%M:%S}"
+        )
 
 
 @app.command()
@@ -186,8 +215,10 @@ def _follow(publisher: Publisher, post_id: int) -> Post:
     with err.status("publishing") as spinner:
         while True:
             post = publisher.advance(post_id) or runtime.store.get(post_id)
-            spinner.update(f"post {post.id}: {post.status}"
-                           + (f" (container {post.container_id})" if post.container_id else ""))
+            spinner.update(
+                f"post {post.id}: {post.status}"
+                + (f" (container {post.container_id})" if post.container_id else "")
+            )
             following_up = post.status.value == "published" and post.next_attempt_at is not None
             if not post.status.is_active and not following_up:
                 return post
@@ -207,5 +238,7 @@ def retry(post_id: int, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(out, post_json(post))
     else:
-        out.print(f"post {post.id} scheduled again for "
-                  f"{post.publish_at.astimezone(runtime.zone):%Y-%m-%d %H:%M:%S %Z}")
+        out.print(
+            f"post {post.id} scheduled again for "
+            f"{post.publish_at.astimezone(runtime.zone):%Y-%m-%d %H:%M:%S %Z}"
+        )

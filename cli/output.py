@@ -114,7 +114,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def status_line(counts: dict[str, int], running: int, zone: tzinfo, next_due: datetime | None) -> str:
+def status_line(
+    counts: dict[str, int], running: int, zone: tzinfo, next_due: datetime | None
+) -> str:
     """The worker's live status: posts per status, steps in flight, the next due time."""
     parts = [f"[{STATUS_STYLE[s]}]{s} {counts.get(s, 0)}[/]" for s in STATUS_STYLE]
     upcoming = local_time(next_due, zone) if next_due else "nothing due"

@@ -46,8 +46,9 @@ def _modules_after(code: str) -> list[str]:
         f"{code}\nimport sys, json\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=30
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -60,11 +61,23 @@ def test_import_igautopost_is_light():
 def test_cli_help_imports_no_heavy_module():
     # The console script itself, with -X importtime listing every module it imports.
     script = Path(sys.executable).parent / "igautopost"
-    done = subprocess.run([sys.executable, "-X", "importtime", str(script), "--help"],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     assert "schedule" in done.stdout
-    imported = {line.split("|")[-1].strip().split(".")[0]
-                for line in done.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "igautopost_cli" in imported  # the probe saw the CLI load
     assert [m for m in HEAVY if m in imported] == []
+
+
+def test_all_lists_exactly_the_lazily_exported_names() -> None:
+    """`__all__` is a literal (for type checkers and linters); it must match the lazy table."""
+    assert igautopost.__all__ == sorted(igautopost._EXPORTS)

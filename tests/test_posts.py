@@ -54,8 +54,10 @@ def test_schedule_reports_problems_of_several_posts(store, make_post):
     items[3]["publish_at"] = (NOW - timedelta(days=1)).isoformat()
     with pytest.raises(InvalidPost) as info:
         schedule(store, items, now=NOW)
-    assert [(p.index, p.field) for p in info.value.problems] == [(1, "media_type"),
-                                                                 (3, "publish_at")]
+    assert [(p.index, p.field) for p in info.value.problems] == [
+        (1, "media_type"),
+        (3, "publish_at"),
+    ]
     assert count(store) == 0
 
 
@@ -78,8 +80,9 @@ def test_same_client_key_twice_is_stored_once(store, make_post):
 
 def test_known_key_alongside_new_posts(store, make_post):
     schedule(store, [make_post(client_key="a")], now=NOW)
-    result = schedule(store, [make_post(client_key="a"), make_post(client_key="b",
-                                                                   caption="new")], now=NOW)
+    result = schedule(
+        store, [make_post(client_key="a"), make_post(client_key="b", caption="new")], now=NOW
+    )
     assert [p.spec.client_key for p in result.created] == ["b"]
     assert [p.spec.client_key for p in result.existing] == ["a"]
     assert count(store) == 2
@@ -93,8 +96,7 @@ def test_client_keys_are_per_account(store, make_post):
 
 
 def test_same_client_key_twice_in_one_input_is_a_problem(store, make_post):
-    items = [make_post(client_key="dup", caption="one"), make_post(client_key="dup",
-                                                                   caption="two")]
+    items = [make_post(client_key="dup", caption="one"), make_post(client_key="dup", caption="two")]
     with pytest.raises(InvalidPost) as info:
         schedule(store, items, now=NOW)
     assert [p.field for p in info.value.problems] == ["client_key"]
@@ -109,8 +111,7 @@ def test_same_client_key_twice_in_one_input_is_a_problem(store, make_post):
     ("minutes", "warned"),
     [(-61, False), (-60, True), (-1, True), (0, True), (30, True), (60, True), (61, False)],
 )
-def test_near_duplicate_within_an_hour_is_stored_with_a_warning(store, make_post, minutes,
-                                                                 warned):
+def test_near_duplicate_within_an_hour_is_stored_with_a_warning(store, make_post, minutes, warned):
     [first] = schedule(store, [make_post()], now=NOW).created
     twin = make_post(publish_at=(first.publish_at + timedelta(minutes=minutes)).isoformat())
     result = schedule(store, [twin], now=NOW)
@@ -144,8 +145,9 @@ def test_a_cancelled_post_is_not_a_duplicate(store, make_post):
 # -- cancel ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [Status.SCHEDULED, Status.PROCESSING, Status.READY,
-                                    Status.FAILED])
+@pytest.mark.parametrize(
+    "status", [Status.SCHEDULED, Status.PROCESSING, Status.READY, Status.FAILED]
+)
 def test_cancel_a_post_not_yet_published(store, make_post, status):
     [post] = schedule(store, [make_post()], now=NOW).created
     if status is not Status.SCHEDULED:
@@ -193,7 +195,8 @@ def test_reschedule_moves_the_publish_time(store, make_post):
     assert fetched.status is Status.SCHEDULED
     assert post.next_attempt_at < fetched.next_attempt_at <= new_time
     assert fetched.spec.model_copy(update={"publish_at": post.publish_at}) == post.spec.model_copy(
-        update={"access_token": None})
+        update={"access_token": None}
+    )
     assert store.access_token(post.id) == make_post()["access_token"]
     last = store.events(post.id)[-1]
     assert new_time.isoformat() in last.detail and post.publish_at.isoformat() in last.detail
@@ -201,8 +204,9 @@ def test_reschedule_moves_the_publish_time(store, make_post):
 
 def test_reschedule_a_failed_post_schedules_it_again(store, make_post):
     [post] = schedule(store, [make_post()], now=NOW).created
-    store.transition(post.id, Status.FAILED, now=NOW, changes={"error_message": "boom",
-                                                                "error_code": 9004})
+    store.transition(
+        post.id, Status.FAILED, now=NOW, changes={"error_message": "boom", "error_code": 9004}
+    )
     moved = reschedule(store, post.id, AT + timedelta(days=1), now=NOW)
     assert moved.status is Status.SCHEDULED
     assert moved.error is None
@@ -245,8 +249,9 @@ def test_reschedule_missing_post(store):
 
 
 def test_a_client_key_stored_by_another_owner_is_not_handed_out(store, make_post):
-    [theirs] = schedule(store, [make_post(client_key="k", caption="private")], now=NOW,
-                        owner_id=1).created
+    [theirs] = schedule(
+        store, [make_post(client_key="k", caption="private")], now=NOW, owner_id=1
+    ).created
     with pytest.raises(InvalidPost) as info:
         schedule(store, [make_post(client_key="k")], now=NOW, owner_id=2)
     assert [p.field for p in info.value.problems] == ["client_key"]

@@ -124,11 +124,19 @@ def test_a_time_in_the_spring_forward_gap_moves_forward(zone, day, expected_loca
     ("zone", "rule", "day", "first_utc"),
     [
         # 02:30 happens twice in Paris on 2030-10-27: 00:30 UTC (CEST) and 01:30 UTC (CET).
-        ("Europe/Paris", "30 2 * * *", datetime(2030, 10, 26, 12, tzinfo=UTC),
-         datetime(2030, 10, 27, 0, 30, tzinfo=UTC)),
+        (
+            "Europe/Paris",
+            "30 2 * * *",
+            datetime(2030, 10, 26, 12, tzinfo=UTC),
+            datetime(2030, 10, 27, 0, 30, tzinfo=UTC),
+        ),
         # 01:30 happens twice in New York on 2030-11-03: 05:30 UTC (EDT) and 06:30 UTC (EST).
-        ("America/New_York", "30 1 * * *", datetime(2030, 11, 2, 12, tzinfo=UTC),
-         datetime(2030, 11, 3, 5, 30, tzinfo=UTC)),
+        (
+            "America/New_York",
+            "30 1 * * *",
+            datetime(2030, 11, 2, 12, tzinfo=UTC),
+            datetime(2030, 11, 3, 5, 30, tzinfo=UTC),
+        ),
     ],
 )
 def test_an_ambiguous_time_is_used_once(zone, rule, day, first_utc):

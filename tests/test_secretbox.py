@@ -100,8 +100,9 @@ def test_open_store_creates_its_database_and_key_in_the_data_dir(tmp_path, make_
 
     store = open_store(Settings(data_dir=tmp_path / "d"))
     try:
-        [post] = store.add([PostSpec.model_validate(make_post())],
-                           now=datetime(2030, 1, 1, tzinfo=UTC))
+        [post] = store.add(
+            [PostSpec.model_validate(make_post())], now=datetime(2030, 1, 1, tzinfo=UTC)
+        )
         assert store.access_token(post.id) == make_post()["access_token"]
     finally:
         store.close()

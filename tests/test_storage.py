@@ -34,8 +34,12 @@ def every_field(make_post) -> PostSpec:
         media_url="https://example.com/s.mp4",
         media_kind="video",
         children=[
-            {"media_url": "https://e.com/1.jpg", "kind": "image", "alt_text": "one",
-             "user_tags": [{"username": "ann", "x": 0.1, "y": 0.2}]},
+            {
+                "media_url": "https://e.com/1.jpg",
+                "kind": "image",
+                "alt_text": "one",
+                "user_tags": [{"username": "ann", "x": 0.1, "y": 0.2}],
+            },
             {"media_url": "https://e.com/2.mp4", "thumb_offset": 1200},
         ],
         caption="Everything ✨ #all @everyone",
@@ -57,8 +61,11 @@ def every_field(make_post) -> PostSpec:
 
 def test_every_spec_field_survives_add_and_get(store, make_post):
     original = every_field(make_post)
-    unset = [n for n, f in PostSpec.model_fields.items() if getattr(original, n) == f.get_default(
-        call_default_factory=True)]
+    unset = [
+        n
+        for n, f in PostSpec.model_fields.items()
+        if getattr(original, n) == f.get_default(call_default_factory=True)
+    ]
     assert unset == [], "the round trip must cover every field"
 
     [added] = store.add([original], now=NOW)
@@ -76,8 +83,13 @@ def test_times_come_back_aware_utc(store, make_post):
     [post] = store.add([spec(make_post)], now=created)
     fetched = store.get(post.id)
     event = store.events(post.id)[0]
-    for moment in (fetched.publish_at, fetched.next_attempt_at, fetched.created_at,
-                   fetched.updated_at, event.at):
+    for moment in (
+        fetched.publish_at,
+        fetched.next_attempt_at,
+        fetched.created_at,
+        fetched.updated_at,
+        event.at,
+    ):
         assert moment.tzinfo is UTC
     assert fetched.created_at == created
     assert fetched.next_attempt_at == fetched.publish_at == datetime(2035, 6, 1, 9, tzinfo=UTC)
@@ -85,8 +97,9 @@ def test_times_come_back_aware_utc(store, make_post):
 
 def test_token_is_encrypted_at_rest(tmp_path, make_post):
     token = make_post()["access_token"]
-    store = SqlStore.open(f"sqlite:///{tmp_path / 'ig.db'}", cipher=TokenCipher(
-        [TokenCipher.generate_key()]))
+    store = SqlStore.open(
+        f"sqlite:///{tmp_path / 'ig.db'}", cipher=TokenCipher([TokenCipher.generate_key()])
+    )
     try:
         [post] = store.add([spec(make_post)], now=NOW)
         assert store.access_token(post.id) == token
@@ -98,7 +111,8 @@ def test_token_is_encrypted_at_rest(tmp_path, make_post):
         assert token.encode() not in path.read_bytes(), path.name
     with sqlite3.connect(tmp_path / "ig.db") as raw:
         (ciphertext, spec_json) = raw.execute(
-            "SELECT token_ciphertext, spec_json FROM posts").fetchone()
+            "SELECT token_ciphertext, spec_json FROM posts"
+        ).fetchone()
     raw.close()
     assert ciphertext and token not in ciphertext
     assert token not in spec_json
@@ -140,8 +154,12 @@ def stocked(store, make_post):
     start = datetime(2035, 6, 1, 9, tzinfo=UTC)
     posts = store.add(
         [
-            spec(make_post, account=("111" if i % 2 else "222"),
-                 publish_at=(start + timedelta(days=5 - i)).isoformat(), caption=str(i))
+            spec(
+                make_post,
+                account=("111" if i % 2 else "222"),
+                publish_at=(start + timedelta(days=5 - i)).isoformat(),
+                caption=str(i),
+            )
             for i in range(6)
         ],
         now=NOW,
@@ -164,26 +182,36 @@ def test_list_is_ordered_by_publish_time(stocked):
 def test_list_filters(stocked):
     june = datetime(2035, 6, 1, 9, tzinfo=UTC)
     assert captions(stocked.list(PostQuery(statuses=frozenset({Status.CANCELLED})))) == [
-        "5", "3", "1"]
-    assert captions(stocked.list(PostQuery(statuses=frozenset(
-        {Status.SCHEDULED, Status.CANCELLED})))) == ["5", "4", "3", "2", "1", "0"]
+        "5",
+        "3",
+        "1",
+    ]
+    assert captions(
+        stocked.list(PostQuery(statuses=frozenset({Status.SCHEDULED, Status.CANCELLED})))
+    ) == ["5", "4", "3", "2", "1", "0"]
     assert captions(stocked.list(PostQuery(account="222"))) == ["4", "2", "0"]
     assert captions(stocked.list(PostQuery(account="333"))) == []
     # bounds are inclusive
-    window = PostQuery(publish_from=june + timedelta(days=1),
-                       publish_until=june + timedelta(days=3))
+    window = PostQuery(
+        publish_from=june + timedelta(days=1), publish_until=june + timedelta(days=3)
+    )
     assert captions(stocked.list(window)) == ["4", "3", "2"]
     assert captions(stocked.list(PostQuery(limit=2))) == ["5", "4"]
     assert captions(stocked.list(PostQuery(limit=2, offset=3))) == ["2", "1"]
-    combined = PostQuery(account="111", statuses=frozenset({Status.CANCELLED}),
-                         publish_until=june + timedelta(days=2))
+    combined = PostQuery(
+        account="111",
+        statuses=frozenset({Status.CANCELLED}),
+        publish_until=june + timedelta(days=2),
+    )
     assert captions(stocked.list(combined)) == ["5", "3"]
 
 
 def test_time_range_in_another_zone(stocked):
     paris = ZoneInfo("Europe/Paris")
-    window = PostQuery(publish_from=datetime(2035, 6, 3, 11, tzinfo=paris),
-                       publish_until=datetime(2035, 6, 3, 11, tzinfo=paris))
+    window = PostQuery(
+        publish_from=datetime(2035, 6, 3, 11, tzinfo=paris),
+        publish_until=datetime(2035, 6, 3, 11, tzinfo=paris),
+    )
     assert captions(stocked.list(window)) == ["3"]
 
 
@@ -194,9 +222,18 @@ def test_events_log_every_status_change(store, make_post):
     [post] = store.add([spec(make_post)], now=NOW)
     later = NOW + timedelta(minutes=5)
     store.transition(post.id, Status.PROCESSING, now=later, detail="container created")
-    store.transition(post.id, Status.FAILED, now=later, detail="boom",
-                     changes={"error_message": "Media download failed", "error_code": 9004,
-                              "error_subcode": 2207052, "attempts": 1})
+    store.transition(
+        post.id,
+        Status.FAILED,
+        now=later,
+        detail="boom",
+        changes={
+            "error_message": "Media download failed",
+            "error_code": 9004,
+            "error_subcode": 2207052,
+            "attempts": 1,
+        },
+    )
     history = [(e.from_status, e.to_status, e.detail) for e in store.events(post.id)]
     assert history == [
         (None, Status.SCHEDULED, "scheduled"),
@@ -206,31 +243,48 @@ def test_events_log_every_status_change(store, make_post):
     failed = store.get(post.id)
     assert failed.status is Status.FAILED
     assert (failed.error.message, failed.error.code, failed.error.subcode) == (
-        "Media download failed", 9004, 2207052)
+        "Media download failed",
+        9004,
+        2207052,
+    )
     assert failed.attempts == 1
     assert failed.updated_at == later and failed.created_at == NOW
 
 
 def test_transition_stores_graph_ids(store, make_post):
     [post] = store.add([spec(make_post)], now=NOW)
-    done = store.transition(post.id, Status.PUBLISHED, now=NOW, changes={
-        "container_id": "17890000000000001", "child_container_ids": '["1","2"]',
-        "media_id": "17920000000000009", "permalink": "https://www.instagram.com/p/AbC/"})
+    done = store.transition(
+        post.id,
+        Status.PUBLISHED,
+        now=NOW,
+        changes={
+            "container_id": "17890000000000001",
+            "child_container_ids": '["1","2"]',
+            "media_id": "17920000000000009",
+            "permalink": "https://www.instagram.com/p/AbC/",
+        },
+    )
     assert done == store.get(post.id)
     assert (done.container_id, done.child_container_ids, done.media_id, done.permalink) == (
-        "17890000000000001", ["1", "2"], "17920000000000009", "https://www.instagram.com/p/AbC/")
+        "17890000000000001",
+        ["1", "2"],
+        "17920000000000009",
+        "https://www.instagram.com/p/AbC/",
+    )
 
 
 def test_transition_with_expect_refuses_other_statuses(store, make_post):
     [post] = store.add([spec(make_post)], now=NOW)
     store.transition(post.id, Status.PUBLISHED, now=NOW)
     with pytest.raises(InvalidTransition, match="published"):
-        store.transition(post.id, Status.CANCELLED, now=NOW,
-                         expect=frozenset({Status.SCHEDULED, Status.FAILED}))
+        store.transition(
+            post.id, Status.CANCELLED, now=NOW, expect=frozenset({Status.SCHEDULED, Status.FAILED})
+        )
     assert store.get(post.id).status is Status.PUBLISHED
     assert [e.to_status for e in store.events(post.id)] == [Status.SCHEDULED, Status.PUBLISHED]
-    allowed = store.transition(post.id, Status.FAILED, now=NOW,
-                               expect=frozenset({Status.PUBLISHED}))
+    allowed = store.transition(
+        post.id, Status.FAILED, now=NOW, expect=frozenset({Status.PUBLISHED})
+    )
     assert allowed.status is Status.FAILED
 
 
@@ -292,10 +346,13 @@ def test_alembic_schema_equals_the_sqlmodel_metadata(store):
         table = SQLModel.metadata.tables[name]
         columns = {c["name"]: c["nullable"] for c in inspector.get_columns(name)}
         assert columns == {c.name: c.nullable for c in table.columns}
-        indexes = {i["name"]: (tuple(i["column_names"]), bool(i["unique"]))
-                   for i in inspector.get_indexes(name)}
-        assert indexes == {i.name: (tuple(c.name for c in i.columns), bool(i.unique))
-                           for i in table.indexes}
+        indexes = {
+            i["name"]: (tuple(i["column_names"]), bool(i["unique"]))
+            for i in inspector.get_indexes(name)
+        }
+        assert indexes == {
+            i.name: (tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes
+        }
     assert inspector.get_foreign_keys("post_events")[0]["referred_table"] == "posts"
 
 
@@ -315,7 +372,8 @@ def test_the_due_query_is_indexed(store):
     with store.engine.connect() as conn:
         plan = conn.exec_driver_sql(
             "EXPLAIN QUERY PLAN SELECT id FROM posts WHERE status = 'scheduled' "
-            "AND next_attempt_at <= '2035-01-01'").fetchall()
+            "AND next_attempt_at <= '2035-01-01'"
+        ).fetchall()
     assert "ix_posts_due" in " ".join(str(row) for row in plan)
 
 

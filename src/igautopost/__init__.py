@@ -62,7 +62,49 @@ _EXPORTS = {
     "next_occurrence": "recurrence",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CarouselItem",
+    "Clock",
+    "ConfigurationError",
+    "EnginePolicy",
+    "Event",
+    "FakeClock",
+    "GraphClient",
+    "GraphError",
+    "IgAutopostError",
+    "InvalidPost",
+    "InvalidTransition",
+    "LeadTimes",
+    "LocalScheduler",
+    "MediaType",
+    "PollPolicy",
+    "Post",
+    "PostError",
+    "PostNotFound",
+    "PostQuery",
+    "PostSpec",
+    "Problem",
+    "Publisher",
+    "RetryPolicy",
+    "ScheduleResult",
+    "Scheduler",
+    "Settings",
+    "Simulation",
+    "SqlStore",
+    "Status",
+    "Store",
+    "SystemClock",
+    "TokenCipher",
+    "UserTag",
+    "cancel",
+    "edit",
+    "next_occurrence",
+    "open_store",
+    "parse_posts",
+    "reschedule",
+    "retry",
+    "schedule",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -81,6 +123,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from .clock import Clock, FakeClock, SystemClock
     from .config import Settings
+    from .edits import edit
     from .errors import (
         ConfigurationError,
         IgAutopostError,
@@ -89,15 +132,14 @@ if TYPE_CHECKING:
         PostNotFound,
         Problem,
     )
-    from .models import CarouselItem, Event, MediaType, Post, PostError, PostSpec, Status, UserTag
-    from .edits import edit
     from .graph import GraphClient, GraphError
+    from .models import CarouselItem, Event, MediaType, Post, PostError, PostSpec, Status, UserTag
     from .policy import EnginePolicy, LeadTimes, PollPolicy, RetryPolicy
     from .posts import ScheduleResult, cancel, parse_posts, reschedule, retry, schedule
     from .publisher import Publisher
-    from .scheduler import LocalScheduler, Scheduler
-    from .simulation import Simulation
     from .recurrence import next_occurrence
     from .runtime import open_store
+    from .scheduler import LocalScheduler, Scheduler
     from .secretbox import TokenCipher
+    from .simulation import Simulation
     from .storage import PostQuery, SqlStore, Store

@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     graph_timeout: float = 30.0
     broker_url: str | None = None
     secret_key: SecretStr | None = None
-    timezone: str | None = None  # the zone naive command-line times are read in; default: the system's
+    timezone: str | None = (
+        None  # the zone naive command-line times are read in; default: the system's
+    )
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL to use: the setting, or SQLite inside the data directory."""

@@ -50,8 +50,13 @@ def edit(
     base = {} if replace else post.spec.model_dump(exclude={"access_token"}, exclude_none=True)
     spec = parse_post({**base, **canonical(data)}, now=now)
     content_changed = _content(spec) != _content(post.spec)
-    changes: dict[str, Any] = {"spec": spec, "error_message": None, "error_code": None,
-                               "error_subcode": None, "attempts": 0}
+    changes: dict[str, Any] = {
+        "spec": spec,
+        "error_message": None,
+        "error_code": None,
+        "error_subcode": None,
+        "attempts": 0,
+    }
     status = post.status
     if content_changed or status is Status.FAILED:
         changes.update(container_id=None, child_container_ids=None, container_created_at=None)
@@ -68,5 +73,13 @@ def edit(
 
 
 def _content(spec: PostSpec) -> dict[str, Any]:
-    return spec.model_dump(exclude={"access_token", "publish_at", "client_key", "recurrence",
-                                    "timezone", "prepare_ahead"})
+    return spec.model_dump(
+        exclude={
+            "access_token",
+            "publish_at",
+            "client_key",
+            "recurrence",
+            "timezone",
+            "prepare_ahead",
+        }
+    )

@@ -1,11 +1,11 @@
 """The exceptions igautopost raises; catch `IgAutopostError` to catch them all.
 
-    IgAutopostError
-    ├── InvalidPost          a post breaks Instagram's rules or ours (every problem listed)
-    ├── PostNotFound         no post with that id (for that owner)
-    ├── InvalidTransition    the post's status forbids the operation (e.g. editing a published post)
-    ├── ConfigurationError   a setting is missing or malformed
-    └── GraphError           Instagram answered with an error (see igautopost.graph.errors)
+IgAutopostError
+├── InvalidPost          a post breaks Instagram's rules or ours (every problem listed)
+├── PostNotFound         no post with that id (for that owner)
+├── InvalidTransition    the post's status forbids the operation (e.g. editing a published post)
+├── ConfigurationError   a setting is missing or malformed
+└── GraphError           Instagram answered with an error (see igautopost.graph.errors)
 """
 
 from __future__ import annotations

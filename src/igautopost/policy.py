@@ -67,13 +67,15 @@ class RetryPolicy:
 
     def delay_for(self, attempt: int, rng: random.Random) -> timedelta:
         # The exponent is bounded: 2 ** 1024 does not fit in a float (the cap applies long before).
-        seconds = min(self.base.total_seconds() * 2.0 ** min(max(attempt - 1, 0), 64),
-                      self.longest.total_seconds())
+        seconds = min(
+            self.base.total_seconds() * 2.0 ** min(max(attempt - 1, 0), 64),
+            self.longest.total_seconds(),
+        )
         spread = seconds * self.jitter
         return timedelta(seconds=max(seconds + rng.uniform(-spread, spread), 0.1))
 
     def container_delay(self, containers_created: int) -> timedelta:
-        return self.new_container_backoff * 2 ** min(max(containers_created - 1, 0), 10)
+        return self.new_container_backoff * (1 << min(max(containers_created - 1, 0), 10))
 
     def deadline(self, publish_at: datetime) -> datetime:
         return publish_at + self.max_lateness

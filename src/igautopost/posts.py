@@ -111,8 +111,13 @@ def reschedule(
         now=now,
         detail=f"rescheduled from {post.publish_at.isoformat()} to {publish_at.isoformat()}",
         expect=EDITABLE,
-        changes={"spec": spec, "next_attempt_at": _next_step(post, spec, leads), "error_message": None,
-                 "error_code": None, "error_subcode": None},
+        changes={
+            "spec": spec,
+            "next_attempt_at": _next_step(post, spec, leads),
+            "error_message": None,
+            "error_code": None,
+            "error_subcode": None,
+        },
     )
 
 
@@ -135,7 +140,10 @@ def check_editable(post: Post, *, now: datetime) -> None:
 def _next_step(post: Post, spec: PostSpec, leads: LeadTimes) -> datetime:
     """A ready post waits for its new publish time; others prepare ahead of it."""
     if post.status is Status.READY:
-        if post.container_created_at and spec.publish_at > post.container_created_at + CONTAINER_USABLE:
+        if (
+            post.container_created_at
+            and spec.publish_at > post.container_created_at + CONTAINER_USABLE
+        ):
             return leads.prepare_at(spec)  # the container will be too old: prepare ahead again
         return spec.publish_at
     if post.status is Status.PROCESSING:
@@ -167,7 +175,9 @@ def _split_known(
                 problem = f"{spec.client_key!r} is already used for account {spec.account}"
                 raise InvalidPost([Problem("client_key", problem)]) from None
         elif ident is not None and ident in seen:
-            raise InvalidPost([Problem("client_key", f"{spec.client_key!r} appears twice in the input")])
+            raise InvalidPost(
+                [Problem("client_key", f"{spec.client_key!r} appears twice in the input")]
+            )
         else:
             if ident is not None:
                 seen.add(ident)
@@ -185,15 +195,17 @@ def _duplicate_warnings(store: SqlStore, specs: list[PostSpec]) -> list[str]:
         start = min(s.publish_at for s in group) - DUPLICATE_WINDOW
         end = max(s.publish_at for s in group) + DUPLICATE_WINDOW
         stored: dict[tuple[str | None, str], list[Post]] = {}
-        for post in store.list(PostQuery(account=account, statuses=ACTIVE, publish_from=start,
-                                         publish_until=end)):
+        for post in store.list(
+            PostQuery(account=account, statuses=ACTIVE, publish_from=start, publish_until=end)
+        ):
             stored.setdefault((post.spec.media_url, post.spec.caption), []).append(post)
         for spec in group:
             for other in stored.get((spec.media_url, spec.caption), []):
                 if abs(other.publish_at - spec.publish_at) <= DUPLICATE_WINDOW:
                     warnings.append(
                         f"account {account}: post {other.id} with the same media and caption is "
-                        f"already scheduled within an hour of this one ({other.publish_at.isoformat()})"
+                        "already scheduled within an hour of this one "
+                        f"({other.publish_at.isoformat()})"
                     )
                     break
     return warnings
@@ -208,7 +220,9 @@ def retry(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None 
     """
     post = store.get(post_id, owner_id=owner_id)
     if post.status is not Status.FAILED:
-        raise InvalidTransition(f"post {post_id} is {post.status}; only failed posts can be retried")
+        raise InvalidTransition(
+            f"post {post_id} is {post.status}; only failed posts can be retried"
+        )
     spec = post.spec
     if spec.publish_at < now:
         spec = spec.model_copy(update={"publish_at": now})
@@ -218,6 +232,13 @@ def retry(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None 
         now=now,
         detail="retry requested",
         expect=frozenset({Status.FAILED}),
-        changes={"spec": spec, "next_attempt_at": now, "attempts": 0, "containers_created": 0,
-                 "error_message": None, "error_code": None, "error_subcode": None},
+        changes={
+            "spec": spec,
+            "next_attempt_at": now,
+            "attempts": 0,
+            "containers_created": 0,
+            "error_message": None,
+            "error_code": None,
+            "error_subcode": None,
+        },
     )

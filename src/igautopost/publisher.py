@@ -76,6 +76,7 @@ class Publisher:
         after the step (None without `reload`, or when the lease was lost)."""
         now = self.clock.now()
         token = self.store.token_of(post)
+        outcome: Outcome | None
         if token is None and post.status is Status.PUBLISHED:
             outcome = Outcome(Status.PUBLISHED, {"next_attempt_at": None}, "no token: no follow-up")
         elif token is None:
@@ -89,8 +90,13 @@ class Publisher:
             log.warning("post %s: lease lost during the step; its result was not saved", post.id)
             return None
         saved = self.store.save_step(
-            post, outcome.to, owner=self.owner, now=self.clock.now(), changes=outcome.changes,
-            detail=outcome.detail, next_occurrence=outcome.next_occurrence,
+            post,
+            outcome.to,
+            owner=self.owner,
+            now=self.clock.now(),
+            changes=outcome.changes,
+            detail=outcome.detail,
+            next_occurrence=outcome.next_occurrence,
         )
         if not saved:
             log.warning("post %s: lease lost before saving %s", post.id, outcome.to)
@@ -118,26 +124,35 @@ class Publisher:
         now = self.clock.now()
         if isinstance(exc, ContainerNotReady):
             polls = self.policy.polls.interval(post.attempts, video=is_video_post(post))
-            return Outcome(Status.PROCESSING, {"next_attempt_at": now + polls,
-                                               "attempts": post.attempts + 1},
-                           "container not ready yet: polling again")
+            return Outcome(
+                Status.PROCESSING,
+                {"next_attempt_at": now + polls, "attempts": post.attempts + 1},
+                "container not ready yet: polling again",
+            )
         if isinstance(exc, PublishingLimitReached):
             self.quota.mark_exhausted(post.account, now)
             free = self.quota.free_at(post.account, now)
-            return self.later(post, free, f"publishing quota reached: waiting until {free:%H:%M} UTC")
+            return self.later(
+                post, free, f"publishing quota reached: waiting until {free:%H:%M} UTC"
+            )
         if exc.is_transient:
             return self._retry(post, exc, now)
-        if exc.needs_new_container and post.publish_attempted_at is None:
-            if post.containers_created < self.policy.retries.new_container_attempts:
-                return self.new_container(post, f"{_describe(exc)}: preparing a new container")
+        may_recreate = post.containers_created < self.policy.retries.new_container_attempts
+        if exc.needs_new_container and post.publish_attempted_at is None and may_recreate:
+            return self.new_container(post, f"{_describe(exc)}: preparing a new container")
         return self.fail(post, _describe(exc), exc)
 
     def new_container(self, post: Post, detail: str) -> Outcome:
         """Forget the current container (never after a publish attempt) and prepare again now."""
         assert post.publish_attempted_at is None, "a second container after a publish attempt"
-        changes = {"container_id": None, "child_container_ids": [], "container_created_at": None,
-                   "publish_attempted_at": None, "next_attempt_at": self.clock.now(),
-                   "attempts": 0}
+        changes: dict[str, Any] = {
+            "container_id": None,
+            "child_container_ids": [],
+            "container_created_at": None,
+            "publish_attempted_at": None,
+            "next_attempt_at": self.clock.now(),
+            "attempts": 0,
+        }
         return Outcome(Status.SCHEDULED, changes, detail)
 
     def _retry(self, post: Post, exc: GraphError, now: datetime) -> Outcome:
@@ -149,10 +164,12 @@ class Publisher:
         deadline = self.policy.retries.deadline(post.publish_at)
         if at > deadline:
             late = self.policy.retries.max_lateness
-            return self.fail(post, f"missed: still failing {late} after the publish time "
-                                   f"({_describe(exc)})", exc)
-        return self.later(post, at, f"{_describe(exc)}: retry {attempt} at {at:%H:%M:%S} UTC",
-                          attempts=attempt)
+            return self.fail(
+                post, f"missed: still failing {late} after the publish time ({_describe(exc)})", exc
+            )
+        return self.later(
+            post, at, f"{_describe(exc)}: retry {attempt} at {at:%H:%M:%S} UTC", attempts=attempt
+        )
 
 
 def _describe(exc: GraphError) -> str:

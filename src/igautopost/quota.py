@@ -64,7 +64,9 @@ class QuotaTracker:
     def mark_exhausted(self, account: str, now: datetime) -> None:
         """Instagram said the quota is used up (code 9 / 2207042), whatever we counted."""
         with self._lock:
-            total = self._readings[account].total if account in self._readings else self._default_total
+            total = (
+                self._readings[account].total if account in self._readings else self._default_total
+            )
             self._readings[account] = _Reading(usage=total, total=total, read_at=now)
 
     def _reading(self, account: str, token: str, now: datetime) -> _Reading:

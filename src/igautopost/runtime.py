@@ -19,7 +19,8 @@ def token_cipher(settings: Settings) -> TokenCipher:
 def open_store(settings: Settings | None = None) -> SqlStore:
     """The store the settings name, migrated to the current schema.
 
-    >>> store = open_store(Settings(database_url="sqlite://", secret_key=TokenCipher.generate_key()))
+    >>> key = TokenCipher.generate_key()
+    >>> store = open_store(Settings(database_url="sqlite://", secret_key=key))
     """
     settings = settings or Settings()
     return SqlStore.open(settings.resolved_database_url(), cipher=token_cipher(settings))

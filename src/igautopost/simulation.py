@@ -29,8 +29,12 @@ class Simulation:
         start = self.steps
         while self.steps - start < max_steps:
             now = self.clock.now()
-            due = store.claim_due(owner=self.publisher.owner, now=now,
-                                  lease=self.publisher.policy.lease, limit=self.batch)
+            due = store.claim_due(
+                owner=self.publisher.owner,
+                now=now,
+                lease=self.publisher.policy.lease,
+                limit=self.batch,
+            )
             for post in due:
                 self.publisher.step(post)
                 self.steps += 1

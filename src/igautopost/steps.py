@@ -66,24 +66,34 @@ class Steps:
         container_id = self.p.client.create_container(
             post.account, container_params(post.spec), token=token
         )
-        if not self._remember(post, container_id=container_id, container_created_at=now,
-                              containers_created=post.containers_created + 1):
-            return None
-        return self._polling(post, now, f"container {container_id} created", attempts=0)
+        # Stored by this step's own write, which follows at once: nothing runs in between.
+        outcome = self._polling(post, now, f"container {container_id} created", attempts=0)
+        return replace(
+            outcome,
+            changes={
+                **outcome.changes,
+                "container_id": container_id,
+                "container_created_at": now,
+                "containers_created": post.containers_created + 1,
+            },
+        )
 
     def _create_children(self, post: Post, token: str, now: datetime) -> Outcome | None:
         child_ids = list(post.child_container_ids)
-        for item in post.spec.children[len(child_ids):]:
-            child_ids.append(self.p.client.create_container(
-                post.account, carousel_child_params(item), token=token
-            ))
+        for item in post.spec.children[len(child_ids) :]:
+            child_ids.append(
+                self.p.client.create_container(
+                    post.account, carousel_child_params(item), token=token
+                )
+            )
             # Stored one by one: a crash must not leave an id that we forgot we created.
             if not self._remember(post, child_container_ids=child_ids, container_created_at=now):
                 return None
         if not self._remember(post, containers_created=post.containers_created + 1):
             return None
-        return self._polling(post, now, f"{len(child_ids)} carousel item containers created",
-                             attempts=0)
+        return self._polling(
+            post, now, f"{len(child_ids)} carousel item containers created", attempts=0
+        )
 
     # -- processing: poll until FINISHED, as separate steps --------------------------------------
 
@@ -92,19 +102,24 @@ class Steps:
             return self._poll_children(post, token, now)
         status = self.p.client.container_status(post.container_id, token=token)
         if status.is_finished:
-            ready = Outcome(Status.READY, {"next_attempt_at": post.publish_at, "attempts": 0},
-                            f"container {post.container_id} finished")
+            ready = Outcome(
+                Status.READY,
+                {"next_attempt_at": post.publish_at, "attempts": 0},
+                f"container {post.container_id} finished",
+            )
             if now < post.publish_at:
                 self.p.quota.wait_until(post.account, token, now)  # read ahead, not at publish_at
                 return ready
             # Due already: publish in this step; the READY write is skipped, not lost.
-            return self.publish(post.model_copy(update={"status": Status.READY, "attempts": 0}),
-                                token, now)
+            return self.publish(
+                post.model_copy(update={"status": Status.READY, "attempts": 0}), token, now
+            )
         return self._unfinished(post, status, now)
 
     def _poll_children(self, post: Post, token: str, now: datetime) -> Outcome | None:
-        statuses = [self.p.client.container_status(cid, token=token)
-                    for cid in post.child_container_ids]
+        statuses = [
+            self.p.client.container_status(cid, token=token) for cid in post.child_container_ids
+        ]
         for status in statuses:
             if not status.is_finished:
                 return self._unfinished(post, status, now)
@@ -127,16 +142,23 @@ class Steps:
             outcome = self.p.new_container(unattempted, f"container {status.id} expired")
             return replace(outcome, changes={**outcome.changes, "publish_attempted_at": None})
         if post.publish_attempted_at is not None:
-            return self.p.fail(post, f"container {status.id} is {status.status_code} after a "
-                               "publish attempt that may have gone through: check the account")
+            return self.p.fail(
+                post,
+                f"container {status.id} is {status.status_code} after a "
+                "publish attempt that may have gone through: check the account",
+            )
         error = status.error() or GraphError(status.status or f"container {status.status_code}")
-        if error.is_transient and post.containers_created < self.p.policy.retries.new_container_attempts:
+        if (
+            error.is_transient
+            and post.containers_created < self.p.policy.retries.new_container_attempts
+        ):
             # The container is dead whatever the cause (often the media host): retrying means
             # a new container, after a backoff that gives the host time to recover.
             delay = self.p.policy.retries.container_delay(post.containers_created)
             if now + delay <= self.p.policy.retries.deadline(post.publish_at):
-                outcome = self.p.new_container(post, f"container {status.id}: {error.message}: "
-                                               "preparing a new container")
+                outcome = self.p.new_container(
+                    post, f"container {status.id}: {error.message}: preparing a new container"
+                )
                 return replace(outcome, changes={**outcome.changes, "next_attempt_at": now + delay})
         outcome = self.p.on_error(post, error, "")
         if outcome.to is not Status.FAILED and error.is_transient:
@@ -144,10 +166,16 @@ class Steps:
         if outcome.to is Status.FAILED:
             # A container in ERROR never recovers: forget it, so that a retry of the post
             # (once the media is fixed) prepares a new one instead of polling the dead one.
-            dead: dict[str, Any] = {"container_id": None, "child_container_ids": [],
-                                    "container_created_at": None}
-            outcome = replace(outcome, changes={**outcome.changes, **dead},
-                              detail=f"{outcome.detail} (container {status.id})")
+            dead: dict[str, Any] = {
+                "container_id": None,
+                "child_container_ids": [],
+                "container_created_at": None,
+            }
+            outcome = replace(
+                outcome,
+                changes={**outcome.changes, **dead},
+                detail=f"{outcome.detail} (container {status.id})",
+            )
         return outcome
 
     # -- ready: wait for publish_at and quota, then publish once --------------------------------
@@ -161,7 +189,9 @@ class Steps:
         assert post.container_id is not None
         # The claim of a due ready post stored its publish attempt already (one write for the
         # whole batch); an attempt stored before this claim may have reached Instagram.
-        marked = post.publish_attempted_at is not None and post.publish_attempted_at == post.claimed_at
+        marked = (
+            post.publish_attempted_at is not None and post.publish_attempted_at == post.claimed_at
+        )
         unmarked = post.model_copy(update={"publish_attempted_at": None}) if marked else post
         if unmarked.publish_attempted_at is not None:
             status = self.p.client.container_status(post.container_id, token=token)
@@ -171,8 +201,12 @@ class Steps:
             return self.p.new_container(unmarked, "container too close to its 24 h expiry")
         wait = self.p.quota.wait_until(post.account, token, now)
         if wait is not None:
-            return self.p.later(post, wait, f"publishing quota used up: waiting until "
-                                f"{wait:%Y-%m-%d %H:%M} UTC", publish_attempted_at=None)
+            return self.p.later(
+                post,
+                wait,
+                f"publishing quota used up: waiting until {wait:%Y-%m-%d %H:%M} UTC",
+                publish_attempted_at=None,
+            )
         if not marked and not self._remember(post, publish_attempted_at=now):
             return None
         try:
@@ -201,15 +235,27 @@ class Steps:
         self, post: Post, media_id: str | None, now: datetime, note: str, token: str | None = None
     ) -> Outcome:
         lateness = (now - post.publish_at).total_seconds()
-        detail = "; ".join(filter(None, [
-            f"published as media {media_id}" if media_id else "published (media id unknown)",
-            f"{lateness:+.3f} s from the publish time", note,
-        ]))
+        detail = "; ".join(
+            filter(
+                None,
+                [
+                    f"published as media {media_id}"
+                    if media_id
+                    else "published (media id unknown)",
+                    f"{lateness:+.3f} s from the publish time",
+                    note,
+                ],
+            )
+        )
         # The permalink and first comment are a follow-up step, so that this one ends at
         # once and frees its thread for the next post due in the same second.
         follow_up = now + self.p.policy.follow_up_delay if media_id else None
-        changes = {"media_id": media_id, "published_at": now, "next_attempt_at": follow_up,
-                   "attempts": 0}
+        changes = {
+            "media_id": media_id,
+            "published_at": now,
+            "next_attempt_at": follow_up,
+            "attempts": 0,
+        }
         return Outcome(Status.PUBLISHED, changes, detail, self._next_occurrence(post))
 
     # -- published: permalink and first comment ------------------------------------------------
@@ -236,14 +282,19 @@ class Steps:
                 )
                 notes.append("first comment posted")
             except GraphError as exc:
-                notes.append(f"first comment not posted: {exc.message}"
-                             + (f" (code {exc.code})" if exc.code is not None else ""))
+                notes.append(
+                    f"first comment not posted: {exc.message}"
+                    + (f" (code {exc.code})" if exc.code is not None else "")
+                )
         return Outcome(Status.PUBLISHED, changes, "; ".join(notes))
 
     def _follow_up_later(self, post: Post, now: datetime, detail: str) -> Outcome:
         delay = self.p.policy.retries.delay_for(post.attempts + 1, self.p.rng)
-        return Outcome(Status.PUBLISHED, {"next_attempt_at": now + delay,
-                                          "attempts": post.attempts + 1}, detail)
+        return Outcome(
+            Status.PUBLISHED,
+            {"next_attempt_at": now + delay, "attempts": post.attempts + 1},
+            detail,
+        )
 
     def _next_occurrence(self, post: Post) -> tuple[datetime, datetime] | None:
         if post.spec.recurrence is None:
@@ -256,8 +307,9 @@ class Steps:
 
     def _polling(self, post: Post, now: datetime, detail: str, *, attempts: int) -> Outcome:
         interval = self.p.policy.polls.interval(attempts, video=is_video_post(post))
-        return Outcome(Status.PROCESSING, {"next_attempt_at": now + interval, "attempts": attempts},
-                       detail)
+        return Outcome(
+            Status.PROCESSING, {"next_attempt_at": now + interval, "attempts": attempts}, detail
+        )
 
     def _remember(self, post: Post, **ids: object) -> bool:
         return self.p.store.save_progress(post, owner=self.p.owner, changes=ids)

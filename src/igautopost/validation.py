@@ -77,7 +77,9 @@ def check_post(spec: PostSpec, *, now: datetime) -> list[Problem]:
     return problems
 
 
-def check_publish_at(publish_at: datetime, *, now: datetime, field: str = "publish_at") -> list[Problem]:
+def check_publish_at(
+    publish_at: datetime, *, now: datetime, field: str = "publish_at"
+) -> list[Problem]:
     if publish_at.tzinfo is None:
         return [Problem(field, "must include a UTC offset or a timezone")]
     if publish_at < now - PAST_GRACE:
@@ -99,7 +101,9 @@ def check_recurrence(rule: str | None) -> list[Problem]:
 def _check_media(spec: PostSpec) -> Iterable[Problem]:
     if spec.media_type is MediaType.CAROUSEL:
         if spec.media_url is not None:
-            yield Problem("media_url", "a carousel takes its media from 'children', not 'media_url'")
+            yield Problem(
+                "media_url", "a carousel takes its media from 'children', not 'media_url'"
+            )
         yield from _check_children(spec.children)
         return
     if spec.children:
@@ -172,7 +176,8 @@ def _check_tags(spec: PostSpec) -> Iterable[Problem]:
     yield from _check_user_tags("user_tags", spec.user_tags, need_xy=need_xy)
     if len(spec.collaborators) > COLLABORATORS_MAX:
         yield Problem(
-            "collaborators", f"has {len(spec.collaborators)} names; the limit is {COLLABORATORS_MAX}"
+            "collaborators",
+            f"has {len(spec.collaborators)} names; the limit is {COLLABORATORS_MAX}",
         )
     for i, name in enumerate(spec.collaborators):
         if not USERNAME.match(name):

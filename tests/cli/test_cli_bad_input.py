@@ -9,8 +9,9 @@ import pytest
 
 def bad_inputs(make_post) -> dict[str, tuple[str | bytes | object, list[str]]]:
     """name -> (file content, what each stderr line names: one line per problem)."""
-    carousel = make_post(media_type="carousel", children=[{"media_url": f"https://e.com/{i}.jpg"}
-                                                          for i in range(11)])
+    carousel = make_post(
+        media_type="carousel", children=[{"media_url": f"https://e.com/{i}.jpg"} for i in range(11)]
+    )
     del carousel["media_url"]
     return {
         "malformed JSON": ('{"account": "1", "caption": "oops",,}', ["line 1 column"]),
@@ -26,8 +27,10 @@ def bad_inputs(make_post) -> dict[str, tuple[str | bytes | object, list[str]]]:
         "unknown media type": (make_post(media_type="hologram"), ["media_type"]),
         "a past time": (make_post(publish_at="2001-09-09T01:46:40Z"), ["publish_at"]),
         "a 3,000-character caption": (make_post(caption="c" * 3000), ["caption: is 3000"]),
-        "31 hashtags": (make_post(caption=" ".join(f"#t{i}" for i in range(31))),
-                        ["caption: has 31 hashtags"]),
+        "31 hashtags": (
+            make_post(caption=" ".join(f"#t{i}" for i in range(31))),
+            ["caption: has 31 hashtags"],
+        ),
         "an 11-item carousel": (carousel, ["children: a carousel needs 2 to 10 items, got 11"]),
         "a binary file": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), ["binary"]),
         "Latin-1 text": ('{"caption": "caf\xe9"}'.encode("latin-1"), ["not UTF-8"]),
@@ -35,9 +38,19 @@ def bad_inputs(make_post) -> dict[str, tuple[str | bytes | object, list[str]]]:
 
 
 CASES = [
-    "malformed JSON", "truncated array", "bad JSON line", "not JSON at all", "empty file",
-    "wrong types", "a number instead of a post", "unknown media type", "a past time",
-    "a 3,000-character caption", "31 hashtags", "an 11-item carousel", "a binary file",
+    "malformed JSON",
+    "truncated array",
+    "bad JSON line",
+    "not JSON at all",
+    "empty file",
+    "wrong types",
+    "a number instead of a post",
+    "unknown media type",
+    "a past time",
+    "a 3,000-character caption",
+    "31 hashtags",
+    "an 11-item carousel",
+    "a binary file",
     "Latin-1 text",
 ]
 

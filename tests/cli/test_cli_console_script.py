@@ -47,8 +47,13 @@ def test_schedule_json_lines_from_stdin_then_reschedule_in_local_time(run, make_
     created = json.loads(out)
     assert [p["caption"] for p in created] == ["0", "1", "2"]
 
-    code, out, err = run("reschedule", str(created[1]["id"]), "--at", "2036-12-24 18:00",
-                         IGAUTOPOST_TIMEZONE="Europe/Paris")
+    code, out, err = run(
+        "reschedule",
+        str(created[1]["id"]),
+        "--at",
+        "2036-12-24 18:00",
+        IGAUTOPOST_TIMEZONE="Europe/Paris",
+    )
     assert code == 0, err
     assert "2036-12-24 18:00:00 CET" in out
 

@@ -93,8 +93,10 @@ def test_show_has_fields_and_history_but_never_the_token(cli, make_post, schedul
     shown = cli("show", "--json", str(post_id))
     data = json.loads(shown.stdout)
     assert (data["id"], data["status"], data["caption"]) == (post_id, "cancelled", "look at this")
-    assert [(e["from"], e["to"]) for e in data["events"]] == [(None, "scheduled"),
-                                                              ("scheduled", "cancelled")]
+    assert [(e["from"], e["to"]) for e in data["events"]] == [
+        (None, "scheduled"),
+        ("scheduled", "cancelled"),
+    ]
     for output in (table.output, shown.output):
         assert token not in output
     assert "access_token" not in data
@@ -106,8 +108,10 @@ def test_show_a_missing_post_exits_1(cli):
     assert "post 404 not found" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["show"], ["show", "abc"], ["cancel"], ["no-such-command"],
-                                  ["reschedule", "1"], ["schedule"]])
+@pytest.mark.parametrize(
+    "args",
+    [["show"], ["show", "abc"], ["cancel"], ["no-such-command"], ["reschedule", "1"], ["schedule"]],
+)
 def test_usage_errors_exit_2(cli, args):
     assert cli(*args).exit_code == 2
 
@@ -165,12 +169,15 @@ def test_reschedule_with_an_offset(cli, make_post, scheduled):
 
 @pytest.mark.parametrize(
     ("env", "zone"),
-    [({"IGAUTOPOST_TIMEZONE": "America/New_York"}, "America/New_York"),
-     ({"TZ": "Asia/Tokyo"}, "Asia/Tokyo"),
-     ({"TZ": "Asia/Tokyo", "IGAUTOPOST_TIMEZONE": "Europe/Paris"}, "Europe/Paris")],
+    [
+        ({"IGAUTOPOST_TIMEZONE": "America/New_York"}, "America/New_York"),
+        ({"TZ": "Asia/Tokyo"}, "Asia/Tokyo"),
+        ({"TZ": "Asia/Tokyo", "IGAUTOPOST_TIMEZONE": "Europe/Paris"}, "Europe/Paris"),
+    ],
 )
-def test_naive_at_is_local_time_and_the_zone_is_shown(cli, make_post, scheduled, monkeypatch,
-                                                      env, zone):
+def test_naive_at_is_local_time_and_the_zone_is_shown(
+    cli, make_post, scheduled, monkeypatch, env, zone
+):
     [post_id] = scheduled(make_post())
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -28,8 +28,11 @@ def test_schedule_a_json_object(cli, make_post):
 
 @pytest.mark.parametrize(
     ("name", "render"),
-    [("posts.json", json.dumps), ("posts.jsonl", jsonl), ("pretty.json",
-                                                          lambda v: json.dumps(v, indent=2))],
+    [
+        ("posts.json", json.dumps),
+        ("posts.jsonl", jsonl),
+        ("pretty.json", lambda v: json.dumps(v, indent=2)),
+    ],
 )
 def test_schedule_an_array_or_json_lines(cli, make_post, name, render):
     posts = three(make_post)

@@ -46,8 +46,9 @@ def make_world(tmp_path: Path) -> Iterator[WorldFactory]:
         db_url = f"sqlite:///{tmp_path / f'engine-{len(worlds)}.db'}"
         store = SqlStore.open(db_url, cipher=cipher)
         policy = policy or EnginePolicy()
-        publisher = Publisher(store, client, clock, policy=policy, owner=owner,
-                              rng=random.Random(7))
+        publisher = Publisher(
+            store, client, clock, policy=policy, owner=owner, rng=random.Random(7)
+        )
         sim = None if isinstance(clock, SystemClock) else Simulation(publisher, clock)
         world = World(store, clock, sandbox, client, publisher, sim, policy, db_url, cipher)
         worlds.append(world)

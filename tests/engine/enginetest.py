@@ -69,8 +69,14 @@ class World:
         if own_store:
             store = SqlStore.open(self.db_url, cipher=self.cipher)
             self.extra_stores.append(store)
-        return Publisher(store, self.client, self.clock, policy=self.policy, owner=owner,
-                         rng=random.Random(owner))
+        return Publisher(
+            store,
+            self.client,
+            self.clock,
+            policy=self.policy,
+            owner=owner,
+            rng=random.Random(owner),
+        )
 
     # -- posts ---------------------------------------------------------------------------
 
@@ -102,8 +108,11 @@ class World:
 
     def transitions(self, post: Post | int) -> list[tuple[Status | None, Status]]:
         """The status changes of a post's event log (steps that kept the status left out)."""
-        return [(e.from_status, e.to_status) for e in self.events(post)
-                if e.from_status is not e.to_status]
+        return [
+            (e.from_status, e.to_status)
+            for e in self.events(post)
+            if e.from_status is not e.to_status
+        ]
 
     def details(self, post: Post | int) -> str:
         return "\n".join(e.detail for e in self.events(post))

@@ -13,8 +13,7 @@ from igautopost.policy import EnginePolicy, PollPolicy, RetryPolicy
 from igautopost.sandbox import ErrorSpec, FaultRule
 
 REEL = {"media_type": "reel", "media_url": "https://cdn.example.com/v/clip.mp4"}
-POLLS = PollPolicy(video_first=timedelta(seconds=10), growth=2.0,
-                   longest=timedelta(seconds=80))
+POLLS = PollPolicy(video_first=timedelta(seconds=10), growth=2.0, longest=timedelta(seconds=80))
 
 
 def test_video_slower_than_its_lead_is_polled_with_growing_intervals(
@@ -34,8 +33,10 @@ def test_video_slower_than_its_lead_is_polled_with_growing_intervals(
     [publish] = world.calls("publish")
     assert sandbox_time(publish.sandbox_time) == stored.published_at
     # Every poll was its own step, at growing intervals capped at `longest`.
-    poll_times = [sandbox_time(c.sandbox_time)
-                  for c in world.calls_for("get_object", stored.container_id or "")]
+    poll_times = [
+        sandbox_time(c.sandbox_time)
+        for c in world.calls_for("get_object", stored.container_id or "")
+    ]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(poll_times)]
     assert gaps[:4] == [20.0, 40.0, 80.0, 80.0]
     assert all(g <= POLLS.longest.total_seconds() for g in gaps)
@@ -67,8 +68,11 @@ def test_needs_new_container_status_prepares_a_new_one_a_bounded_number_of_times
     make_world: WorldFactory, subcode: int
 ) -> None:
     retries = RetryPolicy(new_container_attempts=3)
-    world = make_world(policy=EnginePolicy(retries=retries), failing_url_patterns=("flaky",),
-                       failure_subcode=subcode)
+    world = make_world(
+        policy=EnginePolicy(retries=retries),
+        failing_url_patterns=("flaky",),
+        failure_subcode=subcode,
+    )
     post = world.schedule(media_url="https://cdn.example.com/flaky.jpg", caption="flaky")
 
     world.run_for(hours=2)
@@ -83,8 +87,9 @@ def test_needs_new_container_status_prepares_a_new_one_a_bounded_number_of_times
 
 
 def test_needs_new_container_then_success_publishes_once(make_world: WorldFactory) -> None:
-    world = make_world(failing_url_patterns=("flaky",), failure_subcode=2207053,
-                       image_processing_seconds=30)
+    world = make_world(
+        failing_url_patterns=("flaky",), failure_subcode=2207053, image_processing_seconds=30
+    )
     post = world.schedule(media_url="https://cdn.example.com/flaky.jpg", caption="second try")
     world.run_until(post.publish_at - timedelta(seconds=100))  # created at -120 s, ERROR at -90 s
     assert world.get(post).containers_created == 1
@@ -103,8 +108,16 @@ def test_publish_answering_expired_for_a_finished_container_is_not_retried_blind
 ) -> None:
     """-2/2207020 from the publish call while the container reads FINISHED: the answers
     disagree, so after this publish attempt no second container is made; the post fails."""
-    world = make_world(faults=(FaultRule(kind="error", endpoints=("publish",), on_calls=(1,),
-                                         errors=(ErrorSpec(code=-2, subcode=2207020),)),))
+    world = make_world(
+        faults=(
+            FaultRule(
+                kind="error",
+                endpoints=("publish",),
+                on_calls=(1,),
+                errors=(ErrorSpec(code=-2, subcode=2207020),),
+            ),
+        )
+    )
     post = world.schedule(caption="expired at publish")
 
     world.run_for(hours=2)
@@ -122,8 +135,11 @@ def test_container_expired_while_ready_is_replaced_before_publishing(
 ) -> None:
     """The sandbox's containers live 1 h; the post prepared 2 h ahead finds it EXPIRED."""
     world = make_world(container_ttl_seconds=3600)
-    post = world.schedule(caption="prepared too early", prepare_ahead=2 * 3600,
-                          publish_at=world.clock.now() + timedelta(hours=3))
+    post = world.schedule(
+        caption="prepared too early",
+        prepare_ahead=2 * 3600,
+        publish_at=world.clock.now() + timedelta(hours=3),
+    )
 
     world.run_for(hours=4)
 

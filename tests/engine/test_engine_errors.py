@@ -76,8 +76,12 @@ def test_errors_beyond_the_maximum_lateness_fail_the_post_as_missed(
     make_world: WorldFactory, endpoint: str
 ) -> None:
     retries = RetryPolicy(max_lateness=timedelta(minutes=20))
-    rule = FaultRule(kind="error", endpoints=(endpoint,), rate=1.0,
-                     errors=(ErrorSpec(code=2, message="Service temporarily unavailable"),))
+    rule = FaultRule(
+        kind="error",
+        endpoints=(endpoint,),
+        rate=1.0,
+        errors=(ErrorSpec(code=2, message="Service temporarily unavailable"),),
+    )
     world = make_world(policy=EnginePolicy(retries=retries), faults=(rule,))
     post = world.schedule(caption="never gets through")
 
@@ -98,13 +102,16 @@ def test_errors_beyond_the_maximum_lateness_fail_the_post_as_missed(
 
 
 PERMANENT: dict[str, ErrorSpec] = {
-    "token-190": ErrorSpec(code=190, subcode=463, message="Error validating access token: "
-                           "Session has expired"),
-    "permission-10": ErrorSpec(code=10, message="(#10) Application does not have permission "
-                               "for this action"),
+    "token-190": ErrorSpec(
+        code=190, subcode=463, message="Error validating access token: Session has expired"
+    ),
+    "permission-10": ErrorSpec(
+        code=10, message="(#10) Application does not have permission for this action"
+    ),
     "invalid-parameter-100": ErrorSpec(code=100, message="Invalid parameter: caption"),
-    "aspect-ratio-36003": ErrorSpec(code=36003, subcode=2207009, message="The aspect ratio is "
-                                    "not supported."),
+    "aspect-ratio-36003": ErrorSpec(
+        code=36003, subcode=2207009, message="The aspect ratio is not supported."
+    ),
 }
 
 

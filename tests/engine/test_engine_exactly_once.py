@@ -18,10 +18,14 @@ from igautopost.sandbox import ErrorSpec, FaultRule
 
 AFTER_SUCCESS: dict[str, dict[str, Any]] = {
     "error-code-2": {"kind": "after_success_error", "errors": (ErrorSpec(code=2),)},
-    "error-server": {"kind": "after_success_error",
-                     "errors": (ErrorSpec(code=-1, subcode=2207001, http_status=500),)},
-    "error-restricted-2207051": {"kind": "after_success_error",
-                                 "errors": (ErrorSpec(code=4, subcode=2207051),)},
+    "error-server": {
+        "kind": "after_success_error",
+        "errors": (ErrorSpec(code=-1, subcode=2207001, http_status=500),),
+    },
+    "error-restricted-2207051": {
+        "kind": "after_success_error",
+        "errors": (ErrorSpec(code=4, subcode=2207051),),
+    },
     "drop": {"kind": "after_success_drop"},
     "timeout": {"kind": "after_success_slow", "delay_seconds": 1.0},
 }
@@ -48,8 +52,6 @@ def test_a_publish_that_succeeded_behind_an_error_is_recorded_once(
     assert world.transitions(post)[-1] == (Status.READY, Status.PUBLISHED)
 
 
-
-
 def test_crash_after_the_publish_call_publishes_once_without_a_new_container(
     make_world: WorldFactory,
 ) -> None:
@@ -57,11 +59,13 @@ def test_crash_after_the_publish_call_publishes_once_without_a_new_container(
     post = world.schedule(caption="crash after the call")
     world.run_until(post.publish_at - timedelta(seconds=1))
     world.clock.set(post.publish_at)
-    ready = world.store.claim(post.id, owner="crashed", now=post.publish_at,
-                              lease=world.policy.lease)
+    ready = world.store.claim(
+        post.id, owner="crashed", now=post.publish_at, lease=world.policy.lease
+    )
     assert ready is not None and ready.status is Status.READY
-    assert world.store.save_progress(ready, owner="crashed",
-                                     changes={"publish_attempted_at": post.publish_at})
+    assert world.store.save_progress(
+        ready, owner="crashed", changes={"publish_attempted_at": post.publish_at}
+    )
     world.client.publish(post.account, ready.container_id or "", token=TOKEN)
     # ... and the worker dies here, before saving anything.
 
@@ -83,11 +87,13 @@ def test_crash_after_storing_the_attempt_but_before_the_call_publishes_once(
     post = world.schedule(caption="crash before the call")
     world.run_until(post.publish_at - timedelta(seconds=1))
     world.clock.set(post.publish_at)
-    ready = world.store.claim(post.id, owner="crashed", now=post.publish_at,
-                              lease=world.policy.lease)
+    ready = world.store.claim(
+        post.id, owner="crashed", now=post.publish_at, lease=world.policy.lease
+    )
     assert ready is not None
-    world.store.save_progress(ready, owner="crashed",
-                              changes={"publish_attempted_at": post.publish_at})
+    world.store.save_progress(
+        ready, owner="crashed", changes={"publish_attempted_at": post.publish_at}
+    )
 
     world.run_for(hours=1)
 
@@ -102,8 +108,10 @@ def test_crash_right_after_the_claim_publishes_once(make_world: WorldFactory) ->
     post = world.schedule(caption="crash after the claim")
     world.run_until(post.publish_at - timedelta(seconds=1))
     world.clock.set(post.publish_at)
-    assert world.store.claim(post.id, owner="crashed", now=post.publish_at,
-                             lease=world.policy.lease) is not None
+    assert (
+        world.store.claim(post.id, owner="crashed", now=post.publish_at, lease=world.policy.lease)
+        is not None
+    )
 
     world.run_for(hours=1)
 
@@ -120,13 +128,20 @@ def test_crash_after_creating_the_container_does_not_create_a_second_one(
     prepare_at = world.policy.leads.prepare_at(post.spec)
     world.run_until(prepare_at - timedelta(seconds=1))
     world.clock.set(prepare_at)
-    claimed = world.store.claim(post.id, owner="crashed", now=prepare_at,
-                                lease=world.policy.lease)
+    claimed = world.store.claim(post.id, owner="crashed", now=prepare_at, lease=world.policy.lease)
     assert claimed is not None
-    container = world.client.create_container(post.account, container_params(post.spec),
-                                              token=TOKEN)
-    world.store.save_progress(claimed, owner="crashed", changes={
-        "container_id": container, "container_created_at": prepare_at, "containers_created": 1})
+    container = world.client.create_container(
+        post.account, container_params(post.spec), token=TOKEN
+    )
+    world.store.save_progress(
+        claimed,
+        owner="crashed",
+        changes={
+            "container_id": container,
+            "container_created_at": prepare_at,
+            "containers_created": 1,
+        },
+    )
 
     world.run_for(hours=1)
 
@@ -138,18 +153,22 @@ def test_crash_after_creating_the_container_does_not_create_a_second_one(
 def test_crash_while_creating_carousel_items_resumes_the_items(make_world: WorldFactory) -> None:
     world = make_world()
     children = [{"media_url": f"https://cdn.example.com/c/{i}.jpg"} for i in range(3)]
-    post = world.schedule(media_type="carousel", media_url=None, children=children,
-                          caption="crash mid-carousel")
+    post = world.schedule(
+        media_type="carousel", media_url=None, children=children, caption="crash mid-carousel"
+    )
     prepare_at = world.policy.leads.prepare_at(post.spec)
     world.run_until(prepare_at - timedelta(seconds=1))
     world.clock.set(prepare_at)
-    claimed = world.store.claim(post.id, owner="crashed", now=prepare_at,
-                                lease=world.policy.lease)
+    claimed = world.store.claim(post.id, owner="crashed", now=prepare_at, lease=world.policy.lease)
     assert claimed is not None
     first = world.client.create_container(
-        post.account, carousel_child_params(post.spec.children[0]), token=TOKEN)
-    world.store.save_progress(claimed, owner="crashed", changes={
-        "child_container_ids": [first], "container_created_at": prepare_at})
+        post.account, carousel_child_params(post.spec.children[0]), token=TOKEN
+    )
+    world.store.save_progress(
+        claimed,
+        owner="crashed",
+        changes={"child_container_ids": [first], "container_created_at": prepare_at},
+    )
 
     world.run_for(hours=1)
 

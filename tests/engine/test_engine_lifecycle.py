@@ -24,8 +24,11 @@ LIFECYCLE = [
 MEDIA: dict[str, tuple[dict[str, Any], timedelta]] = {
     "image": ({"media_type": "image"}, timedelta(minutes=2)),
     "reel": (
-        {"media_type": "reel", "media_url": "https://cdn.example.com/v/clip.mp4",
-         "share_to_feed": True},
+        {
+            "media_type": "reel",
+            "media_url": "https://cdn.example.com/v/clip.mp4",
+            "share_to_feed": True,
+        },
         timedelta(minutes=30),
     ),
     "story-image": (
@@ -37,16 +40,26 @@ MEDIA: dict[str, tuple[dict[str, Any], timedelta]] = {
         timedelta(minutes=30),
     ),
     "carousel-images": (
-        {"media_type": "carousel", "media_url": None,
-         "children": [{"media_url": "https://cdn.example.com/c/1.jpg"},
-                      {"media_url": "https://cdn.example.com/c/2.jpg"}]},
+        {
+            "media_type": "carousel",
+            "media_url": None,
+            "children": [
+                {"media_url": "https://cdn.example.com/c/1.jpg"},
+                {"media_url": "https://cdn.example.com/c/2.jpg"},
+            ],
+        },
         timedelta(minutes=5),
     ),
     "carousel-image-and-video": (
-        {"media_type": "carousel", "media_url": None,
-         "children": [{"media_url": "https://cdn.example.com/c/1.jpg"},
-                      {"media_url": "https://cdn.example.com/c/2.mp4"},
-                      {"media_url": "https://cdn.example.com/c/3.jpg", "alt_text": "a cat"}]},
+        {
+            "media_type": "carousel",
+            "media_url": None,
+            "children": [
+                {"media_url": "https://cdn.example.com/c/1.jpg"},
+                {"media_url": "https://cdn.example.com/c/2.mp4"},
+                {"media_url": "https://cdn.example.com/c/3.jpg", "alt_text": "a cat"},
+            ],
+        },
         timedelta(minutes=30),
     ),
 }
@@ -109,8 +122,9 @@ def test_a_carousel_publishes_its_items_as_children(make_world: WorldFactory) ->
 
 def test_per_post_prepare_ahead_overrides_the_lead(make_world: WorldFactory) -> None:
     world = make_world()
-    post = world.schedule(publish_at=world.clock.now() + timedelta(hours=10),
-                          prepare_ahead=8 * 3600)
+    post = world.schedule(
+        publish_at=world.clock.now() + timedelta(hours=10), prepare_ahead=8 * 3600
+    )
 
     world.run_for(hours=11)
 
@@ -124,9 +138,12 @@ def test_lead_times_come_from_the_policy(make_world: WorldFactory) -> None:
     leads = LeadTimes(image=timedelta(minutes=7), video=timedelta(minutes=45))
     world = make_world(policy=EnginePolicy(leads=leads))
     image = world.schedule(caption="photo")
-    reel = world.schedule(caption="reel", media_type="reel",
-                          media_url="https://cdn.example.com/v/r.mp4",
-                          publish_at=world.clock.now() + timedelta(hours=2))
+    reel = world.schedule(
+        caption="reel",
+        media_type="reel",
+        media_url="https://cdn.example.com/v/r.mp4",
+        publish_at=world.clock.now() + timedelta(hours=2),
+    )
 
     world.run_for(hours=3)
 
@@ -141,9 +158,15 @@ def test_many_posts_over_three_days_each_land_on_time(make_world: WorldFactory) 
     world = make_world(video_processing_seconds=120)
     start = world.clock.now()
     posts = [
-        world.schedule(caption=f"post {i}", publish_at=start + timedelta(minutes=37 * i),
-                       **({"media_type": "reel", "media_url": f"https://cdn.example.com/{i}.mp4"}
-                          if i % 3 == 0 else {}))
+        world.schedule(
+            caption=f"post {i}",
+            publish_at=start + timedelta(minutes=37 * i),
+            **(
+                {"media_type": "reel", "media_url": f"https://cdn.example.com/{i}.mp4"}
+                if i % 3 == 0
+                else {}
+            ),
+        )
         for i in range(1, 40)
     ]
 

@@ -41,9 +41,10 @@ def test_stop_lets_running_steps_finish_and_releases_every_lease(
 ) -> None:
     world = make_world(live=True, latency={"create_container": 0.4})
     scheduler = make_scheduler(world.publisher, workers=4)
-    posts = [world.schedule(caption=f"stopping {i}",
-                            publish_at=world.clock.now() + timedelta(minutes=1))
-             for i in range(6)]
+    posts = [
+        world.schedule(caption=f"stopping {i}", publish_at=world.clock.now() + timedelta(minutes=1))
+        for i in range(6)
+    ]
     scheduler.wake()
     assert world.wait_for(lambda: scheduler.running_steps() > 0, timeout=5)
 
@@ -70,9 +71,11 @@ def test_a_post_written_by_another_process_is_noticed_within_a_second(
     other_process = SqlStore.open(world.db_url, cipher=world.cipher)
     try:
         written_at = world.clock.now()
-        schedule(other_process, [world.post_data(caption="from the CLI",
-                                                 publish_at=written_at + timedelta(seconds=3))],
-                 now=written_at)
+        schedule(
+            other_process,
+            [world.post_data(caption="from the CLI", publish_at=written_at + timedelta(seconds=3))],
+            now=written_at,
+        )
     finally:
         other_process.close()
 
@@ -90,8 +93,7 @@ def test_two_schedulers_on_one_sqlite_file_publish_every_post_once(
     make_scheduler(world.publisher, workers=8)
     make_scheduler(second, workers=8)
     publish_at = world.clock.now() + timedelta(seconds=1.5)
-    posts = [world.schedule(caption=f"two workers {i}", publish_at=publish_at)
-             for i in range(30)]
+    posts = [world.schedule(caption=f"two workers {i}", publish_at=publish_at) for i in range(30)]
 
     assert world.wait_for(lambda: len(world.publishes()) >= 30, timeout=10)
     world.wait_for(lambda: all(world.get(p).status is Status.PUBLISHED for p in posts), 5)

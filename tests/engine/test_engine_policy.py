@@ -28,8 +28,9 @@ def nominal(policy: RetryPolicy, attempt: int) -> float:
 def test_retry_delay_is_within_the_jitter_bounds_and_capped(
     base: float, longest: float, jitter: float, attempt: int, seed: int
 ) -> None:
-    policy = RetryPolicy(base=timedelta(seconds=base), longest=timedelta(seconds=longest),
-                         jitter=jitter)
+    policy = RetryPolicy(
+        base=timedelta(seconds=base), longest=timedelta(seconds=longest), jitter=jitter
+    )
     delay = policy.delay_for(attempt, random.Random(seed)).total_seconds()
     middle = nominal(policy, attempt)
     assert max(middle * (1 - jitter), FLOOR) - EPSILON <= delay
@@ -37,14 +38,14 @@ def test_retry_delay_is_within_the_jitter_bounds_and_capped(
     assert delay <= max(longest * (1 + jitter), FLOOR) + EPSILON
 
 
-@given(small=seconds, extra=seconds, longest=seconds, jitter=jitters, attempt=attempts,
-       seed=seeds)
+@given(small=seconds, extra=seconds, longest=seconds, jitter=jitters, attempt=attempts, seed=seeds)
 def test_retry_delay_does_not_decrease_with_the_base(
     small: float, extra: float, longest: float, jitter: float, attempt: int, seed: int
 ) -> None:
     def delay(base: float) -> timedelta:
-        policy = RetryPolicy(base=timedelta(seconds=base), longest=timedelta(seconds=longest),
-                             jitter=jitter)
+        policy = RetryPolicy(
+            base=timedelta(seconds=base), longest=timedelta(seconds=longest), jitter=jitter
+        )
         return policy.delay_for(attempt, random.Random(seed))
 
     assert delay(small) <= delay(small + extra)
@@ -59,15 +60,22 @@ def test_retry_delay_does_not_decrease_with_the_attempt_for_the_same_draw(
     assert first <= policy.delay_for(attempt + 1, random.Random(seed))
 
 
-@given(first=st.floats(min_value=0.0, max_value=600.0, allow_nan=False),
-       growth=st.floats(min_value=1.0, max_value=10.0, allow_nan=False),
-       longest=st.floats(min_value=0.0, max_value=3600.0, allow_nan=False),
-       polls=st.integers(min_value=0, max_value=10_000), video=st.booleans())
+@given(
+    first=st.floats(min_value=0.0, max_value=600.0, allow_nan=False),
+    growth=st.floats(min_value=1.0, max_value=10.0, allow_nan=False),
+    longest=st.floats(min_value=0.0, max_value=3600.0, allow_nan=False),
+    polls=st.integers(min_value=0, max_value=10_000),
+    video=st.booleans(),
+)
 def test_poll_interval_grows_and_is_capped(
     first: float, growth: float, longest: float, polls: int, video: bool
 ) -> None:
-    policy = PollPolicy(image_first=timedelta(seconds=first), video_first=timedelta(seconds=first),
-                        growth=growth, longest=timedelta(seconds=longest))
+    policy = PollPolicy(
+        image_first=timedelta(seconds=first),
+        video_first=timedelta(seconds=first),
+        growth=growth,
+        longest=timedelta(seconds=longest),
+    )
     now = policy.interval(polls, video=video)
     after = policy.interval(polls + 1, video=video)
     assert now <= after
@@ -84,21 +92,42 @@ def test_default_polls_are_short_for_images_and_longer_for_video() -> None:
 leads = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3))
 
 
-@given(image=leads, video=leads, carousel=leads,
-       prepare_ahead=st.none() | st.integers(min_value=0, max_value=10 * 86400),
-       media=st.sampled_from(["image", "reel", "story", "carousel"]),
-       publish_at=st.datetimes(min_value=datetime(2030, 1, 1), max_value=datetime(2040, 1, 1),
-                               timezones=st.just(UTC)))
+@given(
+    image=leads,
+    video=leads,
+    carousel=leads,
+    prepare_ahead=st.none() | st.integers(min_value=0, max_value=10 * 86400),
+    media=st.sampled_from(["image", "reel", "story", "carousel"]),
+    publish_at=st.datetimes(
+        min_value=datetime(2030, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+    ),
+)
 def test_prepare_at_is_never_more_than_20_hours_before_publish_at(
-    image: timedelta, video: timedelta, carousel: timedelta, prepare_ahead: int | None,
-    media: str, publish_at: datetime,
+    image: timedelta,
+    video: timedelta,
+    carousel: timedelta,
+    prepare_ahead: int | None,
+    media: str,
+    publish_at: datetime,
 ) -> None:
-    spec = PostSpec.model_validate({
-        "account": "1", "media_type": media, "publish_at": publish_at,
-        "prepare_ahead": prepare_ahead,
-        **({"children": [{"media_url": "https://e.com/1.jpg"}, {"media_url": "https://e.com/2.mp4"}]}
-           if media == "carousel" else {"media_url": "https://e.com/a.mp4"}),
-    })
+    spec = PostSpec.model_validate(
+        {
+            "account": "1",
+            "media_type": media,
+            "publish_at": publish_at,
+            "prepare_ahead": prepare_ahead,
+            **(
+                {
+                    "children": [
+                        {"media_url": "https://e.com/1.jpg"},
+                        {"media_url": "https://e.com/2.mp4"},
+                    ]
+                }
+                if media == "carousel"
+                else {"media_url": "https://e.com/a.mp4"}
+            ),
+        }
+    )
     times = LeadTimes(image=image, video=video, carousel=carousel)
     prepare_at = times.prepare_at(spec)
     assert publish_at - MAX_LEAD <= prepare_at <= publish_at

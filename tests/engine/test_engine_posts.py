@@ -24,27 +24,35 @@ def test_a_daily_post_in_paris_publishes_at_nine_local_across_the_dst_change(
 ) -> None:
     # Summer time starts in Paris on Sunday 2030-03-31 (02:00 -> 03:00).
     world = make_world(start=datetime(2030, 3, 28, 12, 0, tzinfo=UTC))
-    first = world.schedule(caption="bonjour", timezone="Europe/Paris", recurrence="0 9 * * *",
-                           publish_at="2030-03-29T09:00:00")
+    first = world.schedule(
+        caption="bonjour",
+        timezone="Europe/Paris",
+        recurrence="0 9 * * *",
+        publish_at="2030-03-29T09:00:00",
+    )
 
     world.run_until(datetime(2030, 4, 3, 12, 0, tzinfo=UTC))
 
-    published = [p for p in world.store.list(PostQuery())
-                 if p.status is Status.PUBLISHED]
+    published = [p for p in world.store.list(PostQuery()) if p.status is Status.PUBLISHED]
     local = [p.published_at.astimezone(PARIS) for p in published if p.published_at]
     assert [t.strftime("%m-%d %H:%M %Z") for t in local] == [
-        "03-29 09:00 CET", "03-30 09:00 CET", "03-31 09:00 CEST",
-        "04-01 09:00 CEST", "04-02 09:00 CEST", "04-03 09:00 CEST",
+        "03-29 09:00 CET",
+        "03-30 09:00 CET",
+        "03-31 09:00 CEST",
+        "04-01 09:00 CEST",
+        "04-02 09:00 CEST",
+        "04-03 09:00 CEST",
     ]
     assert len(world.publishes()) == 6
     assert world.report()["duplicates"] == [] or all(
-        d["kind"] == "caption" for d in world.report()["duplicates"]  # same caption every day
+        d["kind"] == "caption"
+        for d in world.report()["duplicates"]  # same caption every day
     )
     assert len({p.container_id for p in world.publishes()}) == 6
-    upcoming = [p for p in world.store.list(PostQuery())
-                if p.status is Status.SCHEDULED]
+    upcoming = [p for p in world.store.list(PostQuery()) if p.status is Status.SCHEDULED]
     assert [p.publish_at.astimezone(PARIS).strftime("%m-%d %H:%M") for p in upcoming] == [
-        "04-04 09:00"]
+        "04-04 09:00"
+    ]
     assert first.id == published[0].id
 
 
@@ -54,29 +62,37 @@ def test_a_rerun_publish_step_creates_exactly_one_next_occurrence(
     """Worker A publishes, stalls past its lease; B finds the container PUBLISHED and records
     it with the next occurrence; A's late save is refused, so no second occurrence."""
     world = make_world()
-    post = world.schedule(caption="daily", recurrence="0 9 * * *",
-                          publish_at=world.clock.now() + timedelta(hours=1))
+    post = world.schedule(
+        caption="daily", recurrence="0 9 * * *", publish_at=world.clock.now() + timedelta(hours=1)
+    )
     world.run_until(post.publish_at - timedelta(seconds=1))
     world.clock.set(post.publish_at)
-    stalled = world.store.claim(post.id, owner="stalled", now=post.publish_at,
-                                lease=world.policy.lease)
+    stalled = world.store.claim(
+        post.id, owner="stalled", now=post.publish_at, lease=world.policy.lease
+    )
     assert stalled is not None
-    world.store.save_progress(stalled, owner="stalled",
-                              changes={"publish_attempted_at": post.publish_at})
+    world.store.save_progress(
+        stalled, owner="stalled", changes={"publish_attempted_at": post.publish_at}
+    )
     media_id = world.client.publish(post.account, stalled.container_id or "", token=TOKEN)
 
     world.run_for(hours=1)  # B (the simulation's worker) takes over after the lease
 
     occurrence = (post.publish_at + timedelta(days=1), post.publish_at + timedelta(days=1))
     assert not world.store.save_step(
-        stalled, Status.PUBLISHED, owner="stalled", now=world.clock.now(),
-        changes={"media_id": media_id}, detail="late", next_occurrence=occurrence)
+        stalled,
+        Status.PUBLISHED,
+        owner="stalled",
+        now=world.clock.now(),
+        changes={"media_id": media_id},
+        detail="late",
+        next_occurrence=occurrence,
+    )
     world.assert_published_once(post)
     with world.store.engine.connect() as conn:
         count = conn.execute(sa.select(sa.func.count()).select_from(posts_table)).scalar()
     assert count == 2, "the post and exactly one next occurrence"
-    [following] = [p for p in world.store.list(PostQuery())
-                   if p.id != post.id]
+    [following] = [p for p in world.store.list(PostQuery()) if p.id != post.id]
     assert following.status is Status.SCHEDULED
     assert following.publish_at == post.publish_at + timedelta(days=1)
 
@@ -98,8 +114,11 @@ def test_a_post_cancelled_while_its_container_is_processing_is_never_published(
     make_world: WorldFactory,
 ) -> None:
     world = make_world(video_processing_seconds=600)
-    post = world.schedule(caption="cancel during processing", media_type="reel",
-                          media_url="https://cdn.example.com/v/r.mp4")
+    post = world.schedule(
+        caption="cancel during processing",
+        media_type="reel",
+        media_url="https://cdn.example.com/v/r.mp4",
+    )
     world.run_until(post.publish_at - timedelta(minutes=25))
     assert world.get(post).status is Status.PROCESSING
 
@@ -119,8 +138,9 @@ def test_a_post_cancelled_while_a_worker_prepares_it_stays_cancelled(
     post = world.schedule(caption="cancelled under a claim")
     prepare_at = world.policy.leads.prepare_at(post.spec)
     world.clock.set(prepare_at)
-    claimed = world.store.claim(post.id, owner=world.publisher.owner, now=prepare_at,
-                                lease=world.policy.lease)
+    claimed = world.store.claim(
+        post.id, owner=world.publisher.owner, now=prepare_at, lease=world.policy.lease
+    )
     assert claimed is not None
 
     cancel(world.store, post.id, now=world.clock.now())
@@ -139,8 +159,9 @@ def test_cancelling_a_post_being_published_is_refused_and_it_publishes_once(
     post = world.schedule(caption="too late to cancel")
     world.run_until(post.publish_at - timedelta(seconds=1))
     world.clock.set(post.publish_at)
-    claimed = world.store.claim(post.id, owner=world.publisher.owner, now=post.publish_at,
-                                lease=world.policy.lease)
+    claimed = world.store.claim(
+        post.id, owner=world.publisher.owner, now=post.publish_at, lease=world.policy.lease
+    )
     assert claimed is not None
 
     with pytest.raises(InvalidTransition, match="being published"):
@@ -172,8 +193,9 @@ def test_a_ready_post_rescheduled_keeps_its_container_and_publishes_at_the_new_t
 
 def test_a_ready_post_moved_earlier_publishes_at_the_new_time(make_world: WorldFactory) -> None:
     world = make_world()
-    post = world.schedule(caption="sooner", prepare_ahead=3600,
-                          publish_at=world.clock.now() + timedelta(hours=2))
+    post = world.schedule(
+        caption="sooner", prepare_ahead=3600, publish_at=world.clock.now() + timedelta(hours=2)
+    )
     world.run_until(post.publish_at - timedelta(minutes=30))
     assert world.get(post).status is Status.READY
     new_time = world.clock.now() + timedelta(minutes=5)
@@ -187,8 +209,12 @@ def test_a_ready_post_moved_earlier_publishes_at_the_new_time(make_world: WorldF
 
 
 def test_a_failed_post_retried_is_published(make_world: WorldFactory) -> None:
-    rule = FaultRule(kind="error", endpoints=("create_container",), on_calls=(1,),
-                     errors=(ErrorSpec(code=190, message="Error validating access token"),))
+    rule = FaultRule(
+        kind="error",
+        endpoints=("create_container",),
+        on_calls=(1,),
+        errors=(ErrorSpec(code=190, message="Error validating access token"),),
+    )
     world = make_world(faults=(rule,))
     post = world.schedule(caption="retry me")
     world.run_for(hours=2)
@@ -201,8 +227,10 @@ def test_a_failed_post_retried_is_published(make_world: WorldFactory) -> None:
     assert stored.error is None
     # The retry moved the publish time to now: the container is published once it finished.
     assert world.transitions(post)[-3:] == [
-        (Status.FAILED, Status.SCHEDULED), (Status.SCHEDULED, Status.PROCESSING),
-        (Status.PROCESSING, Status.PUBLISHED)]
+        (Status.FAILED, Status.SCHEDULED),
+        (Status.SCHEDULED, Status.PROCESSING),
+        (Status.PROCESSING, Status.PUBLISHED),
+    ]
 
 
 def test_a_post_whose_container_failed_is_retried_with_a_new_container(
@@ -226,13 +254,20 @@ def test_a_post_failed_after_a_publish_attempt_is_retried_without_a_second_publi
     make_world: WorldFactory,
 ) -> None:
     """Published behind errors until the post failed as missed; a retry finds it live."""
-    rule = FaultRule(kind="after_success_error", endpoints=("publish",), on_calls=(1,),
-                     errors=(ErrorSpec(code=2),))
+    rule = FaultRule(
+        kind="after_success_error",
+        endpoints=("publish",),
+        on_calls=(1,),
+        errors=(ErrorSpec(code=2),),
+    )
     # Container status reads fail from the second one on (the first is the processing poll).
     status_down = FaultRule(kind="error", endpoints=("get_object",), on_calls=tuple(range(2, 99)))
     world = make_world(faults=(rule, status_down))
-    post = world.schedule(caption="live but unknown", prepare_ahead=0,
-                          publish_at=world.clock.now() + timedelta(minutes=1))
+    post = world.schedule(
+        caption="live but unknown",
+        prepare_ahead=0,
+        publish_at=world.clock.now() + timedelta(minutes=1),
+    )
     world.run_for(hours=3)
     assert world.get(post).status is Status.FAILED
     assert len(world.publishes()) == 1

@@ -20,8 +20,10 @@ def test_the_third_post_waits_for_the_24_hour_window_then_publishes(
 ) -> None:
     world = make_world(publishing_quota=2)
     now = world.clock.now()
-    posts = [world.schedule(caption=f"quota {i}", publish_at=now + timedelta(minutes=20 * i))
-             for i in (1, 2, 3)]
+    posts = [
+        world.schedule(caption=f"quota {i}", publish_at=now + timedelta(minutes=20 * i))
+        for i in (1, 2, 3)
+    ]
 
     world.run_until(posts[2].publish_at + timedelta(minutes=5))
 
@@ -45,8 +47,12 @@ def test_the_third_post_waits_for_the_24_hour_window_then_publishes(
 def test_a_quota_reached_answer_delays_the_post_instead_of_failing_it(
     make_world: WorldFactory,
 ) -> None:
-    rule = FaultRule(kind="error", endpoints=("publish",), on_calls=(1,),
-                     errors=(ErrorSpec(code=9, subcode=2207042),))
+    rule = FaultRule(
+        kind="error",
+        endpoints=("publish",),
+        on_calls=(1,),
+        errors=(ErrorSpec(code=9, subcode=2207042),),
+    )
     world = make_world(faults=(rule,))
     post = world.schedule(caption="quota answer")
 
@@ -76,8 +82,9 @@ def _drain(publisher: Publisher, errors: list[BaseException]) -> None:
     try:
         while True:
             now = publisher.clock.now()
-            due = publisher.store.claim_due(owner=publisher.owner, now=now,
-                                            lease=publisher.policy.lease, limit=5)
+            due = publisher.store.claim_due(
+                owner=publisher.owner, now=now, lease=publisher.policy.lease, limit=5
+            )
             if not due:
                 upcoming = publisher.store.next_due(now)
                 if upcoming is None or upcoming > now:
@@ -95,8 +102,11 @@ def test_two_workers_on_one_sqlite_file_publish_every_post_once(make_world: Worl
     posts = [world.schedule(caption=f"shared {i}", publish_at=due) for i in range(30)]
     workers = [world.another_worker(f"worker-{name}") for name in "bc"]
     errors: list[BaseException] = []
-    threads = [threading.Thread(target=_drain, args=(w, errors))
-               for w in (world.publisher, *workers) for _ in range(2)]
+    threads = [
+        threading.Thread(target=_drain, args=(w, errors))
+        for w in (world.publisher, *workers)
+        for _ in range(2)
+    ]
 
     for thread in threads:
         thread.start()
@@ -115,8 +125,7 @@ def test_concurrent_advance_calls_on_the_same_posts_run_each_step_once(
     make_world: WorldFactory,
 ) -> None:
     world = make_world(policy=INSTANT_POLLS)
-    posts = [world.schedule(caption=f"raced {i}", publish_at=world.clock.now())
-             for i in range(5)]
+    posts = [world.schedule(caption=f"raced {i}", publish_at=world.clock.now()) for i in range(5)]
     workers = [world.another_worker(f"racer-{i}", own_store=i % 2 == 0) for i in range(6)]
 
     def race(worker: Publisher) -> None:
@@ -141,8 +150,10 @@ def test_an_expired_lease_is_taken_over(make_world: WorldFactory) -> None:
     post = world.schedule(caption="owner died")
     prepare_at = world.policy.leads.prepare_at(post.spec)
     world.clock.set(prepare_at)
-    assert world.store.claim(post.id, owner="dead", now=prepare_at,
-                             lease=world.policy.lease) is not None
+    assert (
+        world.store.claim(post.id, owner="dead", now=prepare_at, lease=world.policy.lease)
+        is not None
+    )
     assert world.leases()[post.id][0] == "dead"
 
     world.run_for(hours=1)
@@ -158,18 +169,20 @@ def test_a_worker_that_lost_its_lease_cannot_save(make_world: WorldFactory) -> N
     post = world.schedule(caption="stalled worker")
     prepare_at = world.policy.leads.prepare_at(post.spec)
     world.clock.set(prepare_at)
-    stalled = world.store.claim(post.id, owner="stalled", now=prepare_at,
-                                lease=world.policy.lease)
+    stalled = world.store.claim(post.id, owner="stalled", now=prepare_at, lease=world.policy.lease)
     assert stalled is not None
     world.clock.advance(world.policy.lease + timedelta(seconds=1))
-    fresh = world.store.claim(post.id, owner="worker-a", now=world.clock.now(),
-                              lease=world.policy.lease)
+    fresh = world.store.claim(
+        post.id, owner="worker-a", now=world.clock.now(), lease=world.policy.lease
+    )
     assert fresh is not None
 
-    assert not world.store.save_progress(stalled, owner="stalled",
-                                         changes={"container_id": "17890000000009999"})
-    assert not world.store.save_step(stalled, Status.FAILED, owner="stalled",
-                                     now=world.clock.now(), changes={}, detail="stale")
+    assert not world.store.save_progress(
+        stalled, owner="stalled", changes={"container_id": "17890000000009999"}
+    )
+    assert not world.store.save_step(
+        stalled, Status.FAILED, owner="stalled", now=world.clock.now(), changes={}, detail="stale"
+    )
     stale_worker = world.another_worker("stalled", own_store=False)
     assert stale_worker.step(stalled) is None
     assert world.get(post).container_id is None, "the stale step saved nothing"
@@ -192,8 +205,11 @@ def test_concurrent_workers_publish_at_the_same_instant_once(make_world: WorldFa
     world.clock.set(publish_at)
     other = world.another_worker("worker-b")
     errors: list[BaseException] = []
-    threads = [threading.Thread(target=_drain, args=(w, errors))
-               for w in (world.publisher, other) for _ in range(2)]
+    threads = [
+        threading.Thread(target=_drain, args=(w, errors))
+        for w in (world.publisher, other)
+        for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,4 +1,4 @@
-"""The `Scheduler` protocol: decides *when* to run `Publisher.advance`; holds no state of its own."""
+"""The `Scheduler` protocol: it decides *when* to run `Publisher.advance`, holding no state."""
 
 from __future__ import annotations
 

@@ -45,8 +45,9 @@ class LocalScheduler:
 
     def start(self) -> None:
         for number in range(self.workers):
-            thread = threading.Thread(target=self._step_loop, name=f"igautopost-step-{number}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=self._step_loop, name=f"igautopost-step-{number}", daemon=True
+            )
             thread.start()
             self._step_threads.append(thread)
         self._thread = threading.Thread(target=self.run, name="igautopost-scheduler", daemon=True)
@@ -93,7 +94,9 @@ class LocalScheduler:
             return 0
         clock = self.publisher.clock
         posts = self.publisher.store.claim_due(
-            owner=self.publisher.owner, now=clock.now(), lease=self.publisher.policy.lease,
+            owner=self.publisher.owner,
+            now=clock.now(),
+            lease=self.publisher.policy.lease,
             limit=min(self.batch, free),
         )
         for post in posts:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +33,7 @@ class Store(Protocol):
         now: datetime,
         owner_id: int | None = None,
         prepare_at: Sequence[datetime] | None = None,
-    ) -> list[Post]:
+    ) -> builtins.list[Post]:
         """Store all posts as scheduled in one transaction: all or nothing."""
         ...
 
@@ -39,11 +41,11 @@ class Store(Protocol):
         """One post; `PostNotFound` if missing or owned by someone else."""
         ...
 
-    def list(self, query: PostQuery) -> list[Post]:
+    def list(self, query: PostQuery) -> builtins.list[Post]:
         """Posts matching `query`, by publish time."""
         ...
 
-    def events(self, post_id: int) -> list[Event]:
+    def events(self, post_id: int) -> builtins.list[Event]:
         """A post's history, oldest first."""
         ...
 

@@ -33,7 +33,7 @@ class ClaimsMixin:
         raise NotImplementedError
 
     @staticmethod
-    def _to_post(row: Mapping[str, Any], spec: PostSpec | None = None) -> Post:
+    def _to_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> Post:
         raise NotImplementedError
 
     def _claimable(self, now: datetime) -> sa.ColumnElement[bool]:
@@ -75,9 +75,7 @@ class ClaimsMixin:
             row = conn.execute(statement).first()
         return self._to_post(row._mapping) if row else None
 
-    def claim_due(
-        self, *, owner: str, now: datetime, lease: timedelta, limit: int
-    ) -> list[Post]:
+    def claim_due(self, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Post]:
         """Take the lease on up to `limit` due posts, most overdue first."""
         due = (
             sa.select(posts.c.id)
@@ -95,7 +93,9 @@ class ClaimsMixin:
         )
         with self._write() as conn:
             rows = conn.execute(statement).all()
-        return sorted((self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now)
+        return sorted(
+            (self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now
+        )
 
     def next_due(self, now: datetime) -> datetime | None:
         """When the next claim may succeed: the earliest next attempt of a free post, or the
@@ -111,10 +111,12 @@ class ClaimsMixin:
             .subquery()
             for status in STEPPED
         ]
-        due = sa.select(sa.func.min(sa.union_all(*[sa.select(f.c.at) for f in firsts])
-                                    .subquery().c.at))
+        due = sa.select(
+            sa.func.min(sa.union_all(*[sa.select(f.c.at) for f in firsts]).subquery().c.at)
+        )
         lease_end = sa.select(sa.func.min(posts.c.lease_until)).where(
-            posts.c.lease_until > now, posts.c.status.in_(STEPPED),
+            posts.c.lease_until > now,
+            posts.c.status.in_(STEPPED),
             posts.c.next_attempt_at.is_not(None),
         )
         with self.engine.connect() as conn:
@@ -138,8 +140,13 @@ class ClaimsMixin:
         With `next_occurrence` (publish time, prepare time), the recurring post's next
         occurrence is created in the same transaction, so that a crash cannot lose or double it.
         """
-        values = {**changes, "status": to.value, "updated_at": now,
-                  "lease_owner": None, "lease_until": None}
+        values = {
+            **changes,
+            "status": to.value,
+            "updated_at": now,
+            "lease_owner": None,
+            "lease_until": None,
+        }
         if "child_container_ids" in values and isinstance(values["child_container_ids"], list):
             values["child_container_ids"] = json.dumps(values["child_container_ids"])
         with self._write() as conn:
@@ -151,10 +158,15 @@ class ClaimsMixin:
             if result.rowcount != 1:
                 return False
             if to is not post.status or detail:
-                conn.execute(events.insert().values(
-                    post_id=post.id, at=now, from_status=post.status.value, to_status=to.value,
-                    detail=detail,
-                ))
+                conn.execute(
+                    events.insert().values(
+                        post_id=post.id,
+                        at=now,
+                        from_status=post.status.value,
+                        to_status=to.value,
+                        detail=detail,
+                    )
+                )
             if next_occurrence is not None:
                 self._insert_occurrence(conn, post.id, *next_occurrence, now)
         return True
@@ -185,15 +197,22 @@ class ClaimsMixin:
         """When the account's posts were published after `since`: the local quota ledger."""
         statement = (
             sa.select(posts.c.published_at)
-            .where(posts.c.account == account, posts.c.status == Status.PUBLISHED.value,
-                   posts.c.published_at >= since)
+            .where(
+                posts.c.account == account,
+                posts.c.status == Status.PUBLISHED.value,
+                posts.c.published_at >= since,
+            )
             .order_by(posts.c.published_at)
         )
         with self.engine.connect() as conn:
             return [_aware(v) for v in conn.execute(statement).scalars()]  # type: ignore[misc]
 
     def _insert_occurrence(
-        self, conn: sa.Connection, post_id: int, publish_at: datetime, prepare_at: datetime,
+        self,
+        conn: sa.Connection,
+        post_id: int,
+        publish_at: datetime,
+        prepare_at: datetime,
         now: datetime,
     ) -> None:
         source = conn.execute(sa.select(posts).where(posts.c.id == post_id)).one()._mapping
@@ -202,18 +221,32 @@ class ClaimsMixin:
         key = source["client_key"]
         new_key = f"{key}@{publish_at.isoformat()}" if key else None
         spec["client_key"] = new_key
-        new_id = conn.execute(posts.insert().values(
-            owner_id=source["owner_id"], account=source["account"],
-            media_type=source["media_type"], status=Status.SCHEDULED.value,
-            spec_json=json.dumps({k: v for k, v in spec.items() if v is not None}),
-            token_ciphertext=source["token_ciphertext"], client_key=new_key,
-            publish_at=publish_at, next_attempt_at=prepare_at, attempts=0, containers_created=0,
-            created_at=now, updated_at=now,
-        )).inserted_primary_key[0]
-        conn.execute(events.insert().values(
-            post_id=new_id, at=now, from_status=None, to_status=Status.SCHEDULED.value,
-            detail=f"next occurrence of recurring post {post_id}",
-        ))
+        new_id = conn.execute(
+            posts.insert().values(
+                owner_id=source["owner_id"],
+                account=source["account"],
+                media_type=source["media_type"],
+                status=Status.SCHEDULED.value,
+                spec_json=json.dumps({k: v for k, v in spec.items() if v is not None}),
+                token_ciphertext=source["token_ciphertext"],
+                client_key=new_key,
+                publish_at=publish_at,
+                next_attempt_at=prepare_at,
+                attempts=0,
+                containers_created=0,
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(
+            events.insert().values(
+                post_id=new_id,
+                at=now,
+                from_status=None,
+                to_status=Status.SCHEDULED.value,
+                detail=f"next occurrence of recurring post {post_id}",
+            )
+        )
 
 
 def _aware(value: datetime | None) -> datetime | None:

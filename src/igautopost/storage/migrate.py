@@ -34,7 +34,7 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (default: the newest). Safe to call on an up-to-date database."""
+    """Bring the schema to `revision` (default: the newest); a no-op on an up-to-date database."""
     from alembic import command
 
     with engine.begin() as connection:

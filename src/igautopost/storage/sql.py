@@ -6,12 +6,14 @@ SQLModel tables: the ORM's unit of work costs more than twice as much per row he
 
 from __future__ import annotations
 
+import builtins
+
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,7 @@ class SqlStore(ClaimsMixin):
         now: datetime,
         owner_id: int | None = None,
         prepare_at: Sequence[datetime] | None = None,
-    ) -> list[Post]:
+    ) -> builtins.list[Post]:
         """Store posts as scheduled, all or none; each is first due at its `prepare_at`
         (when its container should be created), by default its publish time."""
         if not specs:
@@ -105,8 +107,13 @@ class SqlStore(ClaimsMixin):
             conn.execute(
                 events.insert(),
                 [
-                    {"post_id": i, "at": now, "from_status": None,
-                     "to_status": Status.SCHEDULED.value, "detail": "scheduled"}
+                    {
+                        "post_id": i,
+                        "at": now,
+                        "from_status": None,
+                        "to_status": Status.SCHEDULED.value,
+                        "detail": "scheduled",
+                    }
                     for i in ids
                 ],
             )
@@ -115,11 +122,16 @@ class SqlStore(ClaimsMixin):
             for row, i, spec in zip(rows, ids, specs, strict=True)
         ]
 
-    def _insert_posts(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
+    def _insert_posts(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> builtins.list[int]:
         if conn.dialect.insert_returning and conn.dialect.insert_executemany_returning:
-            result = conn.execute(posts.insert().returning(posts.c.id, sort_by_parameter_order=True), rows)
+            result = conn.execute(
+                posts.insert().returning(posts.c.id, sort_by_parameter_order=True), rows
+            )
             return [row.id for row in result]
-        return [conn.execute(posts.insert(), row).inserted_primary_key[0] for row in rows]
+        return [
+            conn.execute(posts.insert(), row).inserted_primary_key[0]  # type: ignore[index]
+            for row in rows
+        ]
 
     def _new_row(
         self, spec: PostSpec, now: datetime, owner_id: int | None, encrypted: dict[str, str]
@@ -155,8 +167,13 @@ class SqlStore(ClaimsMixin):
     ) -> Post:
         # A user's change takes the post from any worker running a step for it: that step's
         # leased write then fails, and its result is discarded instead of undoing this change.
-        values = {**(changes or {}), "status": to.value, "updated_at": now,
-                  "lease_owner": None, "lease_until": None}
+        values = {
+            **(changes or {}),
+            "status": to.value,
+            "updated_at": now,
+            "lease_owner": None,
+            "lease_until": None,
+        }
         if "spec" in values:
             spec: PostSpec = values.pop("spec")
             values.update(self._spec_columns(spec))
@@ -168,10 +185,15 @@ class SqlStore(ClaimsMixin):
                     + " or ".join(sorted(s.value for s in expect))
                 )
             conn.execute(posts.update().where(posts.c.id == post_id).values(values))
-            conn.execute(events.insert().values(
-                post_id=post_id, at=now, from_status=before["status"], to_status=to.value,
-                detail=detail,
-            ))
+            conn.execute(
+                events.insert().values(
+                    post_id=post_id,
+                    at=now,
+                    from_status=before["status"],
+                    to_status=to.value,
+                    detail=detail,
+                )
+            )
             return self._to_post(self._row(conn, post_id, owner_id=None))
 
     def _spec_columns(self, spec: PostSpec) -> dict[str, Any]:
@@ -191,7 +213,7 @@ class SqlStore(ClaimsMixin):
         with self.engine.connect() as conn:
             return self._to_post(self._row(conn, post_id, owner_id=owner_id))
 
-    def list(self, query: PostQuery) -> list[Post]:
+    def list(self, query: PostQuery) -> builtins.list[Post]:
         statement = sa.select(posts).order_by(posts.c.publish_at, posts.c.id)
         for condition in _conditions(query):
             statement = statement.where(condition)
@@ -210,7 +232,7 @@ class SqlStore(ClaimsMixin):
         with self.engine.connect() as conn:
             return {status: count for status, count in conn.execute(statement)}
 
-    def events(self, post_id: int) -> list[Event]:
+    def events(self, post_id: int) -> builtins.list[Event]:
         statement = sa.select(events).where(events.c.post_id == post_id).order_by(events.c.id)
         with self.engine.connect() as conn:
             return [
@@ -252,7 +274,7 @@ class SqlStore(ClaimsMixin):
 
     def _row(
         self, conn: sa.Connection, post_id: int, *, owner_id: int | None, lock: bool = False
-    ) -> Mapping[str, Any]:
+    ) -> Mapping[Any, Any]:
         statement = sa.select(posts).where(posts.c.id == post_id)
         if owner_id is not None:
             statement = statement.where(posts.c.owner_id == owner_id)
@@ -264,7 +286,7 @@ class SqlStore(ClaimsMixin):
         return row._mapping
 
     @staticmethod
-    def _to_post(row: Mapping[str, Any], spec: PostSpec | None = None) -> Post:
+    def _to_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> Post:
         error = None
         if row.get("error_message"):
             error = PostError(
@@ -304,7 +326,7 @@ def _spec_from_json(text: str) -> PostSpec:
     return PostSpec.model_validate_json(text)
 
 
-def _conditions(query: PostQuery) -> list[sa.ColumnElement[bool]]:
+def _conditions(query: PostQuery) -> builtins.list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if query.statuses is not None:
         conditions.append(posts.c.status.in_([s.value for s in query.statuses]))

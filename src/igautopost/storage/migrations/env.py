@@ -2,7 +2,9 @@
 
 from alembic import context
 
-from igautopost.storage.tables import SQLModel
+from sqlmodel import SQLModel
+
+import igautopost.storage.tables  # noqa: F401  (registers the tables on the metadata)
 
 connection = context.config.attributes["connection"]
 context.configure(
