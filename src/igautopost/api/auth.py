@@ -26,7 +26,7 @@ token_header = APIKeyHeader(
     name="Authorization",
     auto_error=False,
     scheme_name="Token",
-    description="`Token <key>`; get a key from /api/v1/api-token-auth/ or `igautopost token create`",
+    description="`Token <key>`: from /api/v1/api-token-auth/ or `igautopost token create`",
 )
 
 

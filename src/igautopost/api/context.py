@@ -47,7 +47,7 @@ class ApiContext:
             self.scheduler.wake()
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.igautopost
     return ctx
 

@@ -84,7 +84,7 @@ class UserStore:
                 )
         except sa.exc.IntegrityError:
             raise UserExists(username) from None
-        return User(id=result.inserted_primary_key[0], username=username, created_at=now)
+        return User(id=_new_id(result), username=username, created_at=now)
 
     def user(self, username: str) -> User:
         row = self._user_row(username)
@@ -149,7 +149,7 @@ class UserStore:
                     key_ciphertext=key_ciphertext,
                 )
             )
-        return int(result.inserted_primary_key[0])
+        return _new_id(result)
 
     def tokens(self, user_id: int | None = None) -> list[ApiToken]:
         statement = (
@@ -204,3 +204,9 @@ class UserStore:
             conn.execute(
                 api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=now)
             )
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])

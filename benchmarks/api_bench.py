@@ -1,0 +1,162 @@
+"""Requests per second and p99 of `igautopost serve` on SQLite: GET one post, POST a post.
+
+Starts `igautopost serve` (default settings: the scheduler runs, access log on) on 127.0.0.1
+with a fresh data directory, makes a user and a token with the CLI, then loads it with wrk
+(Debian package `wrk`; 2 threads, 32 connections, keep-alive). Posts are scheduled decades
+ahead at random times, so nothing publishes and the duplicate check finds no neighbours.
+
+    .venv/bin/python benchmarks/api_bench.py                      # 30 s per endpoint
+    .venv/bin/python benchmarks/api_bench.py --seconds 10 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+POST = {
+    "user_id": "17841400000000001",
+    "token": "EAAB-bench-token",
+    "content_type": "Photo",
+    "url": "https://example.com/bench.jpg",
+    "caption": "benchmark #bench",
+}
+POST_LUA = """
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Token %(key)s"
+request = function()
+  local body = '%(body)s'
+  body = body:gsub("DATE_PUB", tostring(math.random(2200000000, 4000000000)))
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [str(BIN / "igautopost"), *args],
+        env=env,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def wait_ready(base: str) -> None:
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("serve did not start")
+
+
+def first_post(base: str, key: str) -> int:
+    body = json.dumps({**POST, "date_pub": 2_200_000_000}).encode()
+    request = urllib.request.Request(
+        f"{base}/api/v1/posts/",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Token {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        return int(json.load(response)["id"])
+
+
+def wrk(url: str, seconds: int, key: str, script: Path | None) -> dict[str, float]:
+    command = [
+        "wrk",
+        "-t2",
+        "-c32",
+        f"-d{seconds}s",
+        "--latency",
+        "-H",
+        f"Authorization: Token {key}",
+        url,
+    ]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests_per_s": rate,
+        "p99_ms": float(p99.group(1)) * scale,  # type: ignore[union-attr]
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers")
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("needs wrk (apt-get install wrk)")
+    data_dir = Path(tempfile.mkdtemp(prefix="igautopost-api-bench-"))
+    env = {**os.environ, "IGAUTOPOST_DATA_DIR": str(data_dir)}
+    for name in ("IGAUTOPOST_DATABASE_URL", "IGAUTOPOST_SECRET_KEY"):
+        env.pop(name, None)
+    cli(env, "user", "create", "bench", "--password-stdin", stdin="bench-password\n")
+    key = cli(env, "token", "create", "bench")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(BIN / "igautopost"), "serve", "--port", str(port), "--workers", str(options.workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(base)
+        post_id = first_post(base, key)
+        script = data_dir / "post.lua"
+        body = json.dumps({**POST, "date_pub": "DATE_PUB"}).replace('"DATE_PUB"', "DATE_PUB")
+        script.write_text(POST_LUA % {"key": key, "body": body})
+        results = {
+            "GET /api/v1/posts/{id}/": wrk(
+                f"{base}/api/v1/posts/{post_id}/", options.seconds, key, None
+            ),
+            "POST /api/v1/posts/": wrk(f"{base}/api/v1/posts/", options.seconds, key, script),
+        }
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(
+        f"serve --workers {options.workers}, SQLite, scheduler on; wrk -t2 -c32 "
+        f"-d{options.seconds}s"
+    )
+    for name, figures in results.items():
+        print(
+            f"{name:28} {figures['requests_per_s']:8.0f} req/s   p99 {figures['p99_ms']:6.1f} ms"
+            f"   non-2xx {int(figures['non_2xx'])}"
+        )
+
+
+if __name__ == "__main__":
+    main()
