@@ -66,11 +66,15 @@ def test_changes_wake_an_in_process_scheduler(make_api):
     scheduler = Recorder()
     api = make_api(scheduler=scheduler)
     headers = api.login()
-    post = api.create(headers)
+    post = api.create(headers)  # prepared 2 minutes ahead of an hour from now: the poll finds it
     api.client.patch(f"/api/v1/posts/{post['id']}/", json={"caption": "x"}, headers=headers)
+    assert scheduler.wakes == 0
     api.client.post(f"/api/v1/posts/{post['id']}/publish-now/", headers=headers)
+    assert scheduler.wakes == 1
+    api.create(headers, date_pub=T0 + 60)  # due now: its container is made at once
+    assert scheduler.wakes == 2
     api.client.delete(f"/api/v1/posts/{post['id']}/", headers=headers)
-    assert scheduler.wakes == 4
+    assert scheduler.wakes == 2
     assert api.client.get("/api/v1/health").json()["scheduler"] == "running"
 
 

@@ -47,7 +47,7 @@ async def get_events(post_id: str, owner: UserId, ctx: Ctx) -> Any:
 async def post_retry(post_id: str, owner: UserId, ctx: Ctx) -> Any:
     """Schedule a failed post again (a past publish time becomes now). 409 unless failed."""
     post = await ctx.run(retry_one, ctx.store, post_id_of(post_id), ctx.clock.now(), owner)
-    ctx.wake()
+    ctx.wake(post)
     return JSONResponse(post_body(post))
 
 
@@ -55,7 +55,7 @@ async def post_publish_now(post_id: str, owner: UserId, ctx: Ctx) -> Any:
     """Publish as soon as possible: reschedule to now, or retry a failed post. 409 if the
     post is published or being published."""
     post = await ctx.run(publish_now, ctx.store, post_id_of(post_id), ctx.clock.now(), owner)
-    ctx.wake()
+    ctx.wake(post)
     return JSONResponse(post_body(post))
 
 

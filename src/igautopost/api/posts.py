@@ -89,7 +89,7 @@ async def create_post(request: Request, owner: UserId, ctx: Ctx) -> Any:
     """Schedule a post (JSON or form body)."""
     data = known_fields(await read_data(request))
     post, created = await ctx.run(schedule_one, ctx.store, data, ctx.clock.now(), owner)
-    ctx.wake()
+    ctx.wake(post)
     return JSONResponse(post_body(post), status_code=201 if created else 200)
 
 
@@ -117,14 +117,13 @@ async def _update(
     post_id = post_id_of(raw_id)
     data = known_fields(await read_data(request))
     post = await ctx.run(update_one, ctx.store, post_id, data, ctx.clock.now(), owner, replace)
-    ctx.wake()
+    ctx.wake(post)
     return JSONResponse(post_body(post))
 
 
 async def delete_post(post_id: str, owner: UserId, ctx: Ctx) -> Response:
     """Unschedule a post; it is gone afterwards (404). 409 if it is published."""
     await ctx.run(cancel_one, ctx.store, post_id_of(post_id), ctx.clock.now(), owner)
-    ctx.wake()
     return Response(status_code=204)
 
 
