@@ -38,12 +38,22 @@ class LeadTimes:
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Poll n waits ``first * growth**n``, capped at ``longest``."""
+    """Poll n waits ``first * growth**n``, capped at ``longest``; never past the publish time,
+    and at most ``late_longest`` once the post is late (it publishes as soon as it is ready)."""
 
     image_first: timedelta = timedelta(seconds=1)
     video_first: timedelta = timedelta(seconds=10)
     growth: float = 1.5
     longest: timedelta = timedelta(minutes=2)
+    late_longest: timedelta = timedelta(seconds=5)
+
+    def next_poll(
+        self, polls_done: int, *, video: bool, now: datetime, publish_at: datetime
+    ) -> datetime:
+        wait = self.interval(polls_done, video=video)
+        if now < publish_at:
+            return min(now + wait, publish_at)
+        return now + min(wait, self.late_longest)
 
     def interval(self, polls_done: int, *, video: bool) -> timedelta:
         first = self.video_first if video else self.image_first

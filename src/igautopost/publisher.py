@@ -123,10 +123,12 @@ class Publisher:
         """Decide what a Graph error means for the post: wait, retry, recreate or fail."""
         now = self.clock.now()
         if isinstance(exc, ContainerNotReady):
-            polls = self.policy.polls.interval(post.attempts, video=is_video_post(post))
+            at = self.policy.polls.next_poll(
+                post.attempts, video=is_video_post(post), now=now, publish_at=post.publish_at
+            )
             return Outcome(
                 Status.PROCESSING,
-                {"next_attempt_at": now + polls, "attempts": post.attempts + 1},
+                {"next_attempt_at": at, "attempts": post.attempts + 1},
                 "container not ready yet: polling again",
             )
         if isinstance(exc, PublishingLimitReached):

@@ -306,10 +306,10 @@ class Steps:
     # -- helpers -------------------------------------------------------------------------------
 
     def _polling(self, post: Post, now: datetime, detail: str, *, attempts: int) -> Outcome:
-        interval = self.p.policy.polls.interval(attempts, video=is_video_post(post))
-        return Outcome(
-            Status.PROCESSING, {"next_attempt_at": now + interval, "attempts": attempts}, detail
+        at = self.p.policy.polls.next_poll(
+            attempts, video=is_video_post(post), now=now, publish_at=post.publish_at
         )
+        return Outcome(Status.PROCESSING, {"next_attempt_at": at, "attempts": attempts}, detail)
 
     def _remember(self, post: Post, **ids: object) -> bool:
         return self.p.store.save_progress(post, owner=self.p.owner, changes=ids)

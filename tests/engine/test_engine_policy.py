@@ -134,3 +134,23 @@ def test_prepare_at_is_never_more_than_20_hours_before_publish_at(
     assert timedelta(hours=20) == MAX_LEAD
     if prepare_ahead is not None:
         assert prepare_at == publish_at - min(timedelta(seconds=prepare_ahead), MAX_LEAD)
+
+
+@given(
+    polls_done=st.integers(min_value=0, max_value=2000),
+    video=st.booleans(),
+    offset_seconds=st.integers(min_value=-86_400, max_value=86_400),
+)
+def test_next_poll_never_passes_the_publish_time_and_stays_short_once_late(
+    polls_done: int, video: bool, offset_seconds: int
+) -> None:
+    policy = PollPolicy()
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    publish_at = now + timedelta(seconds=offset_seconds)
+    at = policy.next_poll(polls_done, video=video, now=now, publish_at=publish_at)
+    assert at > now
+    if now < publish_at:
+        assert at <= publish_at
+        assert at - now <= policy.interval(polls_done, video=video)
+    else:
+        assert at - now <= policy.late_longest
