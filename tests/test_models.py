@@ -281,3 +281,10 @@ def test_round_trip_through_public_json_keeps_every_field(make_post):
     )
     again = PostSpec.model_validate_json(json.dumps(original.public_dict()))
     assert again == original.model_copy(update={"access_token": None})
+
+
+def test_a_null_caption_from_the_old_service_means_no_caption(make_post):
+    from igautopost.models import PostSpec
+
+    spec = PostSpec.model_validate({**make_post(), "caption": None})
+    assert spec.caption == ""

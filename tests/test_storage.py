@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from igautopost.errors import InvalidTransition, PostNotFound
+from igautopost.errors import InvalidPost, InvalidTransition, PostNotFound
 from igautopost.models import PostSpec, Status
 from igautopost.secretbox import TokenCipher
 from igautopost.storage import PostQuery, SqlStore, migrate
@@ -140,7 +140,7 @@ def test_add_returns_ids_in_order_and_nothing_for_nothing(store, make_post):
 
 def test_add_is_all_or_nothing(store, make_post):
     twice = [spec(make_post, client_key="same"), spec(make_post, client_key="same")]
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(InvalidPost):
         store.add([spec(make_post, client_key="other"), *twice], now=NOW)
     assert store.list(PostQuery()) == []
 
@@ -406,3 +406,16 @@ def test_open_without_upgrade_leaves_the_schema_alone(tmp_path):
         assert sa.inspect(bare.engine).get_table_names() == []
     finally:
         bare.close()
+
+
+def test_a_client_key_stored_concurrently_is_a_clear_problem_not_a_crash(store, make_post):
+    """Two processes may both pass the client-key check; the unique index decides, and the
+    loser gets an InvalidPost naming the field, with nothing of its batch stored."""
+    now = datetime.now(UTC)
+    spec = PostSpec.model_validate(make_post(client_key="race-1"))
+    store.add([spec], now=now)
+    other = PostSpec.model_validate(make_post(client_key="race-2"))
+    with pytest.raises(InvalidPost) as caught:
+        store.add([other, spec], now=now)  # bypasses schedule()'s check, as a racing process
+    assert [p.field for p in caught.value.problems] == ["client_key"]
+    assert len(store.list(PostQuery())) == 1

@@ -175,6 +175,11 @@ class PostSpec(_Strict):
     _user_tags = field_validator("user_tags", mode="before")(_json_list)
     _collaborators = field_validator("collaborators", mode="before")(_json_list)
 
+    @field_validator("caption", mode="before")
+    @classmethod
+    def _no_caption(cls, value: Any) -> Any:
+        return "" if value is None else value  # the old service sent null for "no caption"
+
     @field_validator("account", mode="before")
     @classmethod
     def _account_text(cls, value: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import InvalidTransition, PostNotFound
+from ..errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ..models import Event, Post, PostError, PostSpec, Status
 from ..secretbox import TokenCipher
 from . import migrate
@@ -102,21 +102,27 @@ class SqlStore(ClaimsMixin):
         rows = [self._new_row(spec, now, owner_id, encrypted) for spec in specs]
         for row, due in zip(rows, prepare_at or (), strict=False):
             row["next_attempt_at"] = due
-        with self._write() as conn:
-            ids = self._insert_posts(conn, rows)
-            conn.execute(
-                events.insert(),
-                [
-                    {
-                        "post_id": i,
-                        "at": now,
-                        "from_status": None,
-                        "to_status": Status.SCHEDULED.value,
-                        "detail": "scheduled",
-                    }
-                    for i in ids
-                ],
-            )
+        try:
+            with self._write() as conn:
+                ids = self._insert_posts(conn, rows)
+                conn.execute(
+                    events.insert(),
+                    [
+                        {
+                            "post_id": i,
+                            "at": now,
+                            "from_status": None,
+                            "to_status": Status.SCHEDULED.value,
+                            "detail": "scheduled",
+                        }
+                        for i in ids
+                    ],
+                )
+        except sa.exc.IntegrityError:
+            # Another process stored the same client key between our check and this insert.
+            raise InvalidPost(
+                [Problem("client_key", "is already stored for this account (stored concurrently)")]
+            ) from None
         return [
             self._to_post({**row, "id": i}, spec)
             for row, i, spec in zip(rows, ids, specs, strict=True)
