@@ -8,8 +8,8 @@ needs: it is also kept encrypted (with the `TokenCipher` that protects Instagram
 that logging in again returns the same working key.
 
 >>> users = Users(UserStore(store.engine), cipher, SystemClock())          # doctest: +SKIP
->>> users.create("alice", "correct horse battery staple")                  # doctest: +SKIP
->>> key = users.login_key(users.authenticate("alice", "correct horse battery staple"))  # doctest: +SKIP
+>>> alice = users.create("alice", "correct horse battery staple")          # doctest: +SKIP
+>>> key = users.login_key(alice)                                           # doctest: +SKIP
 """
 
 from __future__ import annotations
