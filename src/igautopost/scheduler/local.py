@@ -27,11 +27,13 @@ class LocalScheduler:
         workers: int = 64,
         batch: int = 100,
         poll_interval: timedelta = timedelta(seconds=1),
+        coalesce: timedelta = timedelta(milliseconds=2),
     ) -> None:
         self.publisher = publisher
         self.workers = workers
         self.batch = batch
         self.poll_interval = poll_interval
+        self.coalesce = coalesce
         self.steps_run = 0
         # Step threads are started up front: creating threads when a burst is due costs about
         # a millisecond each here, which would land on the publish calls' lateness.
@@ -85,8 +87,13 @@ class LocalScheduler:
                 claimed = 0
             if claimed and self._free_slots() > 0:
                 continue  # more may be due right now
-            self._wake.wait(self._sleep_seconds())
+            woken = self._wake.wait(self._sleep_seconds())
             self._wake.clear()
+            if woken:
+                # Finishing steps wake the loop one by one; gather a few before the next
+                # claim (a write): one claim per finished step would contend with the steps.
+                # A due time ends the wait by timeout instead, and is claimed at once.
+                self._stopping.wait(self.coalesce.total_seconds())
 
     def _claim_and_submit(self) -> int:
         free = self._free_slots()
