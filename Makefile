@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Runs igautopost on its embedded defaults: SQLite in the user data directory, the local
-# scheduler, and the built-in Graph API emulator (with demo posts due in the next minute).
-# Ctrl-C stops it.
+# Runs igautopost on its embedded defaults: the HTTP API and the local scheduler in one
+# process, SQLite in the user data directory, and the built-in Graph API emulator. Prints a
+# demo user's API token and a curl line that schedules a post. Ctrl-C stops it.
 run: install
-	$(BIN)/igautopost worker --sandbox --demo
+	$(BIN)/igautopost serve --sandbox
 
 test: install
 	$(BIN)/pytest
