@@ -67,7 +67,7 @@ class SqlStore(ClaimsMixin):
     def _write(self) -> Iterator[sa.Connection]:
         """A write transaction; on SQLite, one at a time in this process."""
         if self._write_lock is None:
-            with self._write() as conn:
+            with self.engine.begin() as conn:
                 yield conn
             return
         with self._write_lock, self.engine.begin() as conn:
