@@ -72,11 +72,27 @@ def worker(
     ] = False,
     exit_when_idle: Annotated[bool, typer.Option(help="Stop once no post is waiting.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    scheduler_name: Annotated[
+        str,
+        typer.Option(
+            "--scheduler",
+            help="local: this process finds due posts; celery: tasks from IGAUTOPOST_BROKER_URL.",
+        ),
+    ] = "local",
+    beat: Annotated[
+        bool, typer.Option("--beat", help="With --scheduler celery: also run the sweeper.")
+    ] = False,
 ) -> None:
     """Run the local scheduler: publish due posts until stopped (Ctrl-C or SIGTERM)."""
     from igautopost import LocalScheduler
 
     _configure_logging(verbose)
+    if scheduler_name not in ("local", "celery"):
+        raise typer.BadParameter("local or celery", param_hint="--scheduler")
+    if scheduler_name == "celery":
+        from .scale import run_celery_worker
+
+        return run_celery_worker(threads, beat, verbose)
     with ExitStack() as stack, reported():
         if sandbox:
             _start_sandbox(stack)

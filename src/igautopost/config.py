@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     graph_version: str = "v25.0"
     graph_timeout: float = 30.0
     broker_url: str | None = None
+    celery_queue: str = "igautopost"  # the Celery queue of `advance` tasks
     secret_key: SecretStr | None = None
     timezone: str | None = (
         None  # the zone naive command-line times are read in; default: the system's

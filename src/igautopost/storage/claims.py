@@ -97,6 +97,26 @@ class ClaimsMixin:
             (self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now
         )
 
+    def due_by(self, until: datetime, *, limit: int) -> list[tuple[int, datetime]]:
+        """Posts a claim will take by `until`, and from when: what a distributed sweeper sends
+        to workers. An index range on ix_posts_due: its cost follows the due posts only."""
+        statement = (
+            sa.select(posts.c.id, posts.c.next_attempt_at, posts.c.lease_until)
+            .where(
+                posts.c.status.in_(STEPPED),
+                posts.c.next_attempt_at <= until,
+                sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until <= until),
+            )
+            .order_by(posts.c.next_attempt_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).all()
+        return [
+            (row.id, max(row.next_attempt_at, row.lease_until or row.next_attempt_at))
+            for row in rows
+        ]
+
     def next_due(self, now: datetime) -> datetime | None:
         """When the next claim may succeed: the earliest next attempt of a free post, or the
         earliest end of a live lease (a worker that died leaves its posts to be taken over)."""

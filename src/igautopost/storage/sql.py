@@ -30,8 +30,12 @@ from .tables import events, posts
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine with igautopost's connection settings for SQLite or PostgreSQL."""
+def create_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
+    """An engine with igautopost's connection settings for SQLite or PostgreSQL.
+
+    On PostgreSQL, `pool_size` connections stay open (up to twice as many under load); each
+    is pinged when taken from the pool, so that after a database restart the dead ones are
+    replaced instead of failing the next statement."""
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
@@ -41,7 +45,9 @@ def create_engine(url: str) -> sa.Engine:
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2 * pool_size
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -74,9 +80,11 @@ class SqlStore(ClaimsMixin):
             yield conn
 
     @classmethod
-    def open(cls, url: str, *, cipher: TokenCipher, upgrade: bool = True) -> SqlStore:
+    def open(
+        cls, url: str, *, cipher: TokenCipher, upgrade: bool = True, pool_size: int = 10
+    ) -> SqlStore:
         """Connect to `url`, applying pending migrations first unless `upgrade` is False."""
-        engine = create_engine(url)
+        engine = create_engine(url, pool_size=pool_size)
         if upgrade and migrate.current_revision(engine) != migrate.head_revision():
             migrate.upgrade(engine)
         return cls(engine, cipher=cipher)

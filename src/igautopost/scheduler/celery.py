@@ -1,0 +1,235 @@
+"""The distributed scheduler on Celery: for many worker machines behind one store.
+
+    sweeper (one active) --advance(post_id), ETA <= 1 s--> broker --> workers on any machine
+         \\___ due query, every second ___ store (PostgreSQL) ___ claim with a lease ___/
+
+- `advance` tasks claim the post (a conditional UPDATE with a lease) and run one step, so a
+  duplicate, late or replayed task does nothing. Tasks are acknowledged when they start: a
+  worker killed mid-step leaves a lease that expires, and the sweeper sends the post again.
+- The sweeper (`Sweeper`, started by ``igautopost worker --scheduler celery --beat``) sends
+  a task for every post due before its next pass, with that time as a short ETA; nothing is
+  ever sent far ahead, so broker visibility timeouts cannot redeliver waiting tasks.
+- `CeleryWaker` is the API side: a post due within a second is sent at once, instead of
+  waiting for the next sweep.
+
+Workers use Celery's thread pool: a step is a few milliseconds of Python around Graph calls
+of tens to hundreds of milliseconds, so one process with dozens of threads keeps dozens of
+calls in flight, where a prefork child runs one task at a time (and costs a process, its
+memory and its database connections per call in flight). Run one or two processes per core.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from celery import Celery
+
+from ..clock import Clock, SystemClock
+from ..config import Settings
+from ..errors import ConfigurationError
+from ..graph.client import GraphClient
+from ..publisher import Publisher
+from ..runtime import token_cipher
+from ..storage.sql import SqlStore
+from .sweeper import Sweeper, lock_for
+
+log = logging.getLogger("igautopost.celery")
+T = TypeVar("T")
+
+ADVANCE = "igautopost.advance"
+SWEEP = "igautopost.sweep"
+WAKE_HORIZON = timedelta(seconds=1)  # the sweep interval: later posts are the sweeper's
+
+
+def create_app(settings: Settings, *, publisher: Callable[[], Publisher] | None = None) -> Celery:
+    """A Celery app on the settings' broker, without a result backend (the store has every
+    result). `publisher` builds the worker's Publisher, once per process, on first use; an
+    app without one only sends tasks (the API, the sweeper)."""
+    if not settings.broker_url:
+        raise ConfigurationError("the celery scheduler needs IGAUTOPOST_BROKER_URL")
+    app = Celery("igautopost", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=settings.celery_queue,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_hijack_root_logger=False,
+        worker_prefetch_multiplier=4,
+        broker_connection_retry_on_startup=True,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # Unacknowledged (prefetched) tasks of a killed worker come back after this; the
+        # sweeper has sent their posts again long before, so a late copy only fails its claim.
+        broker_transport_options={"visibility_timeout": 600},
+    )
+    if publisher is not None:
+        _register_tasks(app, PerProcess(publisher))
+    return app
+
+
+def _register_tasks(app: Celery, publishers: PerProcess[Publisher]) -> None:
+    @app.task(name=ADVANCE, ignore_result=True)  # type: ignore[untyped-decorator]
+    def advance(post_id: int) -> None:
+        run_step(publishers.get(), post_id)
+
+    @app.task(name=SWEEP, ignore_result=True)  # type: ignore[untyped-decorator]
+    def sweep() -> None:
+        publisher = publishers.get()
+        Sweeper(publisher.store, TaskSender(app, publisher.clock), publisher.clock).sweep()
+
+
+def run_step(publisher: Publisher, post_id: int) -> None:
+    """`Publisher.advance` without reading the post back afterwards: nobody waits for it."""
+    now = publisher.clock.now()
+    post = publisher.store.claim(
+        post_id, owner=publisher.owner, now=now, lease=publisher.policy.lease
+    )
+    if post is not None:
+        publisher.step(post, reload=False)
+
+
+class PerProcess(Generic[T]):
+    """Builds a value on first use in each process: a prefork child must not share its
+    parent's database connections or HTTP sessions."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._value: T | None = None
+
+    def get(self) -> T:
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._value = self._build()
+                    self._pid = os.getpid()
+        assert self._value is not None
+        return self._value
+
+
+class TaskSender:
+    """Sends `advance` tasks, a burst on one broker connection; due times become ETAs."""
+
+    def __init__(self, app: Celery, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
+
+    def __call__(self, batch: Sequence[tuple[int, datetime]]) -> None:
+        now = self.clock.now()
+        with self.app.producer_or_acquire() as producer:
+            for post_id, at in batch:
+                self.app.send_task(
+                    ADVANCE, args=[post_id], eta=at if at > now else None, producer=producer
+                )
+
+
+class CeleryWaker:
+    """The API side of the celery scheduler (`igautopost serve --no-worker`): it runs no
+    steps, and sends a post due within a second to the workers at once."""
+
+    def __init__(self, app: Celery, clock: Clock | None = None) -> None:
+        self.app = app
+        self.clock = clock or SystemClock()
+        self._send = TaskSender(app, self.clock)
+
+    def wake_post(self, post_id: int, due_at: datetime) -> None:
+        """Send `advance(post_id)` now if it is due before the next sweep."""
+        if due_at - self.clock.now() <= WAKE_HORIZON:
+            self._send([(post_id, due_at)])
+
+    def wake(self) -> None:
+        """Something changed, post unknown: ask any worker for a sweep now."""
+        self.app.send_task(SWEEP)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout: float | None = None) -> None:
+        pass
+
+    def running_steps(self) -> int:
+        return 0
+
+
+def build_publisher(settings: Settings, threads: int) -> Publisher:
+    """The worker's Publisher: a database pool and HTTP pool as large as its thread pool."""
+    store = SqlStore.open(
+        settings.resolved_database_url(), cipher=token_cipher(settings), pool_size=threads
+    )
+    client = GraphClient(
+        base_url=settings.graph_base_url,
+        version=settings.graph_version,
+        timeout=settings.graph_timeout,
+        pool_size=threads,
+    )
+    return Publisher(store, client, SystemClock())
+
+
+def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) -> threading.Thread:
+    """The sweeper, in a thread of this process; it sweeps while it holds the sweeper lock."""
+    store = SqlStore.open(
+        settings.resolved_database_url(), cipher=token_cipher(settings), pool_size=2
+    )
+    clock = SystemClock()
+    sweeper = Sweeper(store, TaskSender(app, clock), clock)
+
+    def run() -> None:
+        try:
+            sweeper.run(stopping, lock_for(store))
+        finally:
+            store.close()
+
+    thread = threading.Thread(target=run, name="igautopost-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_worker(
+    settings: Settings, *, threads: int = 32, beat: bool = False, loglevel: str = "INFO"
+) -> None:
+    """Run a Celery worker in this process until it is stopped (SIGTERM: a warm shutdown);
+    with `beat`, the sweeper too."""
+    app = create_app(settings, publisher=lambda: build_publisher(settings, threads))
+    stopping = threading.Event()
+    sweeper = start_sweeper(app, settings, stopping) if beat else None
+    try:
+        app.worker_main(worker_argv(settings, threads, loglevel))
+    finally:
+        stopping.set()
+        if sweeper is not None:
+            sweeper.join(timeout=5)
+
+
+def worker_argv(settings: Settings, threads: int, loglevel: str) -> list[str]:
+    node = f"igautopost-{os.getpid()}@{socket.gethostname()}"
+    return [
+        "worker",
+        "--pool=threads",
+        f"--concurrency={threads}",
+        f"--loglevel={loglevel}",
+        f"--queues={settings.celery_queue}",
+        f"--hostname={node}",
+        # No worker-to-worker chatter: these workers coordinate through the store only.
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+
+
+__all__ = [
+    "ADVANCE",
+    "SWEEP",
+    "CeleryWaker",
+    "PerProcess",
+    "TaskSender",
+    "create_app",
+    "run_step",
+    "run_worker",
+    "start_sweeper",
+]
