@@ -21,6 +21,8 @@ from .timeinput import local_zone, parse_time
 if TYPE_CHECKING:
     from igautopost import Settings, SqlStore
 
+    from .remote import Remote
+
 app = typer.Typer(
     name="igautopost",
     help="Schedule Instagram posts and publish them on time, exactly once.",
@@ -37,6 +39,25 @@ err = Console(stderr=True)
 
 TABLE_ROWS_MAX = 50  # rendering a 10,000-row table takes longer than scheduling it
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="IGAUTOPOST_SERVER",
+        help="Work on an `igautopost serve` at this URL instead of the local database.",
+        rich_help_panel="Remote server",
+    ),
+]
+ApiTokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-token",
+        envvar="IGAUTOPOST_API_TOKEN",
+        help="The server's API token. Prefer the environment variable; prompted when unset.",
+        show_default=False,
+        rich_help_panel="Remote server",
+    ),
+]
 
 
 class Runtime:
@@ -89,6 +110,29 @@ def reported() -> Iterator[None]:
         fail(str(exc))
 
 
+@contextmanager
+def remote_posts(server_url: str | None, api_token: str | None) -> Iterator[Remote | None]:
+    """A client of the server when one is given (`--server` or IGAUTOPOST_SERVER), else None:
+    the command works on the local database. The token is prompted for when not set."""
+    if not server_url:
+        yield None
+        return
+    from .remote import Remote, is_plain_http_to_another_host, normalized_url
+
+    try:
+        url = normalized_url(server_url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--server") from None
+    if not api_token and sys.stdin.isatty():
+        api_token = str(typer.prompt("API token", hide_input=True, err=True))
+    if not api_token:
+        fail(f"no API token for {url}: set IGAUTOPOST_API_TOKEN (`igautopost token create`)")
+    if is_plain_http_to_another_host(url):
+        err.print(f"[yellow]warning:[/] the API token crosses the network unencrypted ({url})")
+    with Remote(url, api_token) as remote:
+        yield remote
+
+
 def _progress(items: list[Any]) -> Callable[[], None]:
     """A progress bar for large inputs on a terminal; a no-op otherwise."""
     if len(items) < 2000 or not sys.stderr.isatty():
@@ -105,17 +149,26 @@ def _progress(items: list[Any]) -> Callable[[], None]:
 def schedule(
     files: Annotated[list[str], typer.Argument(help="JSON, JSON array or JSON Lines files; - for stdin.")],
     as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
 ) -> None:
     """Validate posts and store them as scheduled: all of them, or none if any is invalid."""
     import igautopost
 
     from .inputs import read_posts
+    from .remote import ScheduleInterrupted
 
-    with reported():
+    with reported(), remote_posts(server_url, api_token) as remote:
         items = read_posts(files)
         done = _progress(items)
         try:
-            result = igautopost.schedule(runtime.store, items, now=runtime.now())
+            if remote:
+                result = remote.schedule(items, now=runtime.now())
+            else:
+                result = igautopost.schedule(runtime.store, items, now=runtime.now())
+        except ScheduleInterrupted as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise exc.cause from None
         finally:
             done()
     for warning in result.warnings:
@@ -160,6 +213,8 @@ def list_posts(
     until: Annotated[str | None, typer.Option(help="Publish time until (ISO 8601 or local).")] = None,
     limit: Annotated[int | None, typer.Option(min=1)] = None,
     as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
 ) -> None:
     """List stored posts by publish time."""
     from igautopost import PostQuery, Status
@@ -176,8 +231,8 @@ def list_posts(
         publish_until=_time_option(until, "--until"),
         limit=limit,
     )
-    with reported():
-        found = runtime.store.list(query)
+    with reported(), remote_posts(server_url, api_token) as remote:
+        found = (remote or runtime.store).list(query)
     if as_json:
         print_json(out, [post_json(p) for p in found])
         return
@@ -185,13 +240,19 @@ def list_posts(
 
 
 @app.command()
-def show(post_id: int, as_json: JsonOption = False) -> None:
+def show(
+    post_id: int,
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
     """Show one post with its history (the access token is never shown)."""
     from .output import event_json
 
-    with reported():
-        post = runtime.store.get(post_id)
-        events = runtime.store.events(post_id)
+    with reported(), remote_posts(server_url, api_token) as remote:
+        source = remote or runtime.store
+        post = source.get(post_id)
+        events = source.events(post_id)
     if as_json:
         print_json(out, {**post_json(post), "events": [event_json(e) for e in events]})
         return
@@ -199,12 +260,20 @@ def show(post_id: int, as_json: JsonOption = False) -> None:
 
 
 @app.command()
-def cancel(post_id: int, as_json: JsonOption = False) -> None:
+def cancel(
+    post_id: int,
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
     """Unschedule a post that is not published yet."""
     import igautopost
 
-    with reported():
-        post = igautopost.cancel(runtime.store, post_id, now=runtime.now())
+    with reported(), remote_posts(server_url, api_token) as remote:
+        if remote:
+            post = remote.cancel(post_id)
+        else:
+            post = igautopost.cancel(runtime.store, post_id, now=runtime.now())
     _print_one(post, as_json, f"post {post.id} cancelled")
 
 
@@ -213,14 +282,19 @@ def reschedule(
     post_id: int,
     at: Annotated[str, typer.Option("--at", help="New publish time: ISO 8601, or local time.")],
     as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
 ) -> None:
     """Move a post to a new publish time (a failed post is scheduled again)."""
     import igautopost
 
     publish_at = _time_option(at, "--at")
     assert publish_at is not None
-    with reported():
-        post = igautopost.reschedule(runtime.store, post_id, publish_at, now=runtime.now())
+    with reported(), remote_posts(server_url, api_token) as remote:
+        if remote:
+            post = remote.reschedule(post_id, publish_at)
+        else:
+            post = igautopost.reschedule(runtime.store, post_id, publish_at, now=runtime.now())
     _print_one(post, as_json, f"post {post.id} now publishes at {local_time(post.publish_at, runtime.zone)}")
 
 

@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .app import JsonOption, app, err, fail, out, reported, runtime
+from .app import (
+    ApiTokenOption,
+    JsonOption,
+    ServerOption,
+    app,
+    err,
+    fail,
+    out,
+    remote_posts,
+    reported,
+    runtime,
+)
 from .output import post_json, print_json
 
 if TYPE_CHECKING:
@@ -245,12 +256,20 @@ def _follow(publisher: Publisher, post_id: int) -> Post:
 
 
 @app.command()
-def retry(post_id: int, as_json: JsonOption = False) -> None:
+def retry(
+    post_id: int,
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
     """Put a failed post back to scheduled; a past publish time becomes now."""
     import igautopost
 
-    with reported():
-        post = igautopost.retry(runtime.store, post_id, now=runtime.now())
+    with reported(), remote_posts(server_url, api_token) as remote:
+        if remote:
+            post = remote.retry(post_id)
+        else:
+            post = igautopost.retry(runtime.store, post_id, now=runtime.now())
     if as_json:
         print_json(out, post_json(post))
     else:

@@ -1,0 +1,290 @@
+"""The CLI as a client of `igautopost serve`: the operations its commands need, over HTTP.
+
+`Remote` answers with the same `Post` and `Event` objects the local store returns, built from
+the API's JSON, so that the commands render both alike. The API's error bodies become the
+library's exceptions (400 -> `InvalidPost`, 404 -> `PostNotFound`, 409 -> `InvalidTransition`)
+and everything else a `ServerError`; no `requests` exception reaches the caller. The API
+token goes in the ``Authorization`` header only, never into a message.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from igautopost import (
+    Event,
+    IgAutopostError,
+    InvalidPost,
+    InvalidTransition,
+    Post,
+    PostNotFound,
+    PostQuery,
+    PostSpec,
+    Problem,
+    ScheduleResult,
+    Status,
+    parse_posts,
+)
+
+API = "/api/v1"
+PAGE_SIZE_MAX = 1000  # the API's largest page
+# The API's names for the spec fields whose names differ from ours.
+SPEC_NAMES = {"user_id": "account", "url": "media_url", "thump_offset": "thumb_offset"}
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# Connection failures that mean the request never left: nothing can have been stored.
+NOT_SENT = ("connection refused", "name or service not known", "no route to host")
+
+
+class ServerError(IgAutopostError):
+    """The server could not be reached, refused the API token, or failed."""
+
+    def __init__(self, message: str, *, answer_lost: bool = False) -> None:
+        super().__init__(message)
+        self.answer_lost = answer_lost  # the request may have reached the server
+
+
+class ScheduleInterrupted(IgAutopostError):
+    """The server refused a post after storing the ones before it: `stored` were kept."""
+
+    def __init__(self, stored: list[Post], index: int, total: int, cause: IgAutopostError):
+        self.stored, self.index, self.total, self.cause = stored, index, total, cause
+        parts = [f"{_span(1, index)} stored as {', '.join(str(p.id) for p in stored)}"]
+        unsure = isinstance(cause, ServerError) and cause.answer_lost
+        if unsure:
+            parts.append(f"post {index + 1} may or may not have been stored (its answer was lost)")
+        rest = index + 2 if unsure else index + 1
+        if rest <= total:
+            parts.append(f"{_span(rest, total)} not stored")
+        super().__init__(
+            f"the server stopped at post {index + 1} of {total}: " + "; ".join(parts[not stored :])
+        )
+
+
+def _span(first: int, last: int) -> str:
+    """Posts by their 1-based place in the input: "post 3 was", "posts 3-5 were"."""
+    return f"post {first} was" if first == last else f"posts {first}-{last} were"
+
+
+def normalized_url(url: str) -> str:
+    """``http://host:8000``, with or without a trailing ``/`` or ``/api/v1/``."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8000")
+    path = parts.path.rstrip("/").removesuffix(API)
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def is_plain_http_to_another_host(url: str) -> bool:
+    """The token would cross the network unencrypted."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK
+
+
+class Remote:
+    """Posts on a server: ``Remote("http://127.0.0.1:8000", key)``; close it, or use `with`."""
+
+    def __init__(
+        self,
+        url: str,
+        api_token: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = normalized_url(url)
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        self._session.headers["Authorization"] = f"Token {api_token}"
+        self._session.headers["Accept"] = "application/json"
+
+    # -- the operations the commands need ------------------------------------------------
+
+    def schedule(self, items: list[Any], *, now: datetime) -> ScheduleResult:
+        """Check every post here first (all of them, or the server sees none), then send them
+        one by one: the API takes one post per request. A refusal midway raises
+        `ScheduleInterrupted`, which names the posts already stored."""
+        parse_posts(items, now=now)
+        created: list[Post] = []
+        existing: list[Post] = []
+        for index, item in enumerate(items):
+            try:
+                response = self._call("POST", "/posts/", json=item)
+            except (InvalidPost, InvalidTransition, ServerError) as exc:
+                cause = _numbered(exc, index) if len(items) > 1 else exc
+                stored = created + existing
+                if not stored and not (isinstance(exc, ServerError) and exc.answer_lost):
+                    raise cause from None  # nothing stored: all or nothing still holds
+                raise ScheduleInterrupted(stored, index, len(items), cause) from None
+            post = post_from_body(response.json())
+            (created if response.status_code == 201 else existing).append(post)
+        return ScheduleResult(created=created, existing=existing)
+
+    def list(self, query: PostQuery) -> list[Post]:
+        """Posts by publish time; cancelled ones only when asked for (the API's rule)."""
+        params: dict[str, Any] = {
+            "status": sorted(s.value for s in query.statuses) if query.statuses else None,
+            "user_id": query.account,
+            "since": query.publish_from.isoformat() if query.publish_from else None,
+            "until": query.publish_until.isoformat() if query.publish_until else None,
+        }
+        params = {key: value for key, value in params.items() if value is not None}
+        if query.limit is None:
+            return [post_from_body(b) for b in self._call("GET", "/posts/", params=params).json()]
+        return [post_from_body(b) for b in self._pages(params, query.limit)]
+
+    def get(self, post_id: int) -> Post:
+        return post_from_body(self._call("GET", f"/posts/{post_id}/", post_id=post_id).json())
+
+    def events(self, post_id: int) -> builtins.list[Event]:
+        bodies = self._call("GET", f"/posts/{post_id}/events/", post_id=post_id).json()
+        return [event_from_body(post_id, body) for body in bodies]
+
+    def cancel(self, post_id: int) -> Post:
+        """DELETE, then the post as it is now (the API lists a deleted post as cancelled)."""
+        post = self.get(post_id)
+        self._call("DELETE", f"/posts/{post_id}/", post_id=post_id)
+        moment = post.publish_at.isoformat()
+        params = {"status": "cancelled", "user_id": post.account, "since": moment, "until": moment}
+        found = self._call("GET", "/posts/", params=params).json()
+        cancelled = [post_from_body(b) for b in found if b.get("id") == post_id]
+        return cancelled[0] if cancelled else post.model_copy(update={"status": Status.CANCELLED})
+
+    def reschedule(self, post_id: int, publish_at: datetime) -> Post:
+        body = {"publish_at": publish_at.isoformat()}
+        return post_from_body(
+            self._call("PATCH", f"/posts/{post_id}/", post_id=post_id, json=body).json()
+        )
+
+    def retry(self, post_id: int) -> Post:
+        answer = self._call("POST", f"/posts/{post_id}/retry/", post_id=post_id)
+        return post_from_body(answer.json())
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _pages(self, params: dict[str, Any], limit: int) -> Iterable[dict[str, Any]]:
+        size = min(limit, PAGE_SIZE_MAX)
+        bodies: builtins.list[dict[str, Any]] = []
+        page = 1
+        while len(bodies) < limit:
+            paged = {**params, "page": page, "page_size": size}
+            answer = self._call("GET", "/posts/", params=paged).json()
+            bodies.extend(answer["results"])
+            if not answer["next"]:
+                break
+            page += 1
+        return bodies[:limit]
+
+    def _call(
+        self, method: str, path: str, *, post_id: int | None = None, **options: Any
+    ) -> requests.Response:
+        url = f"{self.url}{API}{path}"
+        try:
+            response = self._session.request(method, url, timeout=self.timeout, **options)
+        except requests.RequestException as exc:
+            reason = _reason(exc, self.timeout)
+            sent = not isinstance(exc, requests.ConnectTimeout) and reason not in NOT_SENT
+            raise ServerError(
+                f"cannot reach the server at {self.url} ({reason})", answer_lost=sent
+            ) from None
+        if response.status_code >= 400:
+            raise error_for(response, post_id, self.url)
+        return response
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Remote:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def error_for(response: requests.Response, post_id: int | None, url: str) -> IgAutopostError:
+    """The library's exception for an API error answer (DRF's bodies)."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return ServerError(f"{url} answered {status}, not as an igautopost server; check --server")
+    detail = str(body.get("detail", ""))
+    if status == 401:
+        return ServerError(
+            f"the server refused the API token ({detail or 'unauthorized'}): check "
+            "IGAUTOPOST_API_TOKEN (a key from `igautopost token create` on the server)"
+        )
+    if status == 404 and post_id is not None:
+        return PostNotFound(post_id)
+    if status == 409:
+        return InvalidTransition(detail)
+    if status == 400 and "detail" not in body:
+        return InvalidPost(field_problems(body))
+    return ServerError(f"the server answered {status}: {detail or response.reason}")
+
+
+def field_problems(body: dict[str, Any]) -> list[Problem]:
+    """DRF's ``{"field": ["message", ...]}`` as problems, one per message."""
+    problems = []
+    for field, messages in body.items():
+        where = "(post)" if field == "non_field_errors" else field
+        for message in messages if isinstance(messages, list) else [messages]:
+            problems.append(Problem(where, str(message)))
+    return problems
+
+
+def _numbered(exc: IgAutopostError, index: int) -> IgAutopostError:
+    """Problems of one post of a batch name it, as local validation does."""
+    if isinstance(exc, InvalidPost):
+        return InvalidPost([Problem(p.field, p.message, index) for p in exc.problems])
+    return exc
+
+
+def _reason(exc: requests.RequestException, timeout: float) -> str:
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    text = str(exc)
+    return next((reason for reason in NOT_SENT if reason in text.lower()), type(exc).__name__)
+
+
+def post_from_body(body: dict[str, Any]) -> Post:
+    """A `Post` from the API's JSON. The API does not show a post's engine details (attempts,
+    next attempt, container id): they keep their defaults (0 and none)."""
+    renamed = {SPEC_NAMES.get(key, key): value for key, value in body.items()}
+    fields = PostSpec.model_fields
+    spec = {k: v for k, v in renamed.items() if k in fields and k != "access_token"}
+    return Post(
+        id=body["id"],
+        spec=PostSpec.model_validate(spec),
+        status=Status(body["status"]),
+        has_token=True,  # the API refuses a post without a token or a stored account
+        media_id=body.get("media_id"),
+        permalink=body.get("permalink"),
+        published_at=body.get("published_at"),
+        error=body.get("error"),
+        created_at=body["created_at"],
+        updated_at=body["updated_at"],
+    )
+
+
+def event_from_body(post_id: int, body: dict[str, Any]) -> Event:
+    return Event(
+        post_id=post_id,
+        at=body["at"],
+        from_status=body.get("from"),
+        to_status=body["to"],
+        detail=body.get("detail") or "",
+    )
