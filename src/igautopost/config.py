@@ -30,7 +30,12 @@ class Settings(BaseSettings):
     graph_timeout: float = 30.0
     broker_url: str | None = None
     celery_queue: str = "igautopost"  # the Celery queue of `advance` tasks
+    # How long a celery worker holds a post for one step: a worker that dies mid-step delays
+    # its posts by up to this much. Keep it well above graph_timeout.
+    lease_seconds: float = 120.0
     secret_key: SecretStr | None = None
+    app_id: str | None = None  # the Meta app's id and secret: to exchange short-lived tokens
+    app_secret: SecretStr | None = None
     timezone: str | None = (
         None  # the zone naive command-line times are read in; default: the system's
     )

@@ -26,7 +26,6 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
 
 from celery import Celery
 
@@ -34,22 +33,23 @@ from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..errors import ConfigurationError
 from ..graph.client import GraphClient
+from ..policy import EnginePolicy
 from ..publisher import Publisher
 from ..runtime import token_cipher
 from ..storage.sql import SqlStore
+from .batches import Item, PerProcess, StepRunner, chunks, decode, encode
 from .sweeper import Sweeper, lock_for
 
 log = logging.getLogger("igautopost.celery")
-T = TypeVar("T")
 
 ADVANCE = "igautopost.advance"
 SWEEP = "igautopost.sweep"
 WAKE_HORIZON = timedelta(seconds=1)  # the sweep interval: later posts are the sweeper's
 
 
-def create_app(settings: Settings, *, publisher: Callable[[], Publisher] | None = None) -> Celery:
+def create_app(settings: Settings, *, runner: Callable[[], StepRunner] | None = None) -> Celery:
     """A Celery app on the settings' broker, without a result backend (the store has every
-    result). `publisher` builds the worker's Publisher, once per process, on first use; an
+    result). `runner` builds the worker's StepRunner, once per process, on first use; an
     app without one only sends tasks (the API, the sweeper)."""
     if not settings.broker_url:
         raise ConfigurationError("the celery scheduler needs IGAUTOPOST_BROKER_URL")
@@ -59,58 +59,46 @@ def create_app(settings: Settings, *, publisher: Callable[[], Publisher] | None 
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
-        worker_hijack_root_logger=False,
-        worker_prefetch_multiplier=4,
+        worker_hijack_root_logger=False,  # the CLI configured logging already
+        worker_redirect_stdouts=False,
+        # Few prefetched tasks (each carries up to ten posts): a burst spreads over every
+        # worker instead of piling up in the first one to ask.
+        worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         # Unacknowledged (prefetched) tasks of a killed worker come back after this; the
         # sweeper has sent their posts again long before, so a late copy only fails its claim.
         broker_transport_options={"visibility_timeout": 600},
     )
-    if publisher is not None:
-        _register_tasks(app, PerProcess(publisher))
+    if runner is not None:
+        _register_tasks(app, PerProcess(runner))
     return app
 
 
-def _register_tasks(app: Celery, publishers: PerProcess[Publisher]) -> None:
+def _register_tasks(app: Celery, runners: PerProcess[StepRunner]) -> None:
     @app.task(name=ADVANCE, ignore_result=True)  # type: ignore[untyped-decorator]
-    def advance(post_id: int) -> None:
-        run_step(publishers.get(), post_id)
+    def advance(items: list[list[int | str]]) -> None:
+        runners.get().run(decode(items))
 
     @app.task(name=SWEEP, ignore_result=True)  # type: ignore[untyped-decorator]
     def sweep() -> None:
-        publisher = publishers.get()
+        publisher = runners.get().publisher
         Sweeper(publisher.store, TaskSender(app, publisher.clock), publisher.clock).sweep()
 
 
-def run_step(publisher: Publisher, post_id: int) -> None:
-    """`Publisher.advance` without reading the post back afterwards: nobody waits for it."""
-    now = publisher.clock.now()
-    post = publisher.store.claim(
-        post_id, owner=publisher.owner, now=now, lease=publisher.policy.lease
-    )
-    if post is not None:
-        publisher.step(post, reload=False)
+def queue_backlog(app: Celery) -> Callable[[], int]:
+    """How many tasks wait in the queue (Redis and RabbitMQ alike)."""
+    queue = app.conf.task_default_queue
 
+    def backlog() -> int:
+        try:
+            with app.connection_for_write() as conn:
+                declared = conn.default_channel.queue_declare(queue=queue, passive=True)
+                return int(declared.message_count)
+        except Exception:  # no queue yet (no worker started), or the broker is down
+            return 0  # then resending costs nothing: copies of a task are harmless
 
-class PerProcess(Generic[T]):
-    """Builds a value on first use in each process: a prefork child must not share its
-    parent's database connections or HTTP sessions."""
-
-    def __init__(self, build: Callable[[], T]) -> None:
-        self._build = build
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        self._value: T | None = None
-
-    def get(self) -> T:
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    self._value = self._build()
-                    self._pid = os.getpid()
-        assert self._value is not None
-        return self._value
+    return backlog
 
 
 class TaskSender:
@@ -120,12 +108,16 @@ class TaskSender:
         self.app = app
         self.clock = clock
 
-    def __call__(self, batch: Sequence[tuple[int, datetime]]) -> None:
+    def __call__(self, batch: Sequence[Item]) -> None:
         now = self.clock.now()
         with self.app.producer_or_acquire() as producer:
-            for post_id, at in batch:
+            for group in chunks(batch):
+                first = group[0][1]
                 self.app.send_task(
-                    ADVANCE, args=[post_id], eta=at if at > now else None, producer=producer
+                    ADVANCE,
+                    args=[encode(group)],
+                    eta=first if first > now else None,
+                    producer=producer,
                 )
 
 
@@ -158,9 +150,13 @@ class CeleryWaker:
 
 
 def build_publisher(settings: Settings, threads: int) -> Publisher:
-    """The worker's Publisher: a database pool and HTTP pool as large as its thread pool."""
+    """The worker's Publisher: an HTTP pool as large as its thread pool, and a database pool
+    a quarter of it (steps hold a connection only while a statement runs; PostgreSQL's
+    default of 100 connections must serve every worker, the API and the sweeper)."""
     store = SqlStore.open(
-        settings.resolved_database_url(), cipher=token_cipher(settings), pool_size=threads
+        settings.resolved_database_url(),
+        cipher=token_cipher(settings),
+        pool_size=max(4, threads // 4),
     )
     client = GraphClient(
         base_url=settings.graph_base_url,
@@ -168,7 +164,8 @@ def build_publisher(settings: Settings, threads: int) -> Publisher:
         timeout=settings.graph_timeout,
         pool_size=threads,
     )
-    return Publisher(store, client, SystemClock())
+    policy = EnginePolicy(lease=timedelta(seconds=settings.lease_seconds))
+    return Publisher(store, client, SystemClock(), policy=policy)
 
 
 def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) -> threading.Thread:
@@ -177,7 +174,7 @@ def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) ->
         settings.resolved_database_url(), cipher=token_cipher(settings), pool_size=2
     )
     clock = SystemClock()
-    sweeper = Sweeper(store, TaskSender(app, clock), clock)
+    sweeper = Sweeper(store, TaskSender(app, clock), clock, backlog=queue_backlog(app))
 
     def run() -> None:
         try:
@@ -195,7 +192,9 @@ def run_worker(
 ) -> None:
     """Run a Celery worker in this process until it is stopped (SIGTERM: a warm shutdown);
     with `beat`, the sweeper too."""
-    app = create_app(settings, publisher=lambda: build_publisher(settings, threads))
+    app = create_app(
+        settings, runner=lambda: StepRunner(build_publisher(settings, threads), threads)
+    )
     stopping = threading.Event()
     sweeper = start_sweeper(app, settings, stopping) if beat else None
     try:
@@ -226,10 +225,8 @@ __all__ = [
     "ADVANCE",
     "SWEEP",
     "CeleryWaker",
-    "PerProcess",
     "TaskSender",
     "create_app",
-    "run_step",
     "run_worker",
     "start_sweeper",
 ]

@@ -45,7 +45,12 @@ class SweeperLock(Protocol):
 
 
 class Sweeper:
-    """Sends a wake-up for every post due before the next sweep, once per `resend_after`."""
+    """Sends a wake-up for every post due before the next sweep.
+
+    A post already sent for the same due time is sent again only after `resend_after`, and
+    only once the queue has drained (`backlog() == 0`): while tasks wait in the queue, its
+    task is among them, and copies would only make the queue longer. Once the queue is empty
+    and the post is still unclaimed, its task was lost with a worker that died holding it."""
 
     def __init__(
         self,
@@ -53,6 +58,7 @@ class Sweeper:
         send: Send,
         clock: Clock,
         *,
+        backlog: Callable[[], int] | None = None,
         interval: timedelta = timedelta(seconds=1),
         resend_after: timedelta = timedelta(seconds=5),
         limit: int = 20_000,
@@ -60,6 +66,7 @@ class Sweeper:
         self.store = store
         self.send = send
         self.clock = clock
+        self.backlog = backlog
         self.interval = interval
         self.resend_after = resend_after
         self.limit = limit
@@ -70,19 +77,19 @@ class Sweeper:
         """One pass; how many wake-ups it sent."""
         now = self.clock.now()
         due = self.store.due_by(now + self.interval, limit=self.limit)
-        self._forget_before(now - self.resend_after)
-        # A post sent in the last few seconds for the same time is left alone: its worker
-        # has not claimed it yet. Once `resend_after` passes it is sent again, in case the
-        # worker holding it died.
-        batch = [(i, at) for i, at in due if self._sent.get(i, (None, None))[0] != at]
+        stale = now - self.resend_after
+        fresh = [(i, at) for i, at in due if self._sent.get(i, (None, now))[0] != at]
+        resend = [(i, at) for i, at in due if self._sent.get(i, (None, now))[1] < stale]
+        if resend and self.backlog is not None and self.backlog() > 0:
+            resend = []
+        batch = fresh + [item for item in resend if item not in fresh]
         if batch:
             self.send(batch)
-        self._sent.update({i: (at, now) for i, at in batch})
+        # Forget posts no longer due: done, or moved to a later time.
+        sent = {i: self._sent[i] for i, _ in due if i in self._sent}
+        self._sent = sent | {i: (at, now) for i, at in batch}
         self.sent_total += len(batch)
         return len(batch)
-
-    def _forget_before(self, moment: datetime) -> None:
-        self._sent = {i: (at, sent) for i, (at, sent) in self._sent.items() if sent > moment}
 
     def run(self, stopping: threading.Event, lock: SweeperLock) -> None:
         """Sweep every interval while holding `lock`, until `stopping` is set."""

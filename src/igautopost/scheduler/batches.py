@@ -1,0 +1,120 @@
+"""Wake-ups in batches: what one `advance` task carries, and how a worker runs it.
+
+Sending a Celery task and receiving it each cost about a millisecond of Python, as much as
+the step itself; a burst of 2,000 posts due in one second would spend seconds on messages
+alone. So a task carries up to `CHUNK` posts due within `SPREAD` of each other, and the
+worker runs them side by side on a pool of step threads, each at its own due time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from ..clock import Clock
+from ..publisher import Publisher
+
+log = logging.getLogger("igautopost.celery")
+T = TypeVar("T")
+
+CHUNK = 10
+SPREAD = timedelta(milliseconds=100)
+MAX_WAIT = timedelta(seconds=1)  # a task is never sent further ahead than one sweep
+
+Item = tuple[int, datetime]  # post id, due at
+
+
+def chunks(batch: Sequence[Item]) -> list[list[Item]]:
+    """Posts in due order, cut into groups of at most CHUNK due within SPREAD of the first."""
+    groups: list[list[Item]] = []
+    for item in sorted(batch, key=lambda i: i[1]):
+        group = groups[-1] if groups else None
+        if group is not None and len(group) < CHUNK and item[1] - group[0][1] <= SPREAD:
+            group.append(item)
+        else:
+            groups.append([item])
+    return groups
+
+
+def encode(group: Sequence[Item]) -> list[list[int | str]]:
+    return [[post_id, at.isoformat()] for post_id, at in group]
+
+
+def decode(items: Sequence[Sequence[int | str]]) -> list[Item]:
+    return [(int(post_id), datetime.fromisoformat(str(at))) for post_id, at in items]
+
+
+class StepRunner:
+    """Runs the steps of one task's posts on this process's pool of step threads."""
+
+    def __init__(self, publisher: Publisher, threads: int) -> None:
+        self.publisher = publisher
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="igautopost-step")
+
+    def run(self, items: Sequence[Item]) -> None:
+        """Each post at its due time; returns when all are done (their outcomes are stored)."""
+        futures = [self.pool.submit(self._due_step, post_id, at) for post_id, at in items]
+        for future in futures:
+            future.result()
+
+    def _due_step(self, post_id: int, due_at: datetime) -> None:
+        try:
+            wait_until(self.publisher.clock, due_at)
+            run_step(self.publisher, post_id)
+        except Exception:  # the step's lease expires and the sweeper sends the post again
+            log.exception("post %s: step failed", post_id)
+
+
+def wait_until(clock: Clock, due_at: datetime) -> None:
+    """A task may start some milliseconds early (Celery's timer, or a post later in its
+    batch); a claim then would fail, not due yet, and leave the post to a later sweep."""
+    early = (due_at - clock.now()).total_seconds()
+    if 0 < early <= MAX_WAIT.total_seconds():
+        time.sleep(early)
+
+
+def run_step(publisher: Publisher, post_id: int) -> None:
+    """`Publisher.advance` without reading the post back afterwards: nobody waits for it."""
+    now = publisher.clock.now()
+    post = publisher.store.claim(
+        post_id, owner=publisher.owner, now=now, lease=publisher.policy.lease
+    )
+    if post is None:
+        log.debug("post %s: not claimed (not due, taken by another worker, or done)", post_id)
+        return
+    try:
+        publisher.step(post, reload=False)
+    except Exception:
+        # The store or the network failed mid-step. Give the post back at once rather than
+        # after the lease: a publish call it may have made is found by the next step, which
+        # asks Instagram about the container before publishing again.
+        log.exception("post %s: step failed; releasing it", post_id)
+        with contextlib.suppress(Exception):
+            publisher.store.release(post_id, owner=publisher.owner)
+
+
+class PerProcess(Generic[T]):
+    """Builds a value on first use in each process: a forked child must not share its
+    parent's database connections, HTTP sessions or threads."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._value: T | None = None
+
+    def get(self) -> T:
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._value = self._build()
+                    self._pid = os.getpid()
+        assert self._value is not None
+        return self._value
