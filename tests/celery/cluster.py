@@ -71,6 +71,14 @@ class Cluster:
                 proc.kill()
                 proc.wait()
 
+    def forget_queue(self) -> None:
+        """Delete this cluster's queue from Redis: tasks left over must not pile up."""
+        import redis
+
+        client = redis.Redis.from_url(self.broker_url)
+        client.delete(self.queue, f"_kombu.binding.{self.queue}")
+        client.close()
+
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.workdir.glob("*.log"))
 

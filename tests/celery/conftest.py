@@ -41,5 +41,6 @@ def make_cluster(tmp_path: Path) -> Iterator[MakeCluster]:
         finally:
             for cluster, store in made:
                 cluster.stop()
+                cluster.forget_queue()
                 cluster.sandbox.stop()
                 store.close()
