@@ -335,3 +335,4 @@ def main() -> None:
 from . import engine  # noqa: E402,F401  (registers worker, publish, retry)
 from . import server  # noqa: E402,F401  (registers serve, user, token)
 from . import scale  # noqa: E402,F401  (registers db copy)
+from . import accounts  # noqa: E402,F401  (registers account, secrets)

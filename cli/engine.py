@@ -60,6 +60,13 @@ def _publisher() -> Publisher:
     return Publisher(runtime.store, client, SystemClock())
 
 
+def _start_keeper(publisher: Publisher) -> Any:
+    """Refresh and watch the stored accounts' tokens while publishing runs here."""
+    from .accounts import start_keeper
+
+    return start_keeper(publisher)
+
+
 def _configure_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
@@ -72,6 +79,9 @@ def _configure_logging(verbose: bool) -> None:
     )
     for noisy in ("alembic", "urllib3", "uvicorn", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from .accounts import protect_logs
+
+    protect_logs()  # tokens and passwords never reach a log line, whoever writes it
 
 
 @app.command()
@@ -115,6 +125,7 @@ def worker(
         stopping: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
         scheduler.start()
+        stack.callback(_start_keeper(scheduler.publisher).stop)
         err.print(f"worker {scheduler.publisher.owner} running with {threads} threads")
         with suppress(KeyboardInterrupt):
             _watch(scheduler, stopping, exit_when_idle)

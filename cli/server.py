@@ -13,7 +13,13 @@ import typer
 from rich.table import Table
 
 from .app import app, err, out, reported, runtime
-from .engine import SandboxOption, _configure_logging, _publisher, _start_sandbox
+from .engine import (
+    SandboxOption,
+    _configure_logging,
+    _publisher,
+    _start_keeper,
+    _start_sandbox,
+)
 from .output import local_time
 
 if TYPE_CHECKING:
@@ -88,10 +94,18 @@ def user_set_password(name: str, password_stdin: PasswordStdin = False) -> None:
 
 
 @token_app.command("create")
-def token_create(name: str) -> None:
+def token_create(
+    name: str,
+    expires_in_days: Annotated[
+        float | None, typer.Option("--expires-in-days", min=0, help="Stop working after this.")
+    ] = None,
+) -> None:
     """Create an API token for a user and print it: it is shown this once."""
+    from datetime import timedelta
+
+    expires_in = timedelta(days=expires_in_days) if expires_in_days is not None else None
     with reported():
-        token, key = _users().create_key(name)
+        token, key = _users().create_key(name, expires_in=expires_in)
     err.print(f"token {token.id} for {name} (shown once; only its hash is stored):")
     out.print(key, highlight=False)
 
@@ -104,7 +118,7 @@ def token_list(
     with reported():
         tokens = _users().tokens(name)
     table = Table(title=f"{len(tokens)} token(s)")
-    for column in ("id", "user", "prefix", "created", "last used", "from"):
+    for column in ("id", "user", "prefix", "created", "last used", "expires", "from"):
         table.add_column(column)
     for token in tokens:
         table.add_row(
@@ -113,6 +127,7 @@ def token_list(
             token.prefix + "…",
             local_time(token.created_at, runtime.zone),
             local_time(token.last_used_at, runtime.zone),
+            local_time(token.expires_at, runtime.zone),
             "login" if token.reusable else "cli",
         )
     out.print(table)
@@ -160,6 +175,7 @@ def serve(
         scheduler = None if no_worker else LocalScheduler(_publisher(), workers=threads)
         if scheduler is not None:
             scheduler.start()
+            stack.callback(_start_keeper(scheduler.publisher).stop)
         where = "publishing here" if scheduler else "API only (--no-worker)"
         err.print(
             f"igautopost API at http://{host}:{port}/api/v1/ ({where}); "

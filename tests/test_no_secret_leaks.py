@@ -27,6 +27,7 @@ TOKEN = "EAAB-LEAKCHECK-primary-9f2c1d7e5b3a"
 REVOKED = "EAAB-LEAKCHECK-revoked-41d0aa7c"
 APP_SECRET = "appsecret-LEAKCHECK-77c1"
 SECRETS = (TOKEN, REVOKED, APP_SECRET, "LEAKCHECK")
+OTHER_ACCOUNT = "17841400000000777"  # the revoked token's: its post waits, the others publish
 
 FAULTS = (
     FaultRule(kind="error", endpoints=("create_container",), on_calls=(1,),
@@ -83,9 +84,9 @@ def test_a_publishing_run_with_failures_leaks_no_token(
 
     stored = [store.get(post.id) for post in posts]
     statuses = sorted(post.status.value for post in stored)
-    assert statuses == ["failed", "published", "published", "published"], statuses
-    failed = next(post for post in stored if post.status is igautopost.Status.FAILED)
-    assert failed.error is not None and failed.error.code == 190
+    assert statuses == ["published", "published", "published", "scheduled"], statuses
+    waiting = next(post for post in stored if post.status is igautopost.Status.SCHEDULED)
+    assert waiting.error is not None and waiting.error.code == 190  # waits for a new token
 
     cli_output = _cli_views(tmp_path, key, [post.id for post in stored])
     texts = {
@@ -117,7 +118,7 @@ def _schedule(store: igautopost.SqlStore, now: datetime, account: str) -> list[i
         {**base, "media_type": "carousel", "caption": "three", "publish_at": soon,
          "children": [{"media_url": "https://example.com/c1.jpg"},
                       {"media_url": "https://example.com/c2.jpg"}]},
-        {**base, "access_token": REVOKED, "media_type": "image",
+        {**base, "account": OTHER_ACCOUNT, "access_token": REVOKED, "media_type": "image",
          "media_url": "https://example.com/d.jpg", "caption": "four", "publish_at": soon},
     ]
     return igautopost.schedule(store, items, now=now).created

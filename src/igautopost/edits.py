@@ -8,7 +8,7 @@ from typing import Any
 
 from .models import Post, PostSpec, Status
 from .policy import LeadTimes
-from .posts import DEFAULT_LEADS, EDITABLE, check_editable
+from .posts import DEFAULT_LEADS, EDITABLE, attach_tokens, check_editable
 from .storage.sql import SqlStore
 from .validation import parse_post
 
@@ -67,9 +67,11 @@ def edit(
     changes["next_attempt_at"] = next_at
     discarded = content_changed and (post.container_id or post.child_container_ids)
     detail = "edited" + ("; the prepared container is discarded" if discarded else "")
-    return store.transition(
+    edited = store.transition(
         post_id, status, now=now, detail=detail, expect=EDITABLE, changes=changes
     )
+    attach_tokens(store, [spec], post.owner_id, now)
+    return edited
 
 
 def _content(spec: PostSpec) -> dict[str, Any]:

@@ -73,7 +73,18 @@ def schedule(
     created = store.add(
         fresh, now=now, owner_id=owner_id, prepare_at=[leads.prepare_at(s) for s in fresh]
     )
+    attach_tokens(store, fresh, owner_id, now)
     return ScheduleResult(created=created, existing=existing, warnings=warnings)
+
+
+def attach_tokens(
+    store: SqlStore, specs: Iterable[PostSpec], owner_id: int | None, now: datetime
+) -> None:
+    """The old form (a token on each post) keeps the owner's account record current: the
+    newest token given for an account becomes the account's, for all its posts."""
+    pairs = [(owner_id, s.account, t) for s in specs if (t := s.token_value()) is not None]
+    if pairs:
+        store.accounts.attach(pairs, now=now)
 
 
 def cancel(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None = None) -> Post:

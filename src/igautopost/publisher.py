@@ -22,9 +22,17 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from .accounts import TokenGate
 from .clock import Clock
 from .graph.client import GraphClient
-from .graph.errors import Action, ContainerNotReady, GraphError, PublishingLimitReached, RateLimited
+from .graph.errors import (
+    Action,
+    ContainerNotReady,
+    GraphError,
+    PublishingLimitReached,
+    RateLimited,
+    TokenInvalid,
+)
 from .models import Post, Status
 from .policy import DEFAULT_POLICY, EnginePolicy
 from .quota import QuotaTracker
@@ -61,6 +69,7 @@ class Publisher:
             client, store, cache_for=policy.quota_cache, default_total=policy.quota_default
         )
         self._steps = Steps(self)
+        self.gate = TokenGate(store.accounts, clock)
 
     def advance(self, post_id: int) -> Post | None:
         """Claim the post if it is due and free, run one step; the post as stored after it."""
@@ -75,9 +84,12 @@ class Publisher:
         """Run one step of a post this worker has claimed, and release it; the post as stored
         after the step (None without `reload`, or when the lease was lost)."""
         now = self.clock.now()
-        token = self.store.token_of(post)
+        found = self.gate.credentials(post)  # the account's token; else the post's own
+        token = found.token if found is not None else self.store.token_of(post)
         outcome: Outcome | None
-        if token is None and post.status is Status.PUBLISHED:
+        if found is not None and found.account.needs_reconnect:
+            outcome = self.gate.wait(post, found.account)
+        elif token is None and post.status is Status.PUBLISHED:
             outcome = Outcome(Status.PUBLISHED, {"next_attempt_at": None}, "no token: no follow-up")
         elif token is None:
             outcome = self.fail(post, "no access token is stored for this post")
@@ -122,6 +134,8 @@ class Publisher:
     def on_error(self, post: Post, exc: GraphError, token: str) -> Outcome:
         """Decide what a Graph error means for the post: wait, retry, recreate or fail."""
         now = self.clock.now()
+        if isinstance(exc, TokenInvalid) and token:
+            return self.gate.refused(post, exc, token)  # the post waits for a new token
         if isinstance(exc, ContainerNotReady):
             at = self.policy.polls.next_poll(
                 post.attempts, video=is_video_post(post), now=now, publish_at=post.publish_at

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .config import Settings
-from .secretbox import TokenCipher, load_or_create_key
+from .secretbox import TokenCipher, load_keys
 from .storage.sql import SqlStore
 
 
@@ -13,7 +13,7 @@ def token_cipher(settings: Settings) -> TokenCipher:
     if settings.secret_key is not None:
         keys = [k.strip() for k in settings.secret_key.get_secret_value().split(",") if k.strip()]
         return TokenCipher(keys)
-    return TokenCipher([load_or_create_key(settings.data_dir)])
+    return TokenCipher(load_keys(settings.data_dir), reload=lambda: load_keys(settings.data_dir))
 
 
 def open_store(settings: Settings | None = None) -> SqlStore:

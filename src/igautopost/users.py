@@ -27,6 +27,7 @@ from .clock import Clock
 from .errors import IgAutopostError
 from .secretbox import TokenCipher
 from .storage.users import ApiToken, User, UserStore
+from .throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -90,8 +91,10 @@ class Users:
         clock: Clock,
         *,
         hasher: PasswordHasher | None = None,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self.store = store
+        self.throttle = throttle or LoginThrottle()
         self._hasher = hasher or password_hasher()
         self._cipher = cipher
         self._clock = clock
@@ -123,7 +126,23 @@ class Users:
             verify_password(self._hasher, self._dummy(), password)
             return None
         user, password_hash = found
-        return user if verify_password(self._hasher, password_hash, password) else None
+        if not verify_password(self._hasher, password_hash, password):
+            return None
+        if self._hasher.check_needs_rehash(password_hash):  # the parameters were raised
+            self.store.set_password_hash(username, self._hasher.hash(password))
+        return user
+
+    def login(self, username: str, password: str, address: str | None = None) -> User | None:
+        """`authenticate`, throttled per username and per client address: `LoginThrottled`
+        (with `retry_after` seconds) once either has failed too often."""
+        now = self._clock.now()
+        self.throttle.check(username, address, now)
+        user = self.authenticate(username, password)
+        if user is None:
+            self.throttle.failed(username, address, now)
+        else:
+            self.throttle.succeeded(username)
+        return user
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -132,12 +151,20 @@ class Users:
 
     # -- tokens ----------------------------------------------------------------------------
 
-    def create_key(self, username: str) -> tuple[ApiToken, str]:
-        """A new key for the user (shown once: only its hash is kept) and its record."""
+    def create_key(
+        self, username: str, *, expires_in: timedelta | None = None
+    ) -> tuple[ApiToken, str]:
+        """A new key for the user (shown once: only its hash is kept) and its record; with
+        `expires_in`, the key stops working after that long."""
         user = self.store.user(username)
         key = new_key()
+        now = self._clock.now()
         token_id = self.store.add_token(
-            user.id, key_hash=hash_key(key), prefix=key[:KEY_PREFIX_CHARS], now=self._clock.now()
+            user.id,
+            key_hash=hash_key(key),
+            prefix=key[:KEY_PREFIX_CHARS],
+            now=now,
+            expires_at=now + expires_in if expires_in is not None else None,
         )
         return next(t for t in self.store.tokens(user.id) if t.id == token_id), key
 
@@ -174,21 +201,27 @@ class Users:
         cached = self._cache.get(digest)
         if cached is not None and cached.until > now:
             return cached.who
-        who = self._lookup(key[:KEY_PREFIX_CHARS], digest)
-        if who is None:
+        found = self._lookup(key[:KEY_PREFIX_CHARS], digest, now)
+        if found is None:
             return None
+        who, expires_at = found
         self.store.touch(who.token_id, now=now)
+        until = now + CACHE_TTL if expires_at is None else min(now + CACHE_TTL, expires_at)
         with self._lock:
             if len(self._cache) >= CACHE_MAX:
                 self._cache.clear()
-            self._cache[digest] = _Cached(who, now + CACHE_TTL)
+            self._cache[digest] = _Cached(who, until)
         return who
 
-    def _lookup(self, prefix: str, digest: str) -> Authenticated | None:
+    def _lookup(
+        self, prefix: str, digest: str, now: datetime
+    ) -> tuple[Authenticated, datetime | None] | None:
         found = None
         for candidate in self.store.candidates(prefix):
             if hmac.compare_digest(candidate.key_hash, digest):
-                found = Authenticated(candidate.user_id, candidate.id)
+                found = (Authenticated(candidate.user_id, candidate.id), candidate.expires_at)
+        if found is not None and found[1] is not None and now >= found[1]:
+            return None  # expired
         return found
 
     def _forget(self, match: Callable[[Authenticated], bool]) -> None:

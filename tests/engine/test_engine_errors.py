@@ -102,9 +102,6 @@ def test_errors_beyond_the_maximum_lateness_fail_the_post_as_missed(
 
 
 PERMANENT: dict[str, ErrorSpec] = {
-    "token-190": ErrorSpec(
-        code=190, subcode=463, message="Error validating access token: Session has expired"
-    ),
     "permission-10": ErrorSpec(
         code=10, message="(#10) Application does not have permission for this action"
     ),
@@ -139,7 +136,8 @@ def test_permanent_errors_fail_at_once_with_the_graph_code_and_message(
     assert world.events(post)[-1].detail == f"failed: {stored.error.message}"
 
 
-def test_a_revoked_token_fails_the_post_without_retrying(make_world: WorldFactory) -> None:
+def test_a_revoked_token_makes_the_post_wait_without_retrying(make_world: WorldFactory) -> None:
+    # Token errors pause the account's posts until a new token is stored (tests/accounts).
     world = make_world(tokens={TOKEN: "17841400000000001"})
     post = world.schedule(caption="token revoked")
     world.sandbox.state.revoke_token(TOKEN, "expired")
@@ -147,7 +145,8 @@ def test_a_revoked_token_fails_the_post_without_retrying(make_world: WorldFactor
     world.run_for(hours=2)
 
     stored = world.get(post)
-    assert stored.status is Status.FAILED
+    assert stored.status is Status.SCHEDULED
     assert stored.error is not None and stored.error.code == 190
+    assert "account add 17841400000000001 --replace" in stored.error.message
     assert len(world.calls()) == 1
     assert world.publishes() == []

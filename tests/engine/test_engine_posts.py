@@ -213,7 +213,7 @@ def test_a_failed_post_retried_is_published(make_world: WorldFactory) -> None:
         kind="error",
         endpoints=("create_container",),
         on_calls=(1,),
-        errors=(ErrorSpec(code=190, message="Error validating access token"),),
+        errors=(ErrorSpec(code=100, message="Invalid parameter"),),
     )
     world = make_world(faults=(rule,))
     post = world.schedule(caption="retry me")

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
+from ..throttle import LoginThrottled
 from .context import ApiContext, both_slashes, context, read_data
 from .errors import NON_FIELD, REQUIRED, ApiError
 from .serialize import TokenOut
@@ -21,6 +22,7 @@ CHALLENGE = {"WWW-Authenticate": "Token"}
 NOT_PROVIDED = "Authentication credentials were not provided."
 INVALID = "Invalid token."
 BAD_LOGIN = "Unable to log in with provided credentials."
+THROTTLED = "Request was throttled. Expected available in {} seconds."  # DRF's words
 
 token_header = APIKeyHeader(
     name="Authorization",
@@ -72,7 +74,14 @@ async def obtain_token(request: Request, ctx: Annotated[ApiContext, Depends(cont
     if errors:
         raise ApiError(400, errors)
     # argon2 costs tens of milliseconds of CPU: keep it off the event loop
-    user = await run_in_threadpool(ctx.users.authenticate, data["username"], data["password"])
+    address = request.client.host if request.client else None
+    try:
+        user = await run_in_threadpool(
+            ctx.users.login, data["username"], data["password"], address
+        )
+    except LoginThrottled as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        raise ApiError.detail(429, THROTTLED.format(exc.retry_after), headers) from None
     if user is None:
         raise ApiError(400, {NON_FIELD: [BAD_LOGIN]})
     key = await run_in_threadpool(ctx.users.login_key, user)

@@ -27,6 +27,7 @@ from .serialize import PostIn, PostOut, post_body
 
 Ctx = Annotated[ApiContext, Depends(context)]
 TOKEN_REQUIRED = Problem("access_token", "is required")
+ACCOUNT_FIELDS = ("account", "user_id", "ig_user_id")
 MAX_ID_DIGITS = 18  # larger ids cannot exist; refuse them before they overflow a column
 
 
@@ -53,7 +54,8 @@ def schedule_one(
 ) -> tuple[Post, bool]:
     """Store one post for `owner`; (the post, whether it is new). The old service required a
     token, so a post without one is refused here, along with every other problem."""
-    problems = [] if has_token(data) else [TOKEN_REQUIRED]
+    known = has_token(data) or _account_stored(store, data, owner)
+    problems = [] if known else [TOKEN_REQUIRED]
     try:
         if problems:
             igautopost.parse_posts([data], now=now)  # to report the other problems too
@@ -68,11 +70,17 @@ def schedule_one(
     return result.existing[0], False  # the same client_key again: idempotent
 
 
+def _account_stored(store: SqlStore, data: dict[str, Any], owner: int) -> bool:
+    """A post may name a stored account of the caller's instead of carrying a token."""
+    account = next((data[k] for k in ACCOUNT_FIELDS if data.get(k) is not None), None)
+    return account is not None and store.accounts.find(owner, str(account)) is not None
+
+
 def update_one(
     store: SqlStore, post_id: int, data: dict[str, Any], now: datetime, owner: int, replace: bool
 ) -> Post:
     post = visible(store, post_id, owner)
-    if replace and not has_token(data) and not post.has_token:
+    if replace and not (has_token(data) or post.has_token or _account_stored(store, data, owner)):
         raise invalid([TOKEN_REQUIRED], data)
     try:
         return igautopost.edit(store, post_id, data, now=now, owner_id=owner, replace=replace)

@@ -14,6 +14,7 @@ import sys
 from fastapi import FastAPI
 
 from ..config import Settings
+from ..redaction import install as install_redaction
 from .app import DEFAULT_MAX_BODY_BYTES, create_app
 
 MAX_BODY_ENV = "IGAUTOPOST_SERVE_MAX_BODY"
@@ -31,4 +32,7 @@ def configure_access_log(enabled: bool) -> None:
 def app_from_env() -> FastAPI:
     configure_access_log(os.environ.get(ACCESS_LOG_ENV, "1") == "1")
     max_body = int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES))
-    return create_app(Settings(), max_body_bytes=max_body)
+    settings = Settings()
+    known = [s.get_secret_value() for s in (settings.app_secret, settings.secret_key) if s]
+    install_redaction(part for value in known for part in value.split(","))  # as `serve` does
+    return create_app(settings, max_body_bytes=max_body)

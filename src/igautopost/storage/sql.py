@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from ..errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ..models import Event, Post, PostError, PostSpec, Status
 from ..secretbox import TokenCipher
 from . import migrate
+from .accounts import AccountStore
 from .base import PostQuery
 from .claims import ClaimsMixin
 from .tables import events, posts
@@ -116,6 +117,16 @@ class SqlStore(ClaimsMixin):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def cipher(self) -> TokenCipher:
+        """The cipher of every secret in this store (see `igautopost secrets rotate`)."""
+        return self._cipher
+
+    @cached_property
+    def accounts(self) -> AccountStore:
+        """The Instagram accounts and their tokens, on the same database."""
+        return AccountStore(self.engine, self._cipher)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -121,7 +121,39 @@ class ApiTokenRow(SQLModel, table=True):
     key_ciphertext: str | None = None
     created_at: datetime = _time(nullable=False)
     last_used_at: datetime | None = _time()
+    expires_at: datetime | None = _time()  # None: until revoked
 
 
 users = UserRow.__table__  # type: ignore[attr-defined]
 api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
+
+
+class AccountRow(SQLModel, table=True):
+    """An Instagram professional account and its long-lived token (encrypted), per owner.
+
+    `owner_id` 0 is the local operator (CLI and library use, posts without an owner)."""
+
+    __tablename__ = "accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = 0
+    ig_user_id: str = Field(max_length=64)
+    username: str | None = Field(default=None, max_length=150)
+    login: str = Field(max_length=16)  # facebook | instagram: which API host and refresh rules
+    token_ciphertext: str
+    token_stored_at: datetime = _time(nullable=False)  # when this token was issued or stored
+    expires_at: datetime | None = _time()
+    last_refresh_at: datetime | None = _time()
+    health: str = Field(max_length=32)  # ok | needs_reconnect
+    health_reason: str | None = None
+    checked_at: datetime | None = _time()
+    warned_at: datetime | None = _time()  # the last expiry warning (Facebook Login tokens)
+    created_at: datetime = _time(nullable=False)
+    updated_at: datetime = _time(nullable=False)
+
+    __table_args__ = (
+        sa.Index("uq_accounts_owner_ig_user", "owner_id", "ig_user_id", unique=True),
+    )
+
+
+accounts = AccountRow.__table__  # type: ignore[attr-defined]

@@ -55,6 +55,7 @@ class ApiToken:
     created_at: datetime
     last_used_at: datetime | None
     reusable: bool  # issued by the token endpoint, which hands it out again
+    expires_at: datetime | None = None  # None: until revoked
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class TokenCandidate:
     id: int
     user_id: int
     key_hash: str
+    expires_at: datetime | None = None
 
 
 class UserStore:
@@ -138,6 +140,7 @@ class UserStore:
         prefix: str,
         now: datetime,
         key_ciphertext: str | None = None,
+        expires_at: datetime | None = None,
     ) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
@@ -147,6 +150,7 @@ class UserStore:
                     prefix=prefix,
                     created_at=now,
                     key_ciphertext=key_ciphertext,
+                    expires_at=expires_at,
                 )
             )
         return _new_id(result)
@@ -169,6 +173,7 @@ class UserStore:
                     created_at=r.created_at,
                     last_used_at=r.last_used_at,
                     reusable=r.key_ciphertext is not None,
+                    expires_at=r.expires_at,
                 )
                 for r in conn.execute(statement)
             ]
@@ -192,11 +197,15 @@ class UserStore:
         return str(value) if value is not None else None
 
     def candidates(self, prefix: str) -> list[TokenCandidate]:
-        statement = sa.select(api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.key_hash).where(
+        columns = (api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.key_hash)
+        statement = sa.select(*columns, api_tokens.c.expires_at).where(
             api_tokens.c.prefix == prefix
         )
         with self.engine.connect() as conn:
-            return [TokenCandidate(r.id, r.user_id, r.key_hash) for r in conn.execute(statement)]
+            return [
+                TokenCandidate(r.id, r.user_id, r.key_hash, r.expires_at)
+                for r in conn.execute(statement)
+            ]
 
     def touch(self, token_id: int, *, now: datetime) -> None:
         """Record that the token was used (callers do this at most about once a minute)."""

@@ -1,0 +1,262 @@
+"""`account add|list|show|remove|refresh|check` and `secrets generate|rotate`."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from . import app as cli
+from .app import JsonOption, app, err, fail, out, reported
+from .output import local_time, print_json
+
+if TYPE_CHECKING:
+    from igautopost import Publisher
+    from igautopost.accounts import Accounts
+    from igautopost.keeper import AccountKeeper
+    from igautopost.storage.accounts import Account
+
+account_app = typer.Typer(
+    help="Manage Instagram accounts and their (encrypted) access tokens.", no_args_is_help=True
+)
+secrets_app = typer.Typer(help="Manage the key that encrypts stored tokens.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+app.add_typer(secrets_app, name="secrets")
+
+IgUserId = Annotated[str, typer.Argument(help="The Instagram professional account's user id.")]
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", help="An HTTP API user's account (default: the local operator's)."),
+]
+Login = Literal["facebook", "instagram"]
+
+
+def _accounts() -> Accounts:
+    from igautopost import GraphClient, SystemClock
+    from igautopost.accounts import Accounts
+
+    settings = cli.runtime.settings
+    client = GraphClient(
+        base_url=settings.graph_base_url,
+        version=settings.graph_version,
+        timeout=settings.graph_timeout,
+    )
+    secret = settings.app_secret.get_secret_value() if settings.app_secret else None
+    return Accounts(
+        cli.runtime.store.accounts, client, SystemClock(), app_id=settings.app_id, app_secret=secret
+    )
+
+
+def _owner(username: str | None) -> int | None:
+    if username is None:
+        return None
+    from igautopost.storage.users import UserStore
+
+    return UserStore(cli.runtime.store.engine).user(username).id
+
+
+def _read_token(from_stdin: bool) -> str:
+    """Never from an argument: arguments show in `ps` and in shell history."""
+    if from_stdin:
+        token = sys.stdin.readline().strip()
+    else:
+        token = str(typer.prompt("Access token", hide_input=True)).strip()
+    if not token:
+        fail("no access token given")
+    return token
+
+
+@account_app.command("add")
+def account_add(
+    ig_user_id: IgUserId,
+    login: Annotated[
+        str | None,
+        typer.Option(help="facebook or instagram (default: guessed from the token)."),
+    ] = None,
+    username: Annotated[str | None, typer.Option(help="The account's @name, for display.")] = None,
+    token_stdin: Annotated[
+        bool, typer.Option("--token-stdin", help="Read the token from standard input.")
+    ] = False,
+    exchange: Annotated[
+        bool,
+        typer.Option(
+            help="Exchange a short-lived token for a long-lived one (needs the app "
+            "secret: IGAUTOPOST_APP_ID, IGAUTOPOST_APP_SECRET)."
+        ),
+    ] = False,
+    replace: Annotated[bool, typer.Option(help="Replace the stored token.")] = False,
+    user: UserOption = None,
+) -> None:
+    """Store an account and its token (prompted for, or read from standard input)."""
+    if login not in (None, "facebook", "instagram"):
+        fail("--login is facebook or instagram")
+    token = _read_token(token_stdin)
+    with reported():
+        account = _accounts().add(
+            _owner(user),
+            ig_user_id,
+            token,
+            login=login,  # type: ignore[arg-type]
+            username=username,
+            exchange=exchange,
+            replace=replace,
+        )
+    out.print(
+        f"account {account.ig_user_id} stored ({account.login} login)"
+        + (
+            f"; token expires {local_time(account.expires_at, cli.runtime.zone)}"
+            if account.expires_at
+            else ""
+        )
+    )
+
+
+@account_app.command("list")
+def account_list(user: UserOption = None, as_json: JsonOption = False) -> None:
+    """The stored accounts and their health."""
+    with reported():
+        found = cli.runtime.store.accounts.list_accounts(_owner(user))
+    if as_json:
+        print_json(out, [a.public_dict() for a in found])
+        return
+    table = Table("IG user id", "username", "login", "health", "token expires", "last refresh")
+    for account in found:
+        table.add_row(
+            account.ig_user_id,
+            account.username or "-",
+            account.login,
+            _health(account),
+            local_time(account.expires_at, cli.runtime.zone),
+            local_time(account.last_refresh_at, cli.runtime.zone),
+        )
+    out.print(table)
+
+
+@account_app.command("show")
+def account_show(
+    ig_user_id: IgUserId, user: UserOption = None, as_json: JsonOption = False
+) -> None:
+    """One account (never its token)."""
+    with reported():
+        account = cli.runtime.store.accounts.get(_owner(user), ig_user_id)
+    if as_json:
+        print_json(out, account.public_dict())
+        return
+    for name, value in account.public_dict().items():
+        out.print(f"{name}: {value if value is not None else '-'}")
+    if account.needs_reconnect:
+        from igautopost.accounts import reconnect_message
+
+        err.print(f"[red]{reconnect_message(account, account.health_reason)}[/]")
+
+
+@account_app.command("remove")
+def account_remove(ig_user_id: IgUserId, user: UserOption = None) -> None:
+    """Forget an account and its token (its posts keep any token of their own)."""
+    with reported():
+        cli.runtime.store.accounts.remove(_owner(user), ig_user_id)
+    out.print(f"account {ig_user_id} removed")
+
+
+@account_app.command("refresh")
+def account_refresh(ig_user_id: IgUserId, user: UserOption = None) -> None:
+    """Refresh an Instagram Login token now (workers also do this on their own)."""
+    with reported():
+        try:
+            account = _accounts().refresh(_owner(user), ig_user_id)
+        except ValueError as exc:
+            fail(str(exc))
+    out.print(
+        f"account {ig_user_id}: token refreshed; expires "
+        f"{local_time(account.expires_at, cli.runtime.zone)}"
+    )
+
+
+@account_app.command("check")
+def account_check(
+    ig_user_id: IgUserId, user: UserOption = None, as_json: JsonOption = False
+) -> None:
+    """Call the API with the stored token and read the publishing quota."""
+    from igautopost.accounts import reconnect_message
+    from igautopost.graph.errors import TokenInvalid
+
+    with reported():
+        try:
+            checked = _accounts().check(_owner(user), ig_user_id)
+        except TokenInvalid as exc:
+            fail(reconnect_message(ig_user_id, exc.user_message or exc.message))
+    limit = checked.limit
+    if as_json:
+        print_json(
+            out,
+            {
+                **checked.account.public_dict(),
+                "quota_usage": limit.quota_usage,
+                "quota_total": limit.quota_total,
+            },
+        )
+        return
+    out.print(
+        f"account {ig_user_id}: token works; published {limit.quota_usage} of "
+        f"{limit.quota_total} in the last {limit.quota_duration // 3600} h"
+    )
+
+
+def _health(account: Account) -> str:
+    return (
+        "ok" if not account.needs_reconnect else f"[red]needs reconnect[/]: {account.health_reason}"
+    )
+
+
+@secrets_app.command("generate")
+def secrets_generate() -> None:
+    """Print a new key for IGAUTOPOST_SECRET_KEY."""
+    from igautopost import TokenCipher
+
+    out.print(TokenCipher.generate_key())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret under the newest key, without stopping anything.
+
+    With IGAUTOPOST_SECRET_KEY: put the new key first and keep the old one listed
+    (``NEW,OLD``) everywhere, restart, then run this; drop OLD once it reports 0 remaining.
+    With the key file: a new key is added in front of the current one, and used at once."""
+    from igautopost.runtime import token_cipher
+    from igautopost.secretbox import TokenCipher, load_keys, write_keys
+    from igautopost.storage.rotation import reencrypt_all
+
+    settings = cli.runtime.settings
+    with reported():
+        if settings.secret_key is None:
+            keys = load_keys(settings.data_dir)
+            write_keys(settings.data_dir, [TokenCipher.generate_key(), keys[0]])
+            err.print(f"new key written to {settings.data_dir / 'secret.key'} (previous kept)")
+        report = reencrypt_all(cli.runtime.store.engine, token_cipher(settings))
+    parts = ", ".join(f"{n} {t}" for t, n in report.rewritten.items())
+    out.print(
+        f"re-encrypted {report.total} secrets ({parts}); {report.remaining} remaining "
+        "under older keys"
+    )
+    if report.remaining:
+        raise typer.Exit(1)
+
+
+def protect_logs() -> None:
+    """Redact tokens, passwords and credential headers from every log line and crash report
+    of this process (the long-running commands call this)."""
+    from igautopost.redaction import install
+
+    settings = cli.runtime.settings
+    known = [s.get_secret_value() for s in (settings.app_secret, settings.secret_key) if s]
+    install([part.strip() for value in known for part in value.split(",")])
+
+
+def start_keeper(publisher: Publisher) -> AccountKeeper:
+    """Refresh and watch the stored accounts' tokens while the worker runs."""
+    from igautopost.keeper import AccountKeeper
+
+    return AccountKeeper(publisher.store.accounts, publisher.client, publisher.clock).start()

@@ -1,0 +1,224 @@
+"""Instagram accounts: registering a token, checking and refreshing it, and what the
+publisher does when a token stops working.
+
+An account is stored once per (owner, IG user id) with its long-lived token, encrypted
+(`igautopost.storage.accounts`). Posts name the account; the publisher reads its token at
+every step. A token that Instagram refuses (Graph error 190 or 102) marks the account as
+needing reconnection: its posts wait instead of failing, and continue as soon as a working
+token is stored (`igautopost account add ID --replace`, or ``POST /api/v1/accounts/``).
+
+>>> accounts = Accounts(store.accounts, client, clock)                    # doctest: +SKIP
+>>> accounts.add(None, "17841400000000000", token, login="instagram")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .clock import Clock
+from .graph.client import GraphClient
+from .graph.errors import GraphError, TokenInvalid
+from .graph.responses import PublishingLimit
+from .models import Post, Status
+from .steps import Outcome
+from .storage.accounts import (
+    Account,
+    AccountStore,
+    Credentials,
+    Login,
+    guess_login,
+)
+
+log = logging.getLogger("igautopost.accounts")
+
+RECONNECT_RECHECK = timedelta(minutes=15)  # how often a waiting post looks at its account again
+
+
+def reconnect_command(account: Account | str) -> str:
+    ig_user_id = account if isinstance(account, str) else account.ig_user_id
+    return f"igautopost account add {ig_user_id} --replace"
+
+
+def reconnect_message(account: Account | str, reason: str | None) -> str:
+    """What an operator reads: which account, why, and what to run."""
+    ig_user_id = account if isinstance(account, str) else account.ig_user_id
+    why = f" ({reason})" if reason else ""
+    return (
+        f"account {ig_user_id} needs reconnecting{why}: its posts wait until a working token "
+        f"is stored with `{reconnect_command(ig_user_id)}` (or POST /api/v1/accounts/)"
+    )
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    """What `Accounts.check` learned: the token works, and the publishing quota."""
+
+    account: Account
+    limit: PublishingLimit
+
+
+class Accounts:
+    """Account operations the CLI and the HTTP API share."""
+
+    def __init__(
+        self,
+        store: AccountStore,
+        client: GraphClient,
+        clock: Clock,
+        *,
+        app_id: str | None = None,
+        app_secret: str | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.app_id = app_id
+        self.app_secret = app_secret
+
+    def add(
+        self,
+        owner_id: int | None,
+        ig_user_id: str,
+        token: str,
+        *,
+        login: Login | None = None,
+        username: str | None = None,
+        exchange: bool = False,
+        replace: bool = False,
+    ) -> Account:
+        """Store the account's token; with `exchange` (and an app secret configured), trade a
+        short-lived token for a long-lived one first."""
+        login = login or guess_login(token)
+        now = self.clock.now()
+        expires_at = None
+        if exchange:
+            token, expires_at = self._exchange(token, login, now)
+        return self.store.put(
+            owner_id,
+            ig_user_id,
+            token,
+            now=now,
+            login=login,
+            username=username,
+            expires_at=expires_at,
+            replace=replace,
+        )
+
+    def _exchange(self, token: str, login: Login, now: datetime) -> tuple[str, datetime | None]:
+        if not self.app_secret:
+            raise ValueError("exchanging a token needs IGAUTOPOST_APP_SECRET (and _APP_ID)")
+        found = self.client.exchange_token(
+            token, app_id=self.app_id, app_secret=self.app_secret, login=login
+        )
+        expires = now + timedelta(seconds=found.expires_in) if found.expires_in else None
+        return found.access_token.get_secret_value(), expires
+
+    def check(self, owner_id: int | None, ig_user_id: str) -> AccountCheck:
+        """Call the API with the stored token and read the publishing quota; a refused token
+        marks the account as needing reconnection, a working one as healthy again."""
+        found = self._credentials(owner_id, ig_user_id)
+        now = self.clock.now()
+        try:
+            limit = self.client.publishing_limit(ig_user_id, token=found.token)
+        except TokenInvalid as exc:
+            mark_needs_reconnect(self.store, found, describe_token_error(exc), now)
+            raise
+        self.store.mark_ok(found.account, expected=found.ciphertext, now=now)
+        return AccountCheck(self.store.get(owner_id, ig_user_id), limit)
+
+    def refresh(self, owner_id: int | None, ig_user_id: str) -> Account:
+        """Refresh an Instagram Login token now (it must be at least 24 h old)."""
+        found = self._credentials(owner_id, ig_user_id)
+        refresh_token(self.store, self.client, found, self.clock.now())
+        return self.store.get(owner_id, ig_user_id)
+
+    def _credentials(self, owner_id: int | None, ig_user_id: str) -> Credentials:
+        found = self.store.credentials(owner_id, ig_user_id)
+        if found is None:
+            self.store.get(owner_id, ig_user_id)  # raises AccountNotFound
+            raise AssertionError("unreachable")
+        return found
+
+
+def refresh_token(
+    store: AccountStore, client: GraphClient, found: Credentials, now: datetime
+) -> None:
+    """Trade the account's Instagram Login token for a fresh one (60 more days)."""
+    if found.account.login != "instagram":
+        raise ValueError(
+            f"account {found.account.ig_user_id} uses Facebook Login, whose tokens cannot be "
+            f"refreshed: log in again and run `{reconnect_command(found.account)}`"
+        )
+    try:
+        fresh = client.refresh_token(found.token)
+    except TokenInvalid as exc:
+        mark_needs_reconnect(store, found, describe_token_error(exc), now)
+        raise
+    expires = now + timedelta(seconds=fresh.expires_in) if fresh.expires_in else None
+    token = fresh.access_token.get_secret_value()
+    store.store_refreshed(
+        found.account, token, expected=found.ciphertext, now=now, expires_at=expires
+    )
+    log.info(
+        "account %s: token refreshed; expires %s",
+        found.account.ig_user_id,
+        f"{expires:%Y-%m-%d}" if expires else "never",
+    )
+
+
+def describe_token_error(exc: GraphError) -> str:
+    code = f"Graph error {exc.code}" + (f"/{exc.subcode}" if exc.subcode else "")
+    return f"{exc.user_message or exc.message} ({code})"
+
+
+def mark_needs_reconnect(
+    store: AccountStore, found: Credentials, reason: str, now: datetime
+) -> None:
+    """Record a refused token once, with one warning that says what to run."""
+    if store.mark_needs_reconnect(found.account, reason, expected=found.ciphertext, now=now):
+        log.warning("%s", reconnect_message(found.account, reason))
+
+
+class TokenGate:
+    """The publisher's view of accounts: the token for a step, and waiting instead of
+    failing while an account needs reconnection."""
+
+    def __init__(self, store: AccountStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def credentials(self, post: Post) -> Credentials | None:
+        return self.store.credentials(post.owner_id, post.account)
+
+    def wait(self, post: Post, account: Account, *, subcode: int | None = None) -> Outcome:
+        """The post waits for a working token: status kept, next look in a while."""
+        message = reconnect_message(account, account.health_reason)
+        changes: dict[str, object] = {
+            "next_attempt_at": self.clock.now() + RECONNECT_RECHECK,
+            "error_message": message,
+            "error_code": 190,
+            "error_subcode": subcode,
+        }
+        claimed_attempt = post.publish_attempted_at is not None and (
+            post.publish_attempted_at == post.claimed_at
+        )
+        if post.status is Status.READY and claimed_attempt:
+            changes["publish_attempted_at"] = None  # marked by the claim; no call was made
+        first = post.error is None or post.error.message != message
+        return Outcome(post.status, changes, f"waiting: {message}" if first else "")
+
+    def refused(self, post: Post, exc: GraphError, token: str) -> Outcome:
+        """Instagram refused the token: mark the account (once) and make the post wait."""
+        now = self.clock.now()
+        found = self.credentials(post)
+        if found is None:  # a post stored with its own token before accounts existed
+            self.store.attach([(post.owner_id, post.account, token)], now=now)
+            found = self.credentials(post)
+            assert found is not None
+        if found.token != token:  # a new token was stored while this step ran: use it now
+            return Outcome(post.status, {"next_attempt_at": now}, "")
+        mark_needs_reconnect(self.store, found, describe_token_error(exc), now)
+        account = self.store.get(post.owner_id, post.account)
+        return self.wait(post, account, subcode=exc.subcode)
