@@ -83,7 +83,10 @@ class Schemas:
         import sqlalchemy as sa
 
         self.server_url = server_url
-        self._admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+        # No pool: a test may restart the server, and the schemas must still be dropped.
+        self._admin = sa.create_engine(
+            server_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+        )
         self._created: list[str] = []
 
     def new(self) -> str:

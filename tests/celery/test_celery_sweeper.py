@@ -50,9 +50,9 @@ def test_a_sweep_sends_the_posts_due_before_the_next_one_with_their_times(store,
 def test_a_post_sent_is_not_sent_again_while_its_task_waits(store, make_post):
     add(store, make_post, 0)
     sent, clock = Recorder(), FakeClock(START)
-    sweeper = Sweeper(store, sent, clock, backlog=lambda: 0)
+    sweeper = Sweeper(store, sent, clock, backlog=lambda: 1)
 
-    for _ in range(4):
+    for _ in range(10):
         sweeper.sweep()
         clock.advance(timedelta(seconds=1))
 

@@ -60,7 +60,7 @@ class Sweeper:
         *,
         backlog: Callable[[], int] | None = None,
         interval: timedelta = timedelta(seconds=1),
-        resend_after: timedelta = timedelta(seconds=5),
+        resend_after: timedelta = timedelta(seconds=2),
         limit: int = 20_000,
     ) -> None:
         self.store = store
