@@ -13,7 +13,6 @@ from typing import Any
 from .errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from .models import Post, PostSpec, Status
 from .policy import LeadTimes
-from .storage.base import PostQuery
 from .storage.sql import SqlStore
 from .validation import check_post, check_publish_at, parse_post
 
@@ -205,18 +204,17 @@ def _duplicate_warnings(store: SqlStore, specs: list[PostSpec]) -> list[str]:
     for account, group in by_account.items():
         start = min(s.publish_at for s in group) - DUPLICATE_WINDOW
         end = max(s.publish_at for s in group) + DUPLICATE_WINDOW
-        stored: dict[tuple[str | None, str], list[Post]] = {}
-        for post in store.list(
-            PostQuery(account=account, statuses=ACTIVE, publish_from=start, publish_until=end)
+        stored: dict[tuple[str | None, str], list[tuple[int, datetime]]] = {}
+        for post_id, publish_at, media_url, caption in store.similar_candidates(
+            account, start, end
         ):
-            stored.setdefault((post.spec.media_url, post.spec.caption), []).append(post)
+            stored.setdefault((media_url, caption), []).append((post_id, publish_at))
         for spec in group:
-            for other in stored.get((spec.media_url, spec.caption), []):
-                if abs(other.publish_at - spec.publish_at) <= DUPLICATE_WINDOW:
+            for other_id, other_at in stored.get((spec.media_url, spec.caption), []):
+                if abs(other_at - spec.publish_at) <= DUPLICATE_WINDOW:
                     warnings.append(
-                        f"account {account}: post {other.id} with the same media and caption is "
-                        "already scheduled within an hour of this one "
-                        f"({other.publish_at.isoformat()})"
+                        f"account {account}: post {other_id} with the same media and caption is "
+                        f"already scheduled within an hour of this one ({other_at.isoformat()})"
                     )
                     break
     return warnings

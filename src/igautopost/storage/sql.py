@@ -7,7 +7,6 @@ SQLModel tables: the ORM's unit of work costs more than twice as much per row he
 from __future__ import annotations
 
 import builtins
-
 import json
 import threading
 import time
@@ -27,7 +26,7 @@ from . import migrate
 from .accounts import AccountStore
 from .base import PostQuery
 from .claims import ClaimsMixin
-from .tables import events, posts
+from .tables import UTCDateTime, events, posts
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -274,6 +273,22 @@ class SqlStore(ClaimsMixin):
         with self.engine.connect() as conn:
             return [self._to_post(row._mapping) for row in conn.execute(statement)]
 
+    def similar_candidates(
+        self, account: str, start: datetime, end: datetime
+    ) -> builtins.list[tuple[int, datetime, str | None, str]]:
+        """(id, publish time, media URL, caption) of the account's active posts due between
+        `start` and `end`: what the duplicate warning compares a new post with. One prebuilt
+        statement, and no `Post` objects: it runs on every post scheduled."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                _SIMILAR, {"account": account, "start": start, "end": end}
+            ).all()
+        found = []
+        for row in rows:
+            spec = json.loads(row.spec_json)
+            found.append((row.id, row.publish_at, spec.get("media_url"), spec.get("caption", "")))
+        return found
+
     def counts(self, *, owner_id: int | None = None) -> dict[str, int]:
         """How many posts are in each status."""
         statement = sa.select(posts.c.status, sa.func.count()).group_by(posts.c.status)
@@ -368,6 +383,15 @@ class SqlStore(ClaimsMixin):
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
+
+
+_SIMILAR = sa.select(posts.c.id, posts.c.publish_at, posts.c.spec_json).where(
+    posts.c.account == sa.bindparam("account"),
+    posts.c.status.in_([s.value for s in Status if s.is_active]),
+    posts.c.publish_at.between(
+        sa.bindparam("start", type_=UTCDateTime), sa.bindparam("end", type_=UTCDateTime)
+    ),
+)
 
 
 @lru_cache(maxsize=4096)
