@@ -50,6 +50,12 @@ class AccountExists(IgAutopostError):
         )
 
 
+_ACCOUNT_ROW = sa.select(accounts).where(
+    accounts.c.owner_id == sa.bindparam("owner"),
+    accounts.c.ig_user_id == sa.bindparam("ig_user_id"),
+)
+
+
 def owner_key(owner_id: int | None) -> int:
     return LOCAL_OWNER if owner_id is None else owner_id
 
@@ -148,11 +154,11 @@ class AccountStore:
         return found.token
 
     def _row(self, owner_id: int | None, ig_user_id: str) -> Any:
-        statement = sa.select(accounts).where(
-            accounts.c.owner_id == owner_key(owner_id), accounts.c.ig_user_id == ig_user_id
-        )
+        # Prebuilt: every post scheduled in the old form looks its account up.
         with self.engine.connect() as conn:
-            row = conn.execute(statement).first()
+            row = conn.execute(
+                _ACCOUNT_ROW, {"owner": owner_key(owner_id), "ig_user_id": ig_user_id}
+            ).first()
         return None if row is None else row._mapping
 
     # -- writing ---------------------------------------------------------------------------
