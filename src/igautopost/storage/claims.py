@@ -24,6 +24,15 @@ ACTIVE = [s.value for s in Status if s.is_active]
 STEPPED = [*ACTIVE, Status.PUBLISHED.value]
 
 
+# Prebuilt statements for the writes every step makes: the SET clause comes from the keys of
+# the parameters, so one statement serves every step (building one per call cost more than
+# running it).
+_LEASED_UPDATE = posts.update().where(
+    posts.c.id == sa.bindparam("b_id"), posts.c.lease_owner == sa.bindparam("b_owner")
+)
+_EVENT_INSERT = events.insert()
+
+
 class ClaimsMixin:
     """Mixed into `SqlStore`; relies on its ``engine`` and ``_to_post``."""
 
@@ -170,22 +179,14 @@ class ClaimsMixin:
         if "child_container_ids" in values and isinstance(values["child_container_ids"], list):
             values["child_container_ids"] = json.dumps(values["child_container_ids"])
         with self._write() as conn:
-            result = conn.execute(
-                posts.update()
-                .where(posts.c.id == post.id, posts.c.lease_owner == owner)
-                .values(values)
-            )
+            result = conn.execute(_LEASED_UPDATE, {**values, "b_id": post.id, "b_owner": owner})
             if result.rowcount != 1:
                 return False
             if to is not post.status or detail:
                 conn.execute(
-                    events.insert().values(
-                        post_id=post.id,
-                        at=now,
-                        from_status=post.status.value,
-                        to_status=to.value,
-                        detail=detail,
-                    )
+                    _EVENT_INSERT,
+                    {"post_id": post.id, "at": now, "from_status": post.status.value,
+                     "to_status": to.value, "detail": detail},
                 )
             if next_occurrence is not None:
                 self._insert_occurrence(conn, post.id, *next_occurrence, now)
@@ -197,11 +198,7 @@ class ClaimsMixin:
         if isinstance(values.get("child_container_ids"), list):
             values["child_container_ids"] = json.dumps(values["child_container_ids"])
         with self._write() as conn:
-            result = conn.execute(
-                posts.update()
-                .where(posts.c.id == post.id, posts.c.lease_owner == owner)
-                .values(values)
-            )
+            result = conn.execute(_LEASED_UPDATE, {**values, "b_id": post.id, "b_owner": owner})
         return result.rowcount == 1
 
     def release(self, post_id: int, *, owner: str) -> None:
