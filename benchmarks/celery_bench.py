@@ -107,7 +107,7 @@ def wait_published(store: SqlStore, count: int, timeout: float) -> float:
     return time.monotonic() - start
 
 
-def burst(count: int = 2000, processes: int = 4, threads: int = 32) -> dict[str, Any]:
+def burst(count: int = 2000, processes: int = 4, threads: int = 20) -> dict[str, Any]:
     key = TokenCipher.generate_key()
     with schema() as url, sandbox(latency={"*": 0.05}) as graph_url:
         store = SqlStore.open(url, cipher=TokenCipher([key]))
@@ -134,7 +134,7 @@ def burst(count: int = 2000, processes: int = 4, threads: int = 32) -> dict[str,
         }
 
 
-def throughput(processes: int, count: int = 2000, threads: int = 32) -> dict[str, Any]:
+def throughput(processes: int, count: int = 2000, threads: int = 20) -> dict[str, Any]:
     key = TokenCipher.generate_key()
     with schema() as url, sandbox() as graph_url:
         store = SqlStore.open(url, cipher=TokenCipher([key]))

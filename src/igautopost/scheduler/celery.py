@@ -150,13 +150,13 @@ class CeleryWaker:
 
 
 def build_publisher(settings: Settings, threads: int) -> Publisher:
-    """The worker's Publisher: an HTTP pool as large as its thread pool, and a database pool
-    a quarter of it (steps hold a connection only while a statement runs; PostgreSQL's
-    default of 100 connections must serve every worker, the API and the sweeper)."""
+    """The worker's Publisher: HTTP and database pools as large as its step threads (a
+    thread waiting for a pooled connection was most of a step's time in a burst). Mind
+    PostgreSQL's max_connections: a worker holds up to `threads` connections."""
     store = SqlStore.open(
         settings.resolved_database_url(),
         cipher=token_cipher(settings),
-        pool_size=max(4, threads // 4),
+        pool_size=max(2, threads // 2),
     )
     client = GraphClient(
         base_url=settings.graph_base_url,
