@@ -170,20 +170,20 @@ def due_query(total: int = 1_000_000, due: int = 100) -> dict[str, Any]:
             start = time.perf_counter()
             found = store.due_by(moment + timedelta(seconds=1), limit=20_000)
             sweeps.append((time.perf_counter() - start) * 1000)
-            assert len(found) == due, len(found)
+            assert len(found) >= due, len(found)  # the fill's backlog has a few due too
             start = time.perf_counter()
             taken = store.claim_due(
                 owner=f"bench-{run}", now=moment, lease=timedelta(minutes=2), limit=100
             )
             store.next_due(moment)
             claims.append((time.perf_counter() - start) * 1000)
-            assert len(taken) == due
+            assert len(taken) == min(len(found), 100)
             with store.engine.begin() as conn:
                 conn.execute(sa.text("UPDATE posts SET lease_owner = NULL, lease_until = NULL"))
         store.close()
         return {
             "stored": total,
-            "due": due,
+            "due": len(found),
             "fill_s": round(filled_s, 1),
             "due_query_ms_median": round(statistics.median(sweeps), 2),
             "due_query_ms_max": round(max(sweeps), 2),
