@@ -281,3 +281,52 @@ def test_a_post_failed_after_a_publish_attempt_is_retried_without_a_second_publi
     assert len(world.publishes()) == 1
     assert world.sandbox.state.inspector.repeat_attempts == {}
     assert len(world.calls("create_container")) == 1
+
+
+def test_a_post_edited_while_its_container_is_processing_gets_a_new_one_and_publishes_once(
+    make_world: WorldFactory,
+) -> None:
+    """A caption change after the container was made (for the old caption) discards that
+    container: the post is prepared again and published once, with the new caption."""
+    from igautopost.edits import edit
+
+    world = make_world(video_processing_seconds=300)
+    post = world.schedule(
+        caption="first caption",
+        media_type="reel",
+        media_url="https://cdn.example.com/v/e.mp4",
+    )
+    world.run_until(post.publish_at - timedelta(minutes=25))
+    before = world.get(post)
+    assert before.status is Status.PROCESSING and before.container_id is not None
+
+    edited = edit(world.store, post.id, {"caption": "second caption"}, now=world.clock.now())
+    assert edited.status is Status.SCHEDULED and edited.container_id is None
+    world.run_for(days=1)
+
+    stored = world.assert_published_once(post)
+    assert stored.spec.caption == "second caption"
+    assert stored.container_id != before.container_id
+    assert [p.caption for p in world.publishes()] == ["second caption"]
+    assert "the prepared container is discarded" in world.details(post)
+
+
+def test_an_edit_takes_the_post_from_a_worker_mid_step(make_world: WorldFactory) -> None:
+    """A worker holding the lease when the user edits cannot save its now-stale result."""
+    from igautopost.edits import edit
+
+    world = make_world()
+    post = world.schedule(caption="before the edit")
+    world.clock.set(post.publish_at - timedelta(minutes=2))
+    claimed = world.store.claim(
+        post.id, owner=world.publisher.owner, now=world.clock.now(), lease=timedelta(minutes=2)
+    )
+    assert claimed is not None
+    edit(world.store, post.id, {"caption": "after the edit"}, now=world.clock.now())
+
+    assert world.publisher.step(claimed) is None  # its write is refused: the lease is gone
+    world.run_for(hours=1)
+
+    stored = world.assert_published_once(post)
+    assert stored.spec.caption == "after the edit"
+    assert [p.caption for p in world.publishes()] == ["after the edit"]
