@@ -45,7 +45,12 @@ def _accounts() -> Accounts:
     )
     secret = settings.app_secret.get_secret_value() if settings.app_secret else None
     return Accounts(
-        cli.runtime.store.accounts, client, SystemClock(), app_id=settings.app_id, app_secret=secret
+        cli.runtime.store.accounts,
+        client,
+        SystemClock(),
+        app_id=settings.app_id,
+        app_secret=secret,
+        instagram_base_url=settings.graph_instagram_base_url,
     )
 
 
@@ -259,4 +264,9 @@ def start_keeper(publisher: Publisher) -> AccountKeeper:
     """Refresh and watch the stored accounts' tokens while the worker runs."""
     from igautopost.keeper import AccountKeeper
 
-    return AccountKeeper(publisher.store.accounts, publisher.client, publisher.clock).start()
+    return AccountKeeper(
+        publisher.store.accounts,
+        publisher.client,
+        publisher.clock,
+        instagram_base_url=publisher.instagram_base_url,
+    ).start()

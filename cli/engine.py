@@ -41,6 +41,7 @@ def _start_sandbox(stack: ExitStack) -> str:
     server = stack.enter_context(SandboxServer(SandboxConfig(video_processing_seconds=5)))
     settings = runtime.settings
     settings.graph_base_url = server.url
+    settings.graph_instagram_base_url = server.url  # the sandbox serves both hosts' paths
     if not settings.database_url:
         # Never "publish" real posts to the emulator: the sandbox has a database of its own.
         settings.database_url = f"sqlite:///{settings.data_dir / 'sandbox.db'}"
@@ -57,7 +58,10 @@ def _publisher() -> Publisher:
         version=settings.graph_version,
         timeout=settings.graph_timeout,
     )
-    return Publisher(runtime.store, client, SystemClock())
+    return Publisher(
+        runtime.store, client, SystemClock(),
+        instagram_base_url=settings.graph_instagram_base_url,
+    )
 
 
 def _start_keeper(publisher: Publisher) -> Any:

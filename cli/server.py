@@ -247,6 +247,7 @@ def _export_settings() -> None:
     os.environ["IGAUTOPOST_DATABASE_URL"] = settings.resolved_database_url()
     os.environ["IGAUTOPOST_DATA_DIR"] = str(settings.data_dir)
     os.environ["IGAUTOPOST_GRAPH_BASE_URL"] = settings.graph_base_url
+    os.environ["IGAUTOPOST_GRAPH_INSTAGRAM_BASE_URL"] = settings.graph_instagram_base_url
 
 
 def _print_demo(host: str, port: int) -> None:

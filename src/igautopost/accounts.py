@@ -70,12 +70,14 @@ class Accounts:
         *,
         app_id: str | None = None,
         app_secret: str | None = None,
+        instagram_base_url: str | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.clock = clock
         self.app_id = app_id
         self.app_secret = app_secret
+        self.instagram_base_url = instagram_base_url
 
     def add(
         self,
@@ -121,7 +123,9 @@ class Accounts:
         found = self._credentials(owner_id, ig_user_id)
         now = self.clock.now()
         try:
-            limit = self.client.publishing_limit(ig_user_id, token=found.token)
+            limit = self.client.publishing_limit(
+                ig_user_id, token=api_token(found, self.instagram_base_url)
+            )
         except TokenInvalid as exc:
             mark_needs_reconnect(self.store, found, describe_token_error(exc), now)
             raise
@@ -222,3 +226,13 @@ class TokenGate:
         mark_needs_reconnect(self.store, found, describe_token_error(exc), now)
         account = self.store.get(post.owner_id, post.account)
         return self.wait(post, account, subcode=exc.subcode)
+
+
+def api_token(found: Credentials, instagram_base_url: str | None) -> str:
+    """The account's token, bound to the Instagram Login host when the account logged in
+    that way (calls with it then go there, whatever the client's default host)."""
+    if found.account.login == "instagram" and instagram_base_url:
+        from .graph.client import HostToken
+
+        return HostToken(found.token, instagram_base_url)
+    return found.token

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
     graph_base_url: str = "https://graph.facebook.com"
+    # Where the tokens of Instagram Login accounts go (Facebook Login ones go to graph_base_url).
+    graph_instagram_base_url: str = "https://graph.instagram.com"
     graph_version: str = "v25.0"
     graph_timeout: float = 30.0
     broker_url: str | None = None

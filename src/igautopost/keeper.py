@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .accounts import describe_token_error, mark_needs_reconnect, reconnect_command, refresh_token
+from .accounts import (
+    api_token,
+    describe_token_error,
+    mark_needs_reconnect,
+    reconnect_command,
+    refresh_token,
+)
 from .clock import Clock
 from .graph.client import GraphClient
 from .graph.errors import GraphError, TokenInvalid
@@ -79,9 +85,11 @@ class AccountKeeper:
         clock: Clock,
         *,
         policy: KeeperPolicy | None = None,
+        instagram_base_url: str | None = None,
     ) -> None:
         self.store = store
         self.client = client
+        self.instagram_base_url = instagram_base_url
         self.clock = clock
         self.policy = policy or KeeperPolicy()
         self._stopping = threading.Event()
@@ -145,7 +153,9 @@ class AccountKeeper:
 
     def _probe(self, found: Credentials, now: datetime) -> None:
         try:
-            self.client.publishing_limit(found.account.ig_user_id, token=found.token)
+            self.client.publishing_limit(
+                found.account.ig_user_id, token=api_token(found, self.instagram_base_url)
+            )
         except TokenInvalid as exc:
             log.debug(
                 "account %s: token still refused (%s)",

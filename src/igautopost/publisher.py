@@ -24,7 +24,7 @@ from typing import Any
 
 from .accounts import TokenGate
 from .clock import Clock
-from .graph.client import GraphClient
+from .graph.client import GraphClient, HostToken
 from .graph.errors import (
     Action,
     ContainerNotReady,
@@ -58,9 +58,12 @@ class Publisher:
         policy: EnginePolicy = DEFAULT_POLICY,
         owner: str | None = None,
         rng: random.Random | None = None,
+        instagram_base_url: str | None = None,
     ) -> None:
         self.store = store
         self.client = client
+        # Accounts that logged in with Instagram Login are served by their own API host.
+        self.instagram_base_url = instagram_base_url
         self.clock = clock
         self.policy = policy
         self.owner = owner or worker_name()
@@ -86,6 +89,8 @@ class Publisher:
         now = self.clock.now()
         found = self.gate.credentials(post)  # the account's token; else the post's own
         token = found.token if found is not None else self.store.token_of(post)
+        if found is not None and found.account.login == "instagram" and self.instagram_base_url:
+            token = HostToken(found.token, self.instagram_base_url)
         outcome: Outcome | None
         if found is not None and found.account.needs_reconnect:
             outcome = self.gate.wait(post, found.account)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from conftest import ALICE_IG, ALICE_TOKEN, BOB_TOKEN, START, Api
+from accountstest import ALICE_IG, ALICE_TOKEN, BOB_TOKEN, START, Api
 
 URL = "/api/v1/accounts/"
 

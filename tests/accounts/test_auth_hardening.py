@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from conftest import PASSWORD, Api
+from accountstest import PASSWORD, Api
 from igautopost.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
 
 LOGIN = "/api/v1/api-token-auth/"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from conftest import ALICE_IG, ALICE_TOKEN
+from accountstest import ALICE_IG, ALICE_TOKEN
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.secretbox import TokenCipher
 
@@ -28,6 +28,7 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
             IGAUTOPOST_DATA_DIR=str(tmp_path),
             IGAUTOPOST_SECRET_KEY=TokenCipher.generate_key(),
             IGAUTOPOST_GRAPH_BASE_URL=sandbox.url,
+            IGAUTOPOST_GRAPH_INSTAGRAM_BASE_URL=sandbox.url,
         )
 
         def run(*args: str, stdin: str | None = None, code: int = 0) -> Result:

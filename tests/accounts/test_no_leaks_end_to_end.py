@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import START, Api
+from accountstest import START, Api
 from igautopost import redaction
 from igautopost.clock import FakeClock
 from igautopost.graph.client import GraphClient

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORD, SECRETS
+from apitest import PASSWORD, SECRETS
 
 CHALLENGE = "Token"
 

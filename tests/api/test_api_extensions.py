@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from conftest import NOW, old_post
+from apitest import NOW, old_post
 from igautopost import Status
 
 HOUR = 3600

@@ -42,6 +42,7 @@ class Cluster:
             "IGAUTOPOST_BROKER_URL": self.broker_url,
             "IGAUTOPOST_SECRET_KEY": self.secret_key,
             "IGAUTOPOST_GRAPH_BASE_URL": self.sandbox.url,
+            "IGAUTOPOST_GRAPH_INSTAGRAM_BASE_URL": self.sandbox.url,
             "IGAUTOPOST_CELERY_QUEUE": self.queue,
             "IGAUTOPOST_DATA_DIR": str(self.workdir / "data"),
             **self.extra_env,

@@ -62,7 +62,12 @@ def store_account(ctx: ApiContext, owner: int, data: dict[str, Any]) -> tuple[Ac
         timeout=settings.graph_timeout,
     ) as client:
         accounts = Accounts(
-            ctx.store.accounts, client, ctx.clock, app_id=settings.app_id, app_secret=secret
+            ctx.store.accounts,
+            client,
+            ctx.clock,
+            app_id=settings.app_id,
+            app_secret=secret,
+            instagram_base_url=settings.graph_instagram_base_url,
         )
         try:
             account = accounts.add(

@@ -19,6 +19,7 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "GraphClient": "client",
+    "HostToken": "client",
     "ContainerStatus": "responses",
     "ContainerStatusCode": "responses",
     "LongLivedToken": "responses",
@@ -66,6 +67,7 @@ __all__ = [
     "GraphError",
     "GraphNetworkError",
     "GraphServerError",
+    "HostToken",
     "GraphTimeout",
     "InvalidParameter",
     "LongLivedToken",
@@ -94,7 +96,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
-    from .client import GraphClient
+    from .client import GraphClient, HostToken
     from .error_table import (
         ERROR_TABLE,
         ErrorRule,

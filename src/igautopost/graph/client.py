@@ -44,6 +44,22 @@ Login = Literal["facebook", "instagram"]
 Timeout = float | tuple[float, float]
 
 
+class HostToken(str):
+    """An access token bound to the API host that must receive it: Instagram Login tokens
+    are sent to graph.instagram.com, Facebook Login tokens to graph.facebook.com. One client
+    then serves accounts of both login types."""
+
+    api_base: str
+
+    def __new__(cls, token: str, api_base: str) -> HostToken:
+        bound = super().__new__(cls, token)
+        bound.api_base = api_base.rstrip("/")
+        return bound
+
+    def __repr__(self) -> str:
+        return f"HostToken('[redacted]', api_base={self.api_base!r})"
+
+
 class GraphClient:
     """The Graph API calls of the publishing flow, token exchange and refresh.
 
@@ -212,7 +228,8 @@ class GraphClient:
         if token is not None:
             headers["Authorization"] = f"Bearer {_secret(token)}"
         started = time.perf_counter()
-        response = self._send(method, (base or self.base_url) + path, path, headers, query, form)
+        base = base or getattr(token, "api_base", None) or self.base_url
+        response = self._send(method, base + path, path, headers, query, form)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.debug("%s %s -> HTTP %s in %.0f ms", method, path, response.status_code, elapsed_ms)
         data = _json(response.content)

@@ -165,7 +165,10 @@ def build_publisher(settings: Settings, threads: int) -> Publisher:
         pool_size=threads,
     )
     policy = EnginePolicy(lease=timedelta(seconds=settings.lease_seconds))
-    return Publisher(store, client, SystemClock(), policy=policy)
+    return Publisher(
+        store, client, SystemClock(), policy=policy,
+        instagram_base_url=settings.graph_instagram_base_url,
+    )
 
 
 def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) -> threading.Thread:

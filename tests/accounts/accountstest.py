@@ -1,0 +1,171 @@
+"""Account fixtures: an engine and a sandbox on one FakeClock, with accounts registered."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from igautopost.accounts import Accounts
+from igautopost.clock import FakeClock
+from igautopost.graph.client import GraphClient
+from igautopost.models import Post
+from igautopost.posts import schedule
+from igautopost.publisher import Publisher
+from igautopost.sandbox import SandboxConfig, SandboxServer
+from igautopost.secretbox import TokenCipher
+from igautopost.simulation import Simulation
+from igautopost.storage.sql import SqlStore
+
+START = datetime(2030, 3, 4, 8, 0, tzinfo=UTC)
+ALICE_IG = "17841400000000001"
+BOB_IG = "17841400000000002"
+ALICE_TOKEN = "IGQV-accounts-test-alice-1f0c"
+BOB_TOKEN = "EAAB-accounts-test-bob-77aa"
+
+
+@dataclass
+class AccountWorld:
+    store: SqlStore
+    clock: FakeClock
+    sandbox: SandboxServer
+    client: GraphClient
+    publisher: Publisher
+    sim: Simulation
+    accounts: Accounts
+    db_path: Path
+    posts: list[Post] = field(default_factory=list)
+
+    def schedule(self, account: str, *, owner_id: int | None = None, **fields: Any) -> Post:
+        data = {
+            "account": account,
+            "media_type": "image",
+            "media_url": "https://cdn.example.com/a.jpg",
+            "caption": f"post {len(self.posts)}",
+            "publish_at": self.clock.now() + timedelta(hours=1),
+            **fields,
+        }
+        post = schedule(self.store, [data], now=self.clock.now(), owner_id=owner_id).created[0]
+        self.posts.append(post)
+        return post
+
+    def run_for(self, **duration: float) -> None:
+        self.sim.run_for(timedelta(**duration))
+
+    def get(self, post: Post) -> Post:
+        return self.store.get(post.id)
+
+
+WorldFactory = Callable[..., AccountWorld]
+
+
+@pytest.fixture
+def make_world(tmp_path: Path) -> Iterator[WorldFactory]:
+    """``make_world(**sandbox_config)``: tokens default to Alice's and Bob's accounts."""
+    worlds: list[AccountWorld] = []
+
+    def make(**config: Any) -> AccountWorld:
+        clock = FakeClock(START)
+        config.setdefault("tokens", {ALICE_TOKEN: ALICE_IG, BOB_TOKEN: BOB_IG})
+        sandbox = SandboxServer(SandboxConfig(**config), clock=clock).start()
+        client = GraphClient(base_url=sandbox.url, timeout=5)
+        db_path = tmp_path / f"accounts-{len(worlds)}.db"
+        store = SqlStore.open(
+            f"sqlite:///{db_path}", cipher=TokenCipher([TokenCipher.generate_key()])
+        )
+        publisher = Publisher(store, client, clock, owner="worker-a", rng=random.Random(7))
+        accounts = Accounts(store.accounts, client, clock, app_id="123", app_secret="s3cret-app")
+        world = AccountWorld(
+            store,
+            clock,
+            sandbox,
+            client,
+            publisher,
+            Simulation(publisher, clock),
+            accounts,
+            db_path,
+        )
+        worlds.append(world)
+        return world
+
+    yield make
+    for world in worlds:
+        world.client.close()
+        world.sandbox.stop()
+        world.store.close()
+
+
+# -- the HTTP app ---------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Api:
+    client: Any  # starlette TestClient
+    store: SqlStore
+    users: Any
+    clock: FakeClock
+    bodies: list[str] = field(default_factory=list)  # every response body, for leak checks
+
+    def login(self, name: str, password: str = PASSWORD) -> dict[str, str]:
+        self.users.create(name, password)
+        response = self.client.post(
+            "/api/v1/api-token-auth/", json={"username": name, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Token {response.json()['token']}"}
+
+
+@pytest.fixture
+def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
+    """``make_api(store=..., clock=..., hasher=..., settings=...)``: the app on a store."""
+    import warnings
+
+    from argon2 import PasswordHasher
+
+    from igautopost import Settings
+    from igautopost.api import create_app
+    from igautopost.storage.users import UserStore
+    from igautopost.users import Users
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    opened: list[SqlStore] = []
+
+    def make(
+        *,
+        store: SqlStore | None = None,
+        clock: FakeClock | None = None,
+        hasher: Any = None,
+        settings: Any = None,
+        **options: Any,
+    ) -> Api:
+        clock = clock or FakeClock(START)
+        if store is None:
+            cipher = TokenCipher([TokenCipher.generate_key()])
+            store = SqlStore.open(f"sqlite:///{tmp_path / f'api-{len(opened)}.db'}", cipher=cipher)
+            opened.append(store)
+        hasher = hasher or PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        users = Users(UserStore(store.engine), store.cipher, clock, hasher=hasher)
+        settings = settings or Settings(data_dir=tmp_path, secret_key=TokenCipher.generate_key())
+        app = create_app(settings, store=store, clock=clock, users=users, **options)
+        api = Api(TestClient(app), store, users, clock)
+
+        def keep(response: Any) -> None:
+            response.read()
+            api.bodies.append(response.text)
+
+        api.client.event_hooks["response"] = [keep]
+        return api
+
+    yield make
+    for store in opened:
+        store.close()
