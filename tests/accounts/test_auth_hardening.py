@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from accountstest import PASSWORD, Api
 from argon2 import PasswordHasher
 
-from accountstest import PASSWORD, Api
 from igautopost.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
 
 LOGIN = "/api/v1/api-token-auth/"

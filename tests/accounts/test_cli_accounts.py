@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from accountstest import ALICE_IG, ALICE_TOKEN
 from typer.testing import CliRunner, Result
 
-from accountstest import ALICE_IG, ALICE_TOKEN
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.secretbox import TokenCipher
 

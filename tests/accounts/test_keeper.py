@@ -6,8 +6,8 @@ import logging
 from datetime import timedelta
 
 import pytest
-
 from accountstest import ALICE_IG, ALICE_TOKEN, BOB_IG, BOB_TOKEN, AccountWorld, WorldFactory
+
 from igautopost.keeper import AccountKeeper, Chore, KeeperPolicy
 from igautopost.models import Status
 from igautopost.storage.accounts import Health

@@ -16,8 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from accountstest import START, Api
+
 from igautopost import redaction
 from igautopost.clock import FakeClock
 from igautopost.graph.client import GraphClient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from accountstest import ALICE_IG, ALICE_TOKEN, BOB_IG, BOB_TOKEN, WorldFactory
+
 from igautopost.models import Status
 from igautopost.storage.accounts import Health
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from apitest import PASSWORD, SECRETS
 
 CHALLENGE = "Token"

@@ -7,8 +7,8 @@ import time
 from datetime import timedelta
 
 import pytest
-
 from apitest import old_post
+
 from igautopost import EnginePolicy, GraphClient, LocalScheduler, PollPolicy, Publisher
 from igautopost.clock import SystemClock
 from igautopost.sandbox import SandboxConfig, SandboxServer

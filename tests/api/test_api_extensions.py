@@ -7,8 +7,8 @@ import json
 import logging
 
 import pytest
-
 from apitest import NOW, old_post
+
 from igautopost import Status
 
 HOUR = 3600

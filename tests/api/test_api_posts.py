@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
-
 from apitest import IG_TOKEN, NOW, _no_secrets, old_post
+
 from igautopost import Status
 
 LATER = int(NOW.timestamp()) + 7200
