@@ -7,7 +7,7 @@ import secrets
 import signal
 import sys
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -177,6 +177,9 @@ def serve(
             scheduler.start()
             stack.callback(_start_keeper(scheduler.publisher).stop)
         where = "publishing here" if scheduler else "API only (--no-worker)"
+        waker = _celery_waker() if no_worker else None
+        if waker is not None:
+            where += "; posts due within a second are sent to the Celery workers at once"
         err.print(
             f"igautopost API at http://{host}:{port}/api/v1/ ({where}); "
             f"docs at http://{host}:{port}/api/docs"
@@ -184,7 +187,7 @@ def serve(
         signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises it after its shutdown
         try:
             if workers == 1:
-                _serve_here(host, port, scheduler, max_body)
+                _serve_here(host, port, scheduler or waker, max_body)
             else:
                 os.environ.update(
                     {ACCESS_LOG_ENV: "1" if access_log else "0", MAX_BODY_ENV: str(max_body)}
@@ -197,6 +200,16 @@ def serve(
             if scheduler is not None:
                 err.print("stopping: letting running publish steps finish")
                 scheduler.stop()
+
+
+def _celery_waker() -> Any:
+    """With a broker configured, the API hands posts due within a second to the Celery
+    workers itself instead of leaving them to the next sweep."""
+    if not runtime.settings.broker_url:
+        return None
+    from igautopost.scheduler.celery import CeleryWaker, create_app
+
+    return CeleryWaker(create_app(runtime.settings))
 
 
 def _interrupt(signum: int, frame: object) -> None:
