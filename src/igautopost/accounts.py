@@ -216,10 +216,10 @@ class TokenGate:
     def refused(self, post: Post, exc: GraphError, token: str) -> Outcome:
         """Instagram refused the token: mark the account (once) and make the post wait."""
         now = self.clock.now()
-        found = self.credentials(post)
+        found = self.store.credentials(post.owner_id, post.account, fresh=True)
         if found is None:  # a post stored with its own token before accounts existed
             self.store.attach([(post.owner_id, post.account, token)], now=now)
-            found = self.credentials(post)
+            found = self.store.credentials(post.owner_id, post.account, fresh=True)
             assert found is not None
         if found.token != token:  # a new token was stored while this step ran: use it now
             return Outcome(post.status, {"next_attempt_at": now}, "")

@@ -9,7 +9,10 @@ Owner 0 stands for "no owner": the local operator's CLI and library use (posts w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -116,10 +119,27 @@ def guess_login(token: str) -> Login:
     return "instagram" if token.startswith("IG") else "facebook"
 
 
+CREDENTIALS_TTL = 5.0  # seconds another process's change of an account may go unseen here
+
+
 class AccountStore:
     def __init__(self, engine: sa.Engine, cipher: TokenCipher) -> None:
         self.engine = engine
         self._cipher = cipher
+        # Every publishing step needs its account's token; reading it from the database just
+        # before the publish call cost a GIL round trip per thread in a burst. Writes made by
+        # this process clear the cache; other processes' changes show within the TTL.
+        self._credentials: dict[tuple[int, str], tuple[float, Credentials | None]] = {}
+        self._cache_lock = threading.Lock()
+
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        with self._cache_lock:
+            self._credentials.clear()
+        with self.engine.begin() as conn:
+            yield conn
+        with self._cache_lock:
+            self._credentials.clear()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -140,12 +160,26 @@ class AccountStore:
         with self.engine.connect() as conn:
             return [_account(row._mapping) for row in conn.execute(statement)]
 
-    def credentials(self, owner_id: int | None, ig_user_id: str) -> Credentials | None:
+    def credentials(
+        self, owner_id: int | None, ig_user_id: str, *, fresh: bool = False
+    ) -> Credentials | None:
+        """The account and its token; up to `CREDENTIALS_TTL` old unless `fresh`."""
+        key = (owner_key(owner_id), ig_user_id)
+        now = time.monotonic()
+        with self._cache_lock:
+            cached = self._credentials.get(key)
+        if cached is not None and not fresh and now - cached[0] < CREDENTIALS_TTL:
+            return cached[1]
         row = self._row(owner_id, ig_user_id)
-        if row is None:
-            return None
-        ciphertext = row["token_ciphertext"]
-        return Credentials(_account(row), self._cipher.decrypt(ciphertext), ciphertext)
+        found = None
+        if row is not None:
+            ciphertext = row["token_ciphertext"]
+            found = Credentials(_account(row), self._cipher.decrypt(ciphertext), ciphertext)
+        with self._cache_lock:
+            if len(self._credentials) > 10_000:
+                self._credentials.clear()
+            self._credentials[key] = (now, found)
+        return found
 
     def token(self, owner_id: int | None, ig_user_id: str) -> str:
         found = self.credentials(owner_id, ig_user_id)
@@ -202,7 +236,7 @@ class AccountStore:
         creating the account when needed. The last token given for an account wins."""
         latest = {(owner_key(o), account): token for o, account, token in pairs}
         for (owner, account), token in latest.items():
-            found = self.credentials(owner, account)
+            found = self.credentials(owner, account, fresh=True)
             if found is not None and found.token == token:
                 continue
             login = found.account.login if found is not None else guess_login(token)
@@ -217,7 +251,7 @@ class AccountStore:
         replace: bool,
         now: datetime,
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if self._exists(conn, owner_id, ig_user_id):
                 if not replace:
                     raise AccountExists(ig_user_id)
@@ -229,7 +263,7 @@ class AccountStore:
 
     def remove(self, owner_id: int | None, ig_user_id: str) -> Account:
         account = self.get(owner_id, ig_user_id)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(accounts.delete().where(accounts.c.id == account.id))
         return account
 
@@ -272,7 +306,7 @@ class AccountStore:
     def mark_ok(self, account: Account, *, expected: str, now: datetime) -> bool:
         """The token works (again); posts waiting for it are due at once."""
         values = {"health": Health.OK.value, "health_reason": None, "checked_at": now}
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             done = conn.execute(
                 self._update(account.owner_id, account.ig_user_id)
                 .where(accounts.c.token_ciphertext == expected)
@@ -284,7 +318,7 @@ class AccountStore:
 
     def set_times(self, account: Account, **times: datetime | None) -> None:
         """Update `checked_at` / `warned_at` bookkeeping."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(self._update(account.owner_id, account.ig_user_id).values(times))
 
     def _set(
@@ -301,7 +335,7 @@ class AccountStore:
         )
         if health is not None:
             statement = statement.where(accounts.c.health == health.value)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return bool(conn.execute(statement).rowcount)
 
     def _exists(self, conn: sa.Connection, owner_id: int | None, ig_user_id: str) -> bool:
