@@ -147,7 +147,9 @@ def _progress(items: list[Any]) -> Callable[[], None]:
 
 @app.command()
 def schedule(
-    files: Annotated[list[str], typer.Argument(help="JSON, JSON array or JSON Lines files; - for stdin.")],
+    files: Annotated[
+        list[str], typer.Argument(help="JSON, JSON array or JSON Lines files; - for stdin.")
+    ],
     as_json: JsonOption = False,
     server_url: ServerOption = None,
     api_token: ApiTokenOption = None,
@@ -193,7 +195,9 @@ def schedule(
 
 @app.command()
 def validate(
-    files: Annotated[list[str], typer.Argument(help="JSON, JSON array or JSON Lines files; - for stdin.")],
+    files: Annotated[
+        list[str], typer.Argument(help="JSON, JSON array or JSON Lines files; - for stdin.")
+    ],
 ) -> None:
     """Check posts against Instagram's rules without storing anything."""
     import igautopost
@@ -207,10 +211,16 @@ def validate(
 
 @app.command("list")
 def list_posts(
-    status: Annotated[list[str] | None, typer.Option(help="Only these statuses (repeatable).")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option(help="Only these statuses (repeatable).")
+    ] = None,
     account: Annotated[str | None, typer.Option(help="Only this IG user id.")] = None,
-    since: Annotated[str | None, typer.Option(help="Publish time from (ISO 8601 or local).")] = None,
-    until: Annotated[str | None, typer.Option(help="Publish time until (ISO 8601 or local).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Publish time from (ISO 8601 or local).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Publish time until (ISO 8601 or local).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1)] = None,
     as_json: JsonOption = False,
     server_url: ServerOption = None,
@@ -236,7 +246,9 @@ def list_posts(
     if as_json:
         print_json(out, [post_json(p) for p in found])
         return
-    out.print(posts_table(found, runtime.zone, title=f"{len(found)} post(s), times in {runtime.zone}"))
+    out.print(
+        posts_table(found, runtime.zone, title=f"{len(found)} post(s), times in {runtime.zone}")
+    )
 
 
 @app.command()
@@ -295,7 +307,11 @@ def reschedule(
             post = remote.reschedule(post_id, publish_at)
         else:
             post = igautopost.reschedule(runtime.store, post_id, publish_at, now=runtime.now())
-    _print_one(post, as_json, f"post {post.id} now publishes at {local_time(post.publish_at, runtime.zone)}")
+    _print_one(
+        post,
+        as_json,
+        f"post {post.id} now publishes at {local_time(post.publish_at, runtime.zone)}",
+    )
 
 
 @db_app.command("upgrade")
@@ -305,10 +321,10 @@ def db_upgrade() -> None:
     from igautopost.storage.sql import create_engine
 
     url = runtime.settings.resolved_database_url()
-    engine = create_engine(url)
-    before = migrate.current_revision(engine)
-    migrate.upgrade(engine)
-    after = migrate.current_revision(engine)
+    database = create_engine(url)
+    before = migrate.current_revision(database)
+    migrate.upgrade(database)
+    after = migrate.current_revision(database)
     out.print(f"database at revision {after}" + ("" if before == after else f" (was {before})"))
 
 
@@ -332,7 +348,11 @@ def main() -> None:
     app()
 
 
-from . import engine  # noqa: E402,F401  (registers worker, publish, retry)
-from . import server  # noqa: E402,F401  (registers serve, user, token)
-from . import scale  # noqa: E402,F401  (registers db copy)
-from . import accounts  # noqa: E402,F401  (registers account, secrets)
+# The command modules register their commands on `app` when imported; they import `app`
+# from here, so they come last.
+from . import (  # noqa: E402
+    accounts,  # noqa: F401  (registers account, secrets)
+    engine,  # noqa: F401  (registers worker, publish, retry)
+    scale,  # noqa: F401  (registers db copy)
+    server,  # noqa: F401  (registers serve, user, token)
+)

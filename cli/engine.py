@@ -59,7 +59,9 @@ def _publisher() -> Publisher:
         timeout=settings.graph_timeout,
     )
     return Publisher(
-        runtime.store, client, SystemClock(),
+        runtime.store,
+        client,
+        SystemClock(),
         instagram_base_url=settings.graph_instagram_base_url,
     )
 

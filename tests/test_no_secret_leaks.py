@@ -30,12 +30,17 @@ SECRETS = (TOKEN, REVOKED, APP_SECRET, "LEAKCHECK")
 OTHER_ACCOUNT = "17841400000000777"  # the revoked token's: its post waits, the others publish
 
 FAULTS = (
-    FaultRule(kind="error", endpoints=("create_container",), on_calls=(1,),
-              errors=(ErrorSpec(code=2),)),
+    FaultRule(
+        kind="error", endpoints=("create_container",), on_calls=(1,), errors=(ErrorSpec(code=2),)
+    ),
     FaultRule(kind="server_error", endpoints=("get_object",), on_calls=(2, 5)),
     FaultRule(kind="drop", endpoints=("get_object",), on_calls=(7,)),
-    FaultRule(kind="after_success_error", endpoints=("publish",), on_calls=(1,),
-              errors=(ErrorSpec(code=2),)),
+    FaultRule(
+        kind="after_success_error",
+        endpoints=("publish",),
+        on_calls=(1,),
+        errors=(ErrorSpec(code=2),),
+    ),
 )
 
 
@@ -73,8 +78,11 @@ def test_a_publishing_run_with_failures_leaks_no_token(
         client = igautopost.GraphClient(base_url=sandbox.url, timeout=5)
         publisher = igautopost.Publisher(store, client, clock)
         posts = _schedule(store, clock.now(), sandbox.state.config.default_account_id)
-        requests.post(f"{sandbox.url}/_sandbox/tokens/revoke",
-                      json={"token": REVOKED, "reason": "expired"}, timeout=5)
+        requests.post(
+            f"{sandbox.url}/_sandbox/tokens/revoke",
+            json={"token": REVOKED, "reason": "expired"},
+            timeout=5,
+        )
         igautopost.Simulation(publisher, clock).run_for(timedelta(hours=3))
         exchanged = client.exchange_token(TOKEN, app_id="123", app_secret=APP_SECRET)
         clock.advance(timedelta(hours=25))  # Instagram refreshes tokens older than 24 h only
@@ -111,15 +119,40 @@ def _schedule(store: igautopost.SqlStore, now: datetime, account: str) -> list[i
     base = {"account": account, "access_token": TOKEN}
     soon = now + timedelta(minutes=40)
     items = [
-        {**base, "media_type": "image", "media_url": "https://example.com/a.jpg",
-         "caption": "one", "first_comment": "hello", "publish_at": soon},
-        {**base, "media_type": "reel", "media_url": "https://example.com/b.mp4",
-         "caption": "two", "publish_at": soon + timedelta(minutes=5)},
-        {**base, "media_type": "carousel", "caption": "three", "publish_at": soon,
-         "children": [{"media_url": "https://example.com/c1.jpg"},
-                      {"media_url": "https://example.com/c2.jpg"}]},
-        {**base, "account": OTHER_ACCOUNT, "access_token": REVOKED, "media_type": "image",
-         "media_url": "https://example.com/d.jpg", "caption": "four", "publish_at": soon},
+        {
+            **base,
+            "media_type": "image",
+            "media_url": "https://example.com/a.jpg",
+            "caption": "one",
+            "first_comment": "hello",
+            "publish_at": soon,
+        },
+        {
+            **base,
+            "media_type": "reel",
+            "media_url": "https://example.com/b.mp4",
+            "caption": "two",
+            "publish_at": soon + timedelta(minutes=5),
+        },
+        {
+            **base,
+            "media_type": "carousel",
+            "caption": "three",
+            "publish_at": soon,
+            "children": [
+                {"media_url": "https://example.com/c1.jpg"},
+                {"media_url": "https://example.com/c2.jpg"},
+            ],
+        },
+        {
+            **base,
+            "account": OTHER_ACCOUNT,
+            "access_token": REVOKED,
+            "media_type": "image",
+            "media_url": "https://example.com/d.jpg",
+            "caption": "four",
+            "publish_at": soon,
+        },
     ]
     return igautopost.schedule(store, items, now=now).created
 
@@ -131,8 +164,11 @@ def _cli_views(data_dir: Path, key: str, post_ids: list[int]) -> str:
     env.pop("IGAUTOPOST_DATABASE_URL", None)
     runner = CliRunner()
     outputs = []
-    for args in (["list", "--json"], *(["show", str(i)] for i in post_ids),
-                 *(["show", str(i), "--json"] for i in post_ids)):
+    for args in (
+        ["list", "--json"],
+        *(["show", str(i)] for i in post_ids),
+        *(["show", str(i), "--json"] for i in post_ids),
+    ):
         cli_app.runtime = cli_app.Runtime()  # a fresh process's view of the settings
         result = runner.invoke(cli_app.app, list(args), env=env)
         assert result.exit_code == 0, result.output

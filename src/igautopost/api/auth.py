@@ -76,9 +76,7 @@ async def obtain_token(request: Request, ctx: Annotated[ApiContext, Depends(cont
     # argon2 costs tens of milliseconds of CPU: keep it off the event loop
     address = request.client.host if request.client else None
     try:
-        user = await run_in_threadpool(
-            ctx.users.login, data["username"], data["password"], address
-        )
+        user = await run_in_threadpool(ctx.users.login, data["username"], data["password"], address)
     except LoginThrottled as exc:
         headers = {"Retry-After": str(exc.retry_after)}
         raise ApiError.detail(429, THROTTLED.format(exc.retry_after), headers) from None

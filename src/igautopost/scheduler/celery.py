@@ -166,7 +166,10 @@ def build_publisher(settings: Settings, threads: int) -> Publisher:
     )
     policy = EnginePolicy(lease=timedelta(seconds=settings.lease_seconds))
     return Publisher(
-        store, client, SystemClock(), policy=policy,
+        store,
+        client,
+        SystemClock(),
+        policy=policy,
         instagram_base_url=settings.graph_instagram_base_url,
     )
 

@@ -185,8 +185,13 @@ class ClaimsMixin:
             if to is not post.status or detail:
                 conn.execute(
                     _EVENT_INSERT,
-                    {"post_id": post.id, "at": now, "from_status": post.status.value,
-                     "to_status": to.value, "detail": detail},
+                    {
+                        "post_id": post.id,
+                        "at": now,
+                        "from_status": post.status.value,
+                        "to_status": to.value,
+                        "detail": detail,
+                    },
                 )
             if next_occurrence is not None:
                 self._insert_occurrence(conn, post.id, *next_occurrence, now)

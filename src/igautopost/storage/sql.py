@@ -280,9 +280,7 @@ class SqlStore(ClaimsMixin):
         `start` and `end`: what the duplicate warning compares a new post with. One prebuilt
         statement, and no `Post` objects: it runs on every post scheduled."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                _SIMILAR, {"account": account, "start": start, "end": end}
-            ).all()
+            rows = conn.execute(_SIMILAR, {"account": account, "start": start, "end": end}).all()
         found = []
         for row in rows:
             spec = json.loads(row.spec_json)

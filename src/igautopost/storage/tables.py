@@ -151,9 +151,7 @@ class AccountRow(SQLModel, table=True):
     created_at: datetime = _time(nullable=False)
     updated_at: datetime = _time(nullable=False)
 
-    __table_args__ = (
-        sa.Index("uq_accounts_owner_ig_user", "owner_id", "ig_user_id", unique=True),
-    )
+    __table_args__ = (sa.Index("uq_accounts_owner_ig_user", "owner_id", "ig_user_id", unique=True),)
 
 
 accounts = AccountRow.__table__  # type: ignore[attr-defined]

@@ -1,1 +1,2 @@
-"""Alembic migrations of the igautopost schema. Applied by `igautopost db upgrade` and on first use."""
+"""Alembic migrations of the igautopost schema: applied by `igautopost db upgrade`, and on
+first use."""

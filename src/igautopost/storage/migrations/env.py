@@ -1,7 +1,6 @@
 """Alembic environment: always run programmatically with a connection from igautopost.storage."""
 
 from alembic import context
-
 from sqlmodel import SQLModel
 
 import igautopost.storage.tables  # noqa: F401  (registers the tables on the metadata)
