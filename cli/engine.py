@@ -15,6 +15,7 @@ from .app import (
     ApiTokenOption,
     JsonOption,
     ServerOption,
+    _print_one,
     app,
     err,
     fail,
@@ -287,10 +288,9 @@ def retry(
             post = remote.retry(post_id)
         else:
             post = igautopost.retry(runtime.store, post_id, now=runtime.now())
-    if as_json:
-        print_json(out, post_json(post))
-    else:
-        out.print(
-            f"post {post.id} scheduled again for "
-            f"{post.publish_at.astimezone(runtime.zone):%Y-%m-%d %H:%M:%S %Z}"
-        )
+    _print_one(
+        post,
+        as_json,
+        f"post {post.id} scheduled again for "
+        f"{post.publish_at.astimezone(runtime.zone):%Y-%m-%d %H:%M:%S %Z}",
+    )
