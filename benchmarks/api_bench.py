@@ -5,7 +5,7 @@ with a fresh data directory, makes a user and a token with the CLI, then loads i
 (Debian package `wrk`; 2 threads, 32 connections, keep-alive). Posts are scheduled decades
 ahead at random times, so nothing publishes and the duplicate check finds no neighbours.
 
-    .venv/bin/python benchmarks/api_bench.py                      # 30 s per endpoint
+    .venv/bin/python benchmarks/api_bench.py                      # 30 s per endpoint, defaults
     .venv/bin/python benchmarks/api_bench.py --seconds 10 --workers 2
 """
 
@@ -99,6 +99,8 @@ def wrk(url: str, seconds: int, key: str, script: Path | None) -> dict[str, floa
     if script is not None:
         command[1:1] = ["-s", str(script)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if os.environ.get("API_BENCH_SHOW"):
+        print(output)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]  # type: ignore[union-attr]
@@ -113,7 +115,9 @@ def wrk(url: str, seconds: int, key: str, script: Path | None) -> dict[str, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=1, help="serve --workers")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="serve --workers (default: serve's default)"
+    )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("needs wrk (apt-get install wrk)")
@@ -125,8 +129,9 @@ def main() -> None:
     key = cli(env, "token", "create", "bench")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    workers = [] if options.workers is None else ["--workers", str(options.workers)]
     server = subprocess.Popen(
-        [str(BIN / "igautopost"), "serve", "--port", str(port), "--workers", str(options.workers)],
+        [str(BIN / "igautopost"), "serve", "--port", str(port), *workers],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -148,7 +153,7 @@ def main() -> None:
         server.wait(30)
         shutil.rmtree(data_dir, ignore_errors=True)
     print(
-        f"serve --workers {options.workers}, SQLite, scheduler on; wrk -t2 -c32 "
+        f"serve {' '.join(workers) or '(default settings)'}, SQLite, scheduler on; wrk -t2 -c32 "
         f"-d{options.seconds}s"
     )
     for name, figures in results.items():

@@ -145,7 +145,10 @@ def token_revoke(token_id: int) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="API processes [default: one per CPU core, at most 4]."),
+    ] = None,
     no_worker: Annotated[
         bool,
         typer.Option(
@@ -185,8 +188,9 @@ def serve(
             f"docs at http://{host}:{port}/api/docs"
         )
         signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises it after its shutdown
+        workers = workers or default_api_processes()
         try:
-            if workers == 1:
+            if workers == 1 or _in_memory_database():
                 _serve_here(host, port, scheduler or waker, max_body)
             else:
                 os.environ.update(
@@ -200,6 +204,26 @@ def serve(
             if scheduler is not None:
                 err.print("stopping: letting running publish steps finish")
                 scheduler.stop()
+
+
+MAX_DEFAULT_API_PROCESSES = 4
+
+
+def default_api_processes() -> int:
+    """One API process per CPU core this process may use, at most 4. One process serves
+    about 1,700 GETs or 850 POSTs a second on SQLite; two on two cores about 3,000 and 1,200
+    (docs/benchmarks.md)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_API_PROCESSES))
+
+
+def _in_memory_database() -> bool:
+    """An in-memory SQLite database lives in one process: API processes could not share it."""
+    url = runtime.settings.resolved_database_url()
+    return url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:")
 
 
 def _celery_waker() -> Any:

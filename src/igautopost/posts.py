@@ -69,21 +69,25 @@ def schedule(
     specs = parse_posts(items, now=now)
     fresh, existing = _split_known(store, specs, owner_id)
     warnings = _duplicate_warnings(store, fresh)
+    ciphertexts = attach_tokens(store, fresh, owner_id, now)
     created = store.add(
-        fresh, now=now, owner_id=owner_id, prepare_at=[leads.prepare_at(s) for s in fresh]
+        fresh,
+        now=now,
+        owner_id=owner_id,
+        prepare_at=[leads.prepare_at(s) for s in fresh],
+        ciphertexts=ciphertexts,
     )
-    attach_tokens(store, fresh, owner_id, now)
     return ScheduleResult(created=created, existing=existing, warnings=warnings)
 
 
 def attach_tokens(
     store: SqlStore, specs: Iterable[PostSpec], owner_id: int | None, now: datetime
-) -> None:
+) -> dict[str, str]:
     """The old form (a token on each post) keeps the owner's account record current: the
-    newest token given for an account becomes the account's, for all its posts."""
+    newest token given for an account becomes the account's, for all its posts. Returns the
+    ciphertexts already stored for these tokens, which the posts' rows may reuse."""
     pairs = [(owner_id, s.account, t) for s in specs if (t := s.token_value()) is not None]
-    if pairs:
-        store.accounts.attach(pairs, now=now)
+    return store.accounts.attach(pairs, now=now) if pairs else {}
 
 
 def cancel(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None = None) -> Post:

@@ -24,6 +24,7 @@ from ..errors import IgAutopostError
 from ..models import Status
 from ..secretbox import TokenCipher
 from .tables import accounts, events, posts
+from .writegate import write_transaction
 
 Login = Literal["facebook", "instagram"]
 LOCAL_OWNER = 0
@@ -136,7 +137,7 @@ class AccountStore:
     def _begin(self) -> Iterator[sa.Connection]:
         with self._cache_lock:
             self._credentials.clear()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             yield conn
         with self._cache_lock:
             self._credentials.clear()
@@ -231,16 +232,29 @@ class AccountStore:
             self._write_account(owner_id, ig_user_id, values, replace=True, now=now)
         return self.get(owner_id, ig_user_id)
 
-    def attach(self, pairs: Iterable[tuple[int | None, str, str]], *, now: datetime) -> None:
+    def attach(
+        self, pairs: Iterable[tuple[int | None, str, str]], *, now: datetime
+    ) -> dict[str, str]:
         """The old form: a post's (owner, account, token) makes that token the account's,
-        creating the account when needed. The last token given for an account wins."""
+        creating the account when needed. The last token given for an account wins.
+
+        Returns each token's stored ciphertext, for the posts to reuse. A token equal to the
+        one this process read for the account in the last `CREDENTIALS_TTL` seconds is taken
+        as current without reading the database again (every POST in the old form comes
+        with the same token): a different token sent to another API process in those
+        seconds may then stay the account's, both having just been given by its owner."""
         latest = {(owner_key(o), account): token for o, account, token in pairs}
+        ciphertexts: dict[str, str] = {}
         for (owner, account), token in latest.items():
-            found = self.credentials(owner, account, fresh=True)
+            found = self.credentials(owner, account)
+            if found is None or found.token != token:
+                found = self.credentials(owner, account, fresh=True)
             if found is not None and found.token == token:
+                ciphertexts[token] = found.ciphertext
                 continue
             login = found.account.login if found is not None else guess_login(token)
             self.put(owner, account, token, now=now, login=login, replace=True)
+        return ciphertexts
 
     def _write_account(
         self,

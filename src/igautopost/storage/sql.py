@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import builtins
 import json
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -27,6 +26,7 @@ from .accounts import AccountStore
 from .base import PostQuery
 from .claims import ClaimsMixin
 from .tables import UTCDateTime, events, posts
+from .writegate import write_transaction
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -81,6 +81,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # igautopost checkpoints: see writegate
     cursor.close()
 
 
@@ -90,19 +91,10 @@ class SqlStore(ClaimsMixin):
     def __init__(self, engine: sa.Engine, *, cipher: TokenCipher) -> None:
         self.engine = engine
         self._cipher = cipher
-        # SQLite has one writer at a time; threads that collide on its lock sleep in its busy
-        # handler for up to tens of milliseconds. Queueing our own writers here costs nothing.
-        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
-    @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        """A write transaction; on SQLite, one at a time in this process."""
-        if self._write_lock is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._write_lock, self.engine.begin() as conn:
-            yield conn
+    def _write(self) -> AbstractContextManager[sa.Connection]:
+        """A write transaction; on SQLite, one at a time across processes (see writegate)."""
+        return write_transaction(self.engine)
 
     @classmethod
     def open(
@@ -136,12 +128,15 @@ class SqlStore(ClaimsMixin):
         now: datetime,
         owner_id: int | None = None,
         prepare_at: Sequence[datetime] | None = None,
+        ciphertexts: Mapping[str, str] | None = None,
     ) -> builtins.list[Post]:
         """Store posts as scheduled, all or none; each is first due at its `prepare_at`
-        (when its container should be created), by default its publish time."""
+        (when its container should be created), by default its publish time. `ciphertexts`
+        are tokens' ciphertexts already made (an account's), reused instead of encrypting."""
         if not specs:
             return []
-        encrypted: dict[str, str] = {}  # one ciphertext per distinct token: bulk files repeat it
+        # one ciphertext per distinct token: bulk files repeat it
+        encrypted: dict[str, str] = dict(ciphertexts or {})
         rows = [self._new_row(spec, now, owner_id, encrypted) for spec in specs]
         for row, due in zip(rows, prepare_at or (), strict=False):
             row["next_attempt_at"] = due

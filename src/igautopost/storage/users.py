@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..errors import IgAutopostError
 from .tables import api_tokens, users
+from .writegate import write_transaction
 
 
 class UserExists(IgAutopostError):
@@ -78,7 +79,7 @@ class UserStore:
 
     def add_user(self, username: str, password_hash: str, *, now: datetime) -> User:
         try:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 result = conn.execute(
                     users.insert().values(
                         username=username, password_hash=password_hash, created_at=now
@@ -106,7 +107,7 @@ class UserStore:
             return [User(id=r.id, username=r.username, created_at=r.created_at) for r in rows]
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             done = conn.execute(
                 users.update()
                 .where(users.c.username == username)
@@ -118,7 +119,7 @@ class UserStore:
     def delete_user(self, username: str) -> User:
         """Delete the user and every token of theirs; their posts stay in the store."""
         user = self.user(username)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user.id))
             conn.execute(users.delete().where(users.c.id == user.id))
         return user
@@ -142,7 +143,7 @@ class UserStore:
         key_ciphertext: str | None = None,
         expires_at: datetime | None = None,
     ) -> int:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             result = conn.execute(
                 api_tokens.insert().values(
                     user_id=user_id,
@@ -179,7 +180,7 @@ class UserStore:
             ]
 
     def revoke(self, token_id: int) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             done = conn.execute(api_tokens.delete().where(api_tokens.c.id == token_id))
         if done.rowcount == 0:
             raise TokenNotFound(token_id)
@@ -209,7 +210,7 @@ class UserStore:
 
     def touch(self, token_id: int, *, now: datetime) -> None:
         """Record that the token was used (callers do this at most about once a minute)."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=now)
             )
