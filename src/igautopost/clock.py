@@ -6,6 +6,7 @@ Times inside igautopost are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -52,3 +53,14 @@ class FakeClock:
             raise ValueError("FakeClock.set needs a timezone-aware time")
         with self._lock:
             self._now = when.astimezone(UTC)
+
+
+def sleep_until(clock: Clock, when: datetime) -> None:
+    """Return once `clock` reads `when` or later. A `FakeClock` is moved there instead of
+    waited for; on the system clock, never returns early."""
+    if isinstance(clock, FakeClock):
+        if clock.now() < when:
+            clock.set(when)
+        return
+    while (left := (when - clock.now()).total_seconds()) > 0:
+        time.sleep(left)

@@ -102,6 +102,10 @@ class EnginePolicy:
     # The permalink and first comment are read and posted this long after publishing, so
     # that they do not compete with other posts due in the same second.
     follow_up_delay: timedelta = timedelta(seconds=5)
+    # A ready post is claimed this long before its publish time, and its step waits for
+    # the mark with everything else done: the publish call leaves on the second instead of
+    # after the claim and the step's own work (see docs/engine.md).
+    publish_ahead: timedelta = timedelta(milliseconds=500)
 
 
 DEFAULT_POLICY = EnginePolicy()

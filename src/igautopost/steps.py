@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .clock import sleep_until
 from .graph.errors import GraphError
 from .graph.params import carousel_child_params, carousel_parent_params, container_params
 from .graph.responses import ContainerStatus
@@ -181,7 +182,7 @@ class Steps:
     # -- ready: wait for publish_at and quota, then publish once --------------------------------
 
     def publish(self, post: Post, token: str, now: datetime) -> Outcome | None:
-        if now < post.publish_at:
+        if post.publish_at - now > self.p.policy.publish_ahead:
             if _expiring(post, post.publish_at) and post.publish_attempted_at is None:
                 # Rescheduled beyond the container's life: prepare a fresh one ahead of time.
                 return self.p.new_container(post, "container would expire before the publish time")
@@ -209,8 +210,17 @@ class Steps:
             )
         if not marked and not self._remember(post, publish_attempted_at=now):
             return None
+        mark = max(post.publish_at, post.next_attempt_at or post.publish_at)
         try:
-            media_id = self.p.client.publish(post.account, post.container_id, token=token)
+            if now < mark:
+                # Claimed ahead of its time (see `publish_ahead`): everything is done, the
+                # request built; the call leaves on the mark.
+                call = self.p.client.prepare_publish(post.account, post.container_id, token=token)
+                sleep_until(self.p.clock, mark)
+                now = self.p.clock.now()
+                media_id = self.p.client.send_publish(call)
+            else:
+                media_id = self.p.client.publish(post.account, post.container_id, token=token)
         except GraphError as exc:
             attempted = post.model_copy(update={"publish_attempted_at": now})
             return self._after_failed_publish(attempted, exc, token)

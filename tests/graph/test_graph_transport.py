@@ -46,6 +46,12 @@ class FakeSession(requests.Session):
         self.calls.append((method, url, kwargs))
         return self.handler(method, url, kwargs)
 
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """What `send_publish` uses: the request was built ahead by `prepare_publish`."""
+        kwargs = {"prepared": request, **kwargs}
+        self.calls.append((request.method or "", request.url or "", kwargs))
+        return self.handler(request.method or "", request.url or "", kwargs)
+
     def close(self) -> None:
         self.closed = True
         super().close()
@@ -243,3 +249,36 @@ def test_a_token_that_never_expires():
         TOKEN, app_id="1", app_secret=APP_SECRET
     )
     assert token.expires_in is None
+
+
+def test_a_publish_built_ahead_sends_the_same_call_and_its_errors_are_graph_errors(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # no real connection is opened ahead to graph.facebook.com from a test
+    monkeypatch.setattr(GraphClient, "_connect_ahead", lambda self, request: None)
+    sessions: list[FakeSession] = []
+    client = fake_client(lambda *_: answer(data={"id": "42"}), sessions, timeout=7.5)
+    prepared = client.prepare_publish("1784", "1789", token=TOKEN)
+    assert TOKEN not in repr(prepared)
+    assert sessions[0].calls == []  # built, not sent
+    assert client.send_publish(prepared) == "42"
+    method, url, kwargs = sessions[0].calls[0]
+    assert (method, url) == ("POST", "https://graph.facebook.com/v25.0/1784/media_publish")
+    assert TOKEN not in url
+    assert kwargs["prepared"].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert kwargs["prepared"].body == "creation_id=1789"
+    assert kwargs["timeout"] == 7.5
+
+    limit = {"error": {"message": "Application request limit reached", "code": 4}}
+    failing = fake_client(lambda *_: answer(400, limit))
+    with pytest.raises(GraphError) as raised:
+        failing.send_publish(failing.prepare_publish("1784", "1789", token=TOKEN))
+    assert raised.value.code == 4
+
+    def unreachable(*_: Any) -> requests.Response:
+        raise requests.ConnectionError(f"Max retries exceeded with url: /?access_token={TOKEN}")
+
+    down = fake_client(unreachable)
+    with pytest.raises(GraphConnectionError) as failed:
+        down.send_publish(down.prepare_publish("1784", "1789", token=TOKEN))
+    assert TOKEN not in str(failed.value)

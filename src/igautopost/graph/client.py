@@ -17,12 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool
 
 from .error_table import error_from_response
 from .errors import GraphConnectionError, GraphError, GraphNetworkError, GraphTimeout
@@ -104,6 +106,32 @@ class GraphClient:
         path = self._path(ig_user_id, "media_publish")
         data = self._call("POST", path, token=token, form={"creation_id": container_id})
         return _id(data, "POST", path)
+
+    def prepare_publish(self, ig_user_id: str, container_id: str, *, token: Token) -> Prepared:
+        """`publish`, built but not sent: `send_publish` sends it. Building the request is
+        most of a call's work here; done ahead of the publish time, the call leaves on it."""
+        path = self._path(ig_user_id, "media_publish")
+        headers = self._headers(token)
+        url = (getattr(token, "api_base", None) or self.base_url) + path
+        request = requests.Request("POST", url, data={"creation_id": container_id}, headers=headers)
+        try:
+            prepared = self._session().prepare_request(request)
+        except (requests.RequestException, ValueError) as exc:
+            raise GraphConnectionError(
+                f"could not build the request ({type(exc).__name__})", method="POST", path=path
+            ) from None
+        self._connect_ahead(prepared)
+        return Prepared("POST", path, prepared, token)
+
+    def send_publish(self, prepared: Prepared) -> str:
+        """Send a call `prepare_publish` built, in the thread that built it; the media id."""
+        method, path = prepared.method, prepared.path
+
+        def send() -> requests.Response:
+            return self._session().send(prepared.request, timeout=self.timeout)
+
+        data = self._finish(method, path, self._transport(method, path, send), prepared.token)
+        return _id(data, method, path)
 
     def media(self, media_id: str, *, token: Token) -> MediaInfo:
         """A published media's permalink, shortcode, timestamp and types."""
@@ -214,6 +242,34 @@ class GraphClient:
                 self._sessions.append(session)
         return session
 
+    def _connect_ahead(self, request: requests.PreparedRequest) -> None:
+        """Open this thread's connection to the request's host now unless one is open, so
+        that the call, when it is sent, does not start with a TCP (and TLS) handshake. Only
+        an optimisation: whatever goes wrong here is left to the call itself."""
+        session = self._session()
+        try:
+            adapter = session.get_adapter(request.url or "")
+            if not isinstance(adapter, HTTPAdapter):
+                return
+            pool = adapter.get_connection_with_tls_context(
+                request, verify=session.verify, proxies=session.proxies
+            )
+            if not isinstance(pool, HTTPConnectionPool):
+                return
+            connection = pool._get_conn()  # urllib3 has no public way to open one ahead
+            try:
+                if not connection.is_connected:
+                    connection.timeout = self._connect_timeout
+                    connection.connect()
+            finally:
+                pool._put_conn(connection)
+        except Exception as exc:  # the call reports real failures
+            log.debug("could not connect ahead: %s", type(exc).__name__)
+
+    @property
+    def _connect_timeout(self) -> float:
+        return self.timeout[0] if isinstance(self.timeout, tuple) else self.timeout
+
     def _call(
         self,
         method: str,
@@ -224,14 +280,32 @@ class GraphClient:
         form: Mapping[str, str] | None = None,
         base: str | None = None,
     ) -> dict[str, Any]:
+        headers = self._headers(token)
+        base = base or getattr(token, "api_base", None) or self.base_url
+
+        def send() -> requests.Response:
+            return self._session().request(
+                method, base + path, params=query, data=form, headers=headers, timeout=self.timeout
+            )
+
+        return self._finish(method, path, self._transport(method, path, send), token, query, form)
+
+    @staticmethod
+    def _headers(token: Token | None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {_secret(token)}"
-        started = time.perf_counter()
-        base = base or getattr(token, "api_base", None) or self.base_url
-        response = self._send(method, base + path, path, headers, query, form)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        log.debug("%s %s -> HTTP %s in %.0f ms", method, path, response.status_code, elapsed_ms)
+        return headers
+
+    def _finish(
+        self,
+        method: str,
+        path: str,
+        response: requests.Response,
+        token: Token | None,
+        query: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         data = _json(response.content)
         if response.ok and data is not None and "error" not in data:
             return data
@@ -244,20 +318,17 @@ class GraphClient:
         )
         raise error
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        path: str,
-        headers: dict[str, str],
-        query: Mapping[str, str] | None,
-        form: Mapping[str, str] | None,
+    def _transport(
+        self, method: str, path: str, send: Callable[[], requests.Response]
     ) -> requests.Response:
+        """`send()`'s response; network failures become `GraphNetworkError`s."""
         failure: GraphNetworkError
+        started = time.perf_counter()
         try:
-            return self._session().request(
-                method, url, params=query, data=form, headers=headers, timeout=self.timeout
-            )
+            response = send()
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            log.debug("%s %s -> HTTP %s in %.0f ms", method, path, response.status_code, elapsed_ms)
+            return response
         except requests.Timeout:
             failure = GraphTimeout(f"no answer within {self.timeout} s", method=method, path=path)
         except (requests.RequestException, OSError) as exc:
@@ -267,6 +338,16 @@ class GraphClient:
             )
         log.debug("%s %s failed: %s", method, path, type(failure).__name__)
         raise failure  # outside the except block: no chained exception carries the URL
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A Graph call built ahead of sending (`GraphClient.prepare_publish`)."""
+
+    method: str
+    path: str
+    request: requests.PreparedRequest = field(repr=False)
+    token: Token = field(repr=False)
 
 
 def _secrets(

@@ -4,6 +4,9 @@ The loop sleeps until the earliest due time in the store, or until woken by a ch
 this process (`wake`), and at most `poll_interval` so that posts written by other processes
 (the CLI, another server) are noticed within a second. It claims due posts in batches and
 runs each step on the pool. Leases make a second worker, or a restarted one, harmless.
+
+Ready posts are claimed `publish_ahead` (half a second) before their publish time: their
+steps do all their work, then wait for the mark and make only the publish call then.
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ class LocalScheduler:
             now=clock.now(),
             lease=self.publisher.policy.lease,
             limit=min(self.batch, free),
+            ahead=self.publisher.policy.publish_ahead,
         )
         for post in posts:
             with self._lock:
@@ -136,7 +140,9 @@ class LocalScheduler:
         if self._free_slots() <= 0:
             return limit  # woken when a step finishes
         try:
-            due = self.publisher.store.next_due(self.publisher.clock.now())
+            due = self.publisher.store.next_due(
+                self.publisher.clock.now(), ahead=self.publisher.policy.publish_ahead
+            )
         except Exception:
             return limit
         if due is None:

@@ -22,6 +22,7 @@ from .tables import UTCDateTime, events, posts
 ACTIVE = [s.value for s in Status if s.is_active]
 # A published post with a next attempt time has follow-up work: its permalink, first comment.
 STEPPED = [*ACTIVE, Status.PUBLISHED.value]
+ZERO = timedelta(0)
 
 
 # Prebuilt statements for the writes every step makes: the SET clause comes from the keys of
@@ -45,22 +46,35 @@ class ClaimsMixin:
     def _to_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> Post:
         raise NotImplementedError
 
-    def _claimable(self, now: datetime) -> sa.ColumnElement[bool]:
+    def _claimable(self, now: datetime, ahead: timedelta = ZERO) -> sa.ColumnElement[bool]:
+        """Due now; a ready post also when due within `ahead` (it is published on the mark
+        by the step, which waits for its time: see `Steps.publish`)."""
+        due = posts.c.next_attempt_at <= now
+        if ahead > ZERO:
+            # One index range up to now + ahead, then a filter: an OR of two ranges would
+            # not use ix_posts_due.
+            due = sa.and_(
+                posts.c.next_attempt_at <= now + ahead,
+                sa.or_(due, posts.c.status == Status.READY.value),
+            )
         return sa.and_(
             posts.c.status.in_(STEPPED),
-            posts.c.next_attempt_at <= now,
+            due,
             # A lease until T is over at T: `next_due` reports T, and a claim at T succeeds.
             sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until <= now),
         )
 
     @staticmethod
-    def _lease(owner: str, now: datetime, lease: timedelta) -> dict[str, Any]:
-        """The columns a claim sets. A ready post whose publish time has come is marked as
-        about to be published in the claim itself: one write for a whole batch, instead of
-        one per post between the claim and its publish call (see `Steps.publish`)."""
+    def _lease(
+        owner: str, now: datetime, lease: timedelta, ahead: timedelta = ZERO
+    ) -> dict[str, Any]:
+        """The columns a claim sets. A ready post whose publish time has come (or comes
+        within `ahead`) is marked as about to be published in the claim itself: one write
+        for a whole batch, instead of one per post before its publish call (see
+        `Steps.publish`)."""
         due_to_publish = sa.and_(
             posts.c.status == Status.READY.value,
-            posts.c.publish_at <= now,
+            posts.c.publish_at <= now + ahead,
             posts.c.publish_attempted_at.is_(None),
         )
         return {
@@ -84,11 +98,20 @@ class ClaimsMixin:
             row = conn.execute(statement).first()
         return self._to_post(row._mapping) if row else None
 
-    def claim_due(self, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Post]:
-        """Take the lease on up to `limit` due posts, most overdue first."""
+    def claim_due(
+        self,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        ahead: timedelta = ZERO,
+    ) -> list[Post]:
+        """Take the lease on up to `limit` due posts, most overdue first; with `ahead`, also
+        ready posts due within it (the scheduler then publishes them on their mark)."""
         due = (
             sa.select(posts.c.id)
-            .where(self._claimable(now))
+            .where(self._claimable(now, ahead))
             .order_by(posts.c.next_attempt_at)
             .limit(limit)
         )
@@ -96,8 +119,8 @@ class ClaimsMixin:
             due = due.with_for_update(skip_locked=True)
         statement = (
             posts.update()
-            .where(posts.c.id.in_(due.scalar_subquery()), self._claimable(now))
-            .values(self._lease(owner, now, lease))
+            .where(posts.c.id.in_(due.scalar_subquery()), self._claimable(now, ahead))
+            .values(self._lease(owner, now, lease, ahead))
             .returning(*posts.c)
         )
         with self._write() as conn:
@@ -126,9 +149,10 @@ class ClaimsMixin:
             for row in rows
         ]
 
-    def next_due(self, now: datetime) -> datetime | None:
-        """When the next claim may succeed: the earliest next attempt of a free post, or the
-        earliest end of a live lease (a worker that died leaves its posts to be taken over)."""
+    def next_due(self, now: datetime, ahead: timedelta = ZERO) -> datetime | None:
+        """When the next claim may succeed: the earliest next attempt of a free post (of a
+        ready one, `ahead` of it, as `claim_due` takes them), or the earliest end of a live
+        lease (a worker that died leaves its posts to be taken over)."""
         free = sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until <= now)
         # One index walk per status (ix_posts_due), stopping at the first free post: a plain
         # min() over all active posts reads every row of a large backlog.
@@ -148,8 +172,17 @@ class ClaimsMixin:
             posts.c.status.in_(STEPPED),
             posts.c.next_attempt_at.is_not(None),
         )
+        queries = [due, lease_end]
+        if ahead > ZERO:
+            queries.append(
+                sa.select(sa.func.min(posts.c.next_attempt_at)).where(
+                    posts.c.status == Status.READY.value, free
+                )
+            )
         with self.engine.connect() as conn:
-            times = [_aware(conn.execute(q).scalar()) for q in (due, lease_end)]
+            times = [_aware(conn.execute(q).scalar()) for q in queries]
+        if ahead > ZERO and times[2] is not None:
+            times[2] -= ahead
         known = [t for t in times if t is not None]
         return min(known) if known else None
 
