@@ -151,12 +151,15 @@ class CeleryWaker:
 
 def build_publisher(settings: Settings, threads: int) -> Publisher:
     """The worker's Publisher: HTTP and database pools as large as its step threads (a
-    thread waiting for a pooled connection was most of a step's time in a burst). Mind
-    PostgreSQL's max_connections: a worker holds up to `threads` connections."""
+    thread waiting for a pooled connection was most of a step's time in a burst), and kept
+    open: with a pool of half that size, connections beyond it were opened and closed again
+    all through a burst, and PostgreSQL forked a backend for each. Mind PostgreSQL's
+    max_connections: a worker holds up to `threads` + 2 connections."""
     store = SqlStore.open(
         settings.resolved_database_url(),
         cipher=token_cipher(settings),
-        pool_size=max(2, threads // 2),
+        pool_size=max(2, threads),
+        max_overflow=2,
     )
     client = GraphClient(
         base_url=settings.graph_base_url,

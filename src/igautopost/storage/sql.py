@@ -31,10 +31,11 @@ from .writegate import write_transaction
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> sa.Engine:
     """An engine with igautopost's connection settings for SQLite or PostgreSQL.
 
-    On PostgreSQL, `pool_size` connections stay open (up to twice as many under load). A
+    On PostgreSQL, `pool_size` connections stay open, and `max_overflow` more (by default as
+    many again) are opened under load and closed when given back. A
     connection idle for a while is pinged when taken from the pool, so that after a database
     restart the dead ones are replaced instead of failing the next statement; one used in
     the last second is not (a ping per checkout was a fifth of a publishing step). A dead one
@@ -48,7 +49,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    overflow = pool_size if max_overflow is None else max_overflow
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=overflow)
     sa.event.listen(engine, "checkin", _note_checkin)
     sa.event.listen(engine, "checkout", _ping_if_idle)
     return engine
@@ -98,10 +100,16 @@ class SqlStore(ClaimsMixin):
 
     @classmethod
     def open(
-        cls, url: str, *, cipher: TokenCipher, upgrade: bool = True, pool_size: int = 10
+        cls,
+        url: str,
+        *,
+        cipher: TokenCipher,
+        upgrade: bool = True,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
     ) -> SqlStore:
         """Connect to `url`, applying pending migrations first unless `upgrade` is False."""
-        engine = create_engine(url, pool_size=pool_size)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         if upgrade and migrate.current_revision(engine) != migrate.head_revision():
             migrate.upgrade(engine)
         return cls(engine, cipher=cipher)
