@@ -100,7 +100,7 @@ def run_engine(
     url: str, store: SqlStore, threads: int, until_published: int, timeout: float
 ) -> float:
     """Run a LocalScheduler until `until_published` posts are published; seconds it took."""
-    client = igautopost.GraphClient(base_url=url, timeout=10, pool_size=threads)
+    client = igautopost.GraphClient(base_url=url, timeout=10)
     publisher = igautopost.Publisher(
         store, client, igautopost.SystemClock(), policy=EnginePolicy(leads=LeadTimes())
     )

@@ -1,6 +1,8 @@
-"""The client's transport: sessions, headers, timeouts, and no `requests` exception leaking.
+"""The client's transport: headers, timeouts, the connection pool, and no urllib3 exception
+leaking.
 
-A fake `requests.Session` (passed as ``session_factory``) answers with a plain function.
+A `FakeTransport` (passed as ``transport``) answers with a plain function; it records each
+request as (method, URL without its query, {headers, params, data, timeout}).
 """
 
 from __future__ import annotations
@@ -9,10 +11,17 @@ import json
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
-import requests
+import urllib3
 from graphtest import APP_SECRET, IG_TOKEN, TOKEN
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from igautopost.graph import (
     GraphClient,
@@ -21,56 +30,56 @@ from igautopost.graph import (
     GraphTimeout,
     TokenInvalid,
 )
+from igautopost.graph.client import Answer, Request, Urllib3Transport
 
-Handler = Callable[[str, str, dict[str, Any]], requests.Response]
-
-
-def answer(status: int = 200, data: Any = None, raw: bytes | None = None) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = raw if raw is not None else json.dumps(data).encode()
-    response.headers["Content-Type"] = "application/json"
-    return response
+Call = tuple[str, str, dict[str, Any]]
+Handler = Callable[[str, str, dict[str, Any]], Answer]
 
 
-class FakeSession(requests.Session):
+def answer(status: int = 200, data: Any = None, raw: bytes | None = None) -> Answer:
+    body = raw if raw is not None else json.dumps(data).encode()
+    return Answer(status, {"Content-Type": "application/json"}, body)
+
+
+class FakeTransport:
     """Records each request; answers through ``handler`` (which may raise)."""
 
     def __init__(self, handler: Handler) -> None:
-        super().__init__()
         self.handler = handler
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.calls: list[Call] = []
+        self.connected: list[str] = []
         self.closed = False
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.calls.append((method, url, kwargs))
-        return self.handler(method, url, kwargs)
+    def send(self, request: Request) -> Answer:
+        url, _, query = request.url.partition("?")
+        body = request.body.decode() if request.body is not None else None
+        kwargs = {
+            "headers": request.headers,
+            "params": dict(parse_qsl(query)) or None,
+            "data": dict(parse_qsl(body)) if body is not None else None,
+            "timeout": request.timeout,
+        }
+        self.calls.append((request.method, url, kwargs))
+        return self.handler(request.method, url, kwargs)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        """What `send_publish` uses: the request was built ahead by `prepare_publish`."""
-        kwargs = {"prepared": request, **kwargs}
-        self.calls.append((request.method or "", request.url or "", kwargs))
-        return self.handler(request.method or "", request.url or "", kwargs)
+    def connect_ahead(self, url: str, timeout: float) -> None:
+        self.connected.append(url)
 
     def close(self) -> None:
         self.closed = True
-        super().close()
 
 
 def fake_client(
-    handler: Handler, sessions: list[FakeSession] | None = None, **options: Any
+    handler: Handler, transports: list[FakeTransport] | None = None, **options: Any
 ) -> GraphClient:
-    made = sessions if sessions is not None else []
-
-    def factory() -> FakeSession:
-        made.append(FakeSession(handler))
-        return made[-1]
-
-    return GraphClient(session_factory=factory, **options)
+    transport = FakeTransport(handler)
+    if transports is not None:
+        transports.append(transport)
+    return GraphClient(transport=transport, **options)
 
 
 def test_the_token_goes_only_in_the_authorization_header():
-    sessions: list[FakeSession] = []
+    sessions: list[FakeTransport] = []
     client = fake_client(lambda *_: answer(data={"id": "42"}), sessions, timeout=7.5)
     assert client.publish("1784", "1789", token=TOKEN) == "42"
     method, url, kwargs = sessions[0].calls[0]
@@ -82,7 +91,7 @@ def test_the_token_goes_only_in_the_authorization_header():
 
 
 def test_base_url_and_version_are_configurable():
-    sessions: list[FakeSession] = []
+    sessions: list[FakeTransport] = []
     client = fake_client(
         lambda *_: answer(data={"id": "1", "status_code": "FINISHED"}),
         sessions,
@@ -96,7 +105,7 @@ def test_base_url_and_version_are_configurable():
 
 
 def test_object_ids_cannot_change_the_path():
-    sessions: list[FakeSession] = []
+    sessions: list[FakeTransport] = []
     client = fake_client(lambda *_: answer(data={"id": "1"}), sessions)
     client.media("../me?x=1", token=TOKEN)
     assert sessions[0].calls[0][1] == "https://graph.facebook.com/v25.0/..%2Fme%3Fx%3D1"
@@ -104,44 +113,56 @@ def test_object_ids_cannot_change_the_path():
         client.media("", token=TOKEN)
 
 
-def test_one_session_per_thread_with_a_sized_pool():
-    sessions: list[FakeSession] = []
-    client = fake_client(lambda *_: answer(data={"id": "1"}), sessions, pool_size=8)
-    client.comment("1", "hi", token=TOKEN)
-    client.comment("1", "again", token=TOKEN)
-    worker = threading.Thread(target=client.comment, args=("1", "there"), kwargs={"token": TOKEN})
+def test_each_thread_has_its_own_pool_manager_and_close_clears_them_all():
+    transport = Urllib3Transport(pool_size=8)
+    mine = transport._manager
+    assert mine is transport._manager and mine.connection_pool_kw["maxsize"] == 8
+    theirs: list[urllib3.PoolManager] = []
+    worker = threading.Thread(target=lambda: theirs.append(transport._manager))
     worker.start()
     worker.join()
-    assert len(sessions) == 2 and [len(s.calls) for s in sessions] == [2, 1]
-    adapter = sessions[0].get_adapter("https://graph.facebook.com")
-    assert adapter._pool_maxsize == 8  # type: ignore[attr-defined]
-    client.close()
-    assert all(session.closed for session in sessions)
+    assert theirs[0] is not mine
+    for manager in (mine, theirs[0]):
+        manager.connection_from_url("https://graph.facebook.com")
+    transport.close()
+    assert len(mine.pools) == 0 and len(theirs[0].pools) == 0
 
 
-def test_context_manager_closes_sessions():
-    sessions: list[FakeSession] = []
+def test_a_proxy_from_the_environment_carries_every_request(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert isinstance(GraphClient()._transport._manager, urllib3.ProxyManager)  # type: ignore[attr-defined]
+    sandbox = GraphClient(base_url="http://127.0.0.1:8999")
+    assert not isinstance(sandbox._transport._manager, urllib3.ProxyManager)  # type: ignore[attr-defined]
+
+
+def test_context_manager_closes_the_transport():
+    sessions: list[FakeTransport] = []
     with fake_client(lambda *_: answer(data={"id": "1"}), sessions) as client:
         client.comment("1", "hi", token=TOKEN)
     assert sessions[0].closed
 
 
+LEAKY_URL = "/v25.0/1?access_token=LEAK"
+
+
 @pytest.mark.parametrize(
     ("raised", "expected"),
     [
-        (requests.ReadTimeout("read timed out: /v25.0/1?access_token=LEAK"), GraphTimeout),
-        (requests.ConnectTimeout("connect timed out"), GraphTimeout),
+        (ReadTimeoutError(None, LEAKY_URL, "read timed out"), GraphTimeout),  # type: ignore[arg-type]
+        (ConnectTimeoutError(None, f"connect timed out: {LEAKY_URL}"), GraphTimeout),
+        (TimeoutError("timed out"), GraphTimeout),
         (
-            requests.ConnectionError("Max retries exceeded with url: /?access_token=LEAK"),
+            NewConnectionError(None, f"Failed to establish a connection: {LEAKY_URL}"),
             GraphConnectionError,
-        ),
-        (requests.exceptions.ChunkedEncodingError("broken"), GraphConnectionError),
-        (requests.exceptions.InvalidURL("bad url"), GraphConnectionError),
+        ),  # type: ignore[arg-type]
+        (ProtocolError("Connection aborted.", ConnectionResetError()), GraphConnectionError),
+        (urllib3.exceptions.LocationParseError(LEAKY_URL), GraphConnectionError),
         (OSError("socket closed"), GraphConnectionError),
     ],
 )
-def test_requests_exceptions_never_leak(raised: Exception, expected: type[GraphError]):
-    def fail(*_: Any) -> requests.Response:
+def test_transport_exceptions_never_leak(raised: Exception, expected: type[GraphError]):
+    def fail(*_: Any) -> Answer:
         raise raised
 
     with pytest.raises(expected) as caught:
@@ -174,7 +195,7 @@ def test_error_texts_echoing_the_token_are_redacted():
         answer(200, data={"error": {"message": "odd", "type": "OAuthException", "code": 100}}),
     ],
 )
-def test_a_2xx_without_a_json_object_is_an_error(response: requests.Response):
+def test_a_2xx_without_a_json_object_is_an_error(response: Answer):
     with pytest.raises(GraphError):
         fake_client(lambda *_: response).media("1", token=TOKEN)
 
@@ -186,7 +207,7 @@ def test_an_answer_without_an_id_is_an_error(data: dict[str, Any]):
 
 
 def test_facebook_token_exchange_keeps_secrets_out_of_the_url():
-    sessions: list[FakeSession] = []
+    sessions: list[FakeTransport] = []
     data = {"access_token": "EAAlong", "token_type": "bearer", "expires_in": 5183944}
     client = fake_client(lambda *_: answer(data=data), sessions)
     client.exchange_token(TOKEN, app_id="123", app_secret=APP_SECRET)
@@ -202,7 +223,7 @@ def test_facebook_token_exchange_keeps_secrets_out_of_the_url():
 
 
 def test_instagram_token_calls_use_the_documented_query():
-    sessions: list[FakeSession] = []
+    sessions: list[FakeTransport] = []
     data = {"access_token": "IGAAlong", "token_type": "bearer", "expires_in": 5183944}
     client = fake_client(
         lambda *_: answer(data=data), sessions, base_url="https://graph.instagram.com"
@@ -221,7 +242,7 @@ def test_instagram_token_calls_use_the_documented_query():
 
 
 def test_a_sandbox_base_url_serves_the_token_endpoints_too():
-    sessions: list[FakeSession] = []
+    sessions: list[FakeTransport] = []
     data = {"access_token": "x", "token_type": "bearer", "expires_in": 1}
     client = fake_client(lambda *_: answer(data=data), sessions, base_url="http://127.0.0.1:8999")
     client.refresh_token(IG_TOKEN)
@@ -251,22 +272,18 @@ def test_a_token_that_never_expires():
     assert token.expires_in is None
 
 
-def test_a_publish_built_ahead_sends_the_same_call_and_its_errors_are_graph_errors(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    # no real connection is opened ahead to graph.facebook.com from a test
-    monkeypatch.setattr(GraphClient, "_connect_ahead", lambda self, request: None)
-    sessions: list[FakeSession] = []
+def test_a_publish_built_ahead_sends_the_same_call_and_its_errors_are_graph_errors():
+    sessions: list[FakeTransport] = []
     client = fake_client(lambda *_: answer(data={"id": "42"}), sessions, timeout=7.5)
     prepared = client.prepare_publish("1784", "1789", token=TOKEN)
     assert TOKEN not in repr(prepared)
     assert sessions[0].calls == []  # built, not sent
+    assert sessions[0].connected == ["https://graph.facebook.com/v25.0/1784/media_publish"]
     assert client.send_publish(prepared) == "42"
     method, url, kwargs = sessions[0].calls[0]
     assert (method, url) == ("POST", "https://graph.facebook.com/v25.0/1784/media_publish")
-    assert TOKEN not in url
-    assert kwargs["prepared"].headers["Authorization"] == f"Bearer {TOKEN}"
-    assert kwargs["prepared"].body == "creation_id=1789"
+    assert kwargs["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert kwargs["data"] == {"creation_id": "1789"} and kwargs["params"] is None
     assert kwargs["timeout"] == 7.5
 
     limit = {"error": {"message": "Application request limit reached", "code": 4}}
@@ -275,10 +292,27 @@ def test_a_publish_built_ahead_sends_the_same_call_and_its_errors_are_graph_erro
         failing.send_publish(failing.prepare_publish("1784", "1789", token=TOKEN))
     assert raised.value.code == 4
 
-    def unreachable(*_: Any) -> requests.Response:
-        raise requests.ConnectionError(f"Max retries exceeded with url: /?access_token={TOKEN}")
+    def unreachable(*_: Any) -> Answer:
+        raise NewConnectionError(None, f"Failed: /?access_token={TOKEN}")  # type: ignore[arg-type]
 
     down = fake_client(unreachable)
     with pytest.raises(GraphConnectionError) as failed:
         down.send_publish(down.prepare_publish("1784", "1789", token=TOKEN))
     assert TOKEN not in str(failed.value)
+
+
+def test_connect_ahead_opens_an_idle_connection_that_the_call_then_uses():
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/v25.0/1/media_publish"
+        transport = Urllib3Transport(pool_size=2)
+        transport.connect_ahead(url, timeout=2)
+        listener.settimeout(2)
+        accepted, _ = listener.accept()  # the connection exists before any request
+        accepted.close()
+        pool = transport._manager.connection_from_url(url)
+        assert pool.num_connections == 1
+        transport.close()

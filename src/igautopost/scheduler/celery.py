@@ -150,8 +150,8 @@ class CeleryWaker:
 
 
 def build_publisher(settings: Settings, threads: int) -> Publisher:
-    """The worker's Publisher: HTTP and database pools as large as its step threads (a
-    thread waiting for a pooled connection was most of a step's time in a burst), and kept
+    """The worker's Publisher: a database pool as large as its step threads (a thread
+    waiting for a pooled connection was most of a step's time in a burst), and kept
     open: with a pool of half that size, connections beyond it were opened and closed again
     all through a burst, and PostgreSQL forked a backend for each. Mind PostgreSQL's
     max_connections: a worker holds up to `threads` + 2 connections."""
@@ -165,7 +165,6 @@ def build_publisher(settings: Settings, threads: int) -> Publisher:
         base_url=settings.graph_base_url,
         version=settings.graph_version,
         timeout=settings.graph_timeout,
-        pool_size=threads,
     )
     policy = EnginePolicy(lease=timedelta(seconds=settings.lease_seconds))
     return Publisher(
