@@ -102,3 +102,49 @@ def test_live_ready_posts_leave_on_their_second_not_before(
         # claimed ahead: the attempt was stored before the publish time, not after it
         assert stored.publish_attempted_at is not None
         assert stored.publish_attempted_at < publish_at
+
+
+def test_the_sweepers_due_query_sends_ready_posts_ahead_and_others_on_time(
+    make_world: WorldFactory,
+) -> None:
+    world = make_world()
+    ready = _ready(world, caption="ready", publish_at=world.clock.now() + timedelta(minutes=10))
+    later = world.schedule(caption="scheduled", publish_at=ready.publish_at + timedelta(hours=2))
+    prepare_at = world.get(later).next_attempt_at
+    assert prepare_at is not None
+    store, clock = world.store, world.clock
+
+    clock.set(ready.publish_at - timedelta(seconds=1.2))
+    assert store.due_by(clock.now() + timedelta(seconds=1), limit=10, ahead=AHEAD) == [
+        (ready.id, ready.publish_at - AHEAD)
+    ]
+    assert store.due_by(clock.now() + timedelta(seconds=1), limit=10) == []
+
+    clock.set(prepare_at - timedelta(seconds=1.2))  # a scheduled post is never sent early
+    due = store.due_by(clock.now() + timedelta(seconds=1), limit=10, ahead=AHEAD)
+    assert later.id not in {post_id for post_id, _ in due}
+    clock.set(prepare_at - timedelta(seconds=0.5))
+    due = store.due_by(clock.now() + timedelta(seconds=1), limit=10, ahead=AHEAD)
+    assert (later.id, prepare_at) in due
+
+
+def test_claim_many_takes_the_due_posts_of_a_batch_in_one_write(make_world: WorldFactory) -> None:
+    world = make_world()
+    publish_at = world.clock.now() + timedelta(minutes=10)
+    posts = [world.schedule(caption=f"batch {i}", publish_at=publish_at) for i in range(3)]
+    world.run_until(publish_at - timedelta(seconds=5))
+    assert all(world.get(p).status is Status.READY for p in posts)
+    not_due = world.schedule(caption="not due", publish_at=publish_at + timedelta(hours=3))
+    world.clock.set(publish_at - timedelta(milliseconds=200))
+    ids = [p.id for p in posts] + [not_due.id]
+
+    claimed = world.store.claim_many(
+        ids, owner="w", now=world.clock.now(), lease=timedelta(minutes=1), ahead=AHEAD
+    )
+
+    assert sorted(p.id for p in claimed) == sorted(p.id for p in posts)
+    assert all(p.publish_attempted_at == world.clock.now() for p in claimed)
+    again = world.store.claim_many(
+        ids, owner="other", now=world.clock.now(), lease=timedelta(minutes=1), ahead=AHEAD
+    )
+    assert again == []  # leased: no second worker takes them

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from ..clock import Clock
+from ..models import Post
 from ..publisher import Publisher
 
 log = logging.getLogger("igautopost.celery")
@@ -59,10 +60,43 @@ class StepRunner:
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="igautopost-step")
 
     def run(self, items: Sequence[Item]) -> None:
-        """Each post at its due time; returns when all are done (their outcomes are stored)."""
-        futures = [self.pool.submit(self._due_step, post_id, at) for post_id, at in items]
+        """Each post at its due time; returns when all are done (their outcomes are stored).
+        The posts due when the first is are claimed together, in one write; the others
+        (later in the task's spread) each at its own time."""
+        claimed = self._claim_first(items)
+        taken = {post.id for post in claimed}
+        futures = [self.pool.submit(self._step, post) for post in claimed]
+        futures += [
+            self.pool.submit(self._due_step, post_id, at)
+            for post_id, at in items
+            if post_id not in taken
+        ]
         for future in futures:
             future.result()
+
+    def _claim_first(self, items: Sequence[Item]) -> list[Post]:
+        if not items:
+            return []
+        publisher = self.publisher
+        try:
+            wait_until(publisher.clock, min(at for _, at in items))
+            now = publisher.clock.now()
+            return publisher.store.claim_many(
+                [post_id for post_id, at in items if at <= now],
+                owner=publisher.owner,
+                now=now,
+                lease=publisher.policy.lease,
+                ahead=publisher.policy.publish_ahead,
+            )
+        except Exception:  # each post is then tried on its own below
+            log.exception("claiming a batch of %s posts failed", len(items))
+            return []
+
+    def _step(self, post: Post) -> None:
+        try:
+            step_claimed(self.publisher, post)
+        except Exception:
+            log.exception("post %s: step failed", post.id)
 
     def _due_step(self, post_id: int, due_at: datetime) -> None:
         try:
@@ -83,12 +117,23 @@ def wait_until(clock: Clock, due_at: datetime) -> None:
 def run_step(publisher: Publisher, post_id: int) -> None:
     """`Publisher.advance` without reading the post back afterwards: nobody waits for it."""
     now = publisher.clock.now()
+    # A ready post is sent `publish_ahead` early: claimed now, published on its mark.
     post = publisher.store.claim(
-        post_id, owner=publisher.owner, now=now, lease=publisher.policy.lease
+        post_id,
+        owner=publisher.owner,
+        now=now,
+        lease=publisher.policy.lease,
+        ahead=publisher.policy.publish_ahead,
     )
     if post is None:
         log.debug("post %s: not claimed (not due, taken by another worker, or done)", post_id)
         return
+    step_claimed(publisher, post)
+
+
+def step_claimed(publisher: Publisher, post: Post) -> None:
+    """One step of a post this worker claimed; its outcome stored, or the post released."""
+    post_id = post.id
     try:
         publisher.step(post, reload=False)
     except Exception:

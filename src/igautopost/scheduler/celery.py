@@ -83,7 +83,9 @@ def _register_tasks(app: Celery, runners: PerProcess[StepRunner]) -> None:
     @app.task(name=SWEEP, ignore_result=True)  # type: ignore[untyped-decorator]
     def sweep() -> None:
         publisher = runners.get().publisher
-        Sweeper(publisher.store, TaskSender(app, publisher.clock), publisher.clock).sweep()
+        clock = publisher.clock
+        ahead = publisher.policy.publish_ahead
+        Sweeper(publisher.store, TaskSender(app, clock), clock, ahead=ahead).sweep()
 
 
 def queue_backlog(app: Celery) -> Callable[[], int]:
@@ -182,7 +184,13 @@ def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) ->
         settings.resolved_database_url(), cipher=token_cipher(settings), pool_size=2
     )
     clock = SystemClock()
-    sweeper = Sweeper(store, TaskSender(app, clock), clock, backlog=queue_backlog(app))
+    sweeper = Sweeper(
+        store,
+        TaskSender(app, clock),
+        clock,
+        backlog=queue_backlog(app),
+        ahead=EnginePolicy().publish_ahead,
+    )
 
     def run() -> None:
         try:

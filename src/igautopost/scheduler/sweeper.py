@@ -62,6 +62,7 @@ class Sweeper:
         interval: timedelta = timedelta(seconds=1),
         resend_after: timedelta = timedelta(seconds=2),
         limit: int = 20_000,
+        ahead: timedelta = timedelta(0),
     ) -> None:
         self.store = store
         self.send = send
@@ -70,13 +71,16 @@ class Sweeper:
         self.interval = interval
         self.resend_after = resend_after
         self.limit = limit
+        # Ready posts are sent this much ahead of their publish time: the worker claims them
+        # then and publishes on the mark (`EnginePolicy.publish_ahead`).
+        self.ahead = ahead
         self.sent_total = 0
         self._sent: dict[int, tuple[datetime, datetime]] = {}  # post id -> (due at, sent at)
 
     def sweep(self) -> int:
         """One pass; how many wake-ups it sent."""
         now = self.clock.now()
-        due = self.store.due_by(now + self.interval, limit=self.limit)
+        due = self.store.due_by(now + self.interval, limit=self.limit, ahead=self.ahead)
         stale = now - self.resend_after
         fresh = [(i, at) for i, at in due if self._sent.get(i, (None, now))[0] != at]
         resend = [(i, at) for i, at in due if self._sent.get(i, (None, now))[1] < stale]
