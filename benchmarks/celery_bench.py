@@ -13,7 +13,9 @@ publish call minus the post's publish time.
               claim of the due posts, on PostgreSQL
 
 Run: .venv/bin/python benchmarks/celery_bench.py [burst throughput dueq]
-Environment: IGAUTOPOST_TEST_POSTGRES_URL, IGAUTOPOST_TEST_REDIS_URL (defaults: localhost).
+Environment: IGAUTOPOST_TEST_POSTGRES_URL, IGAUTOPOST_TEST_REDIS_URL (defaults: localhost);
+CELERY_BENCH_THREADS (burst: step threads per worker, default 20); the workers see every
+IGAUTOPOST_* variable, e.g. IGAUTOPOST_PUBLISH_AHEAD_SECONDS.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def workers(count: int, db_url: str, key: str, graph_url: str, threads: int) -> 
             command + (["--beat"] if number == 0 else []),
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(f"{LOGS}/worker-{number}.log", "w") if LOGS else subprocess.DEVNULL,  # noqa: SIM115
         )
         for number in range(count)
     ]
@@ -107,7 +109,11 @@ def wait_published(store: SqlStore, count: int, timeout: float) -> float:
     return time.monotonic() - start
 
 
-def burst(count: int = 2000, processes: int = 4, threads: int = 20) -> dict[str, Any]:
+LOGS = os.environ.get("CELERY_BENCH_LOGS")  # a directory for the workers' logs
+BURST_THREADS = int(os.environ.get("CELERY_BENCH_THREADS", "20"))
+
+
+def burst(count: int = 2000, processes: int = 4, threads: int = BURST_THREADS) -> dict[str, Any]:
     key = TokenCipher.generate_key()
     with schema() as url, sandbox(latency={"*": 0.05}) as graph_url:
         store = SqlStore.open(url, cipher=TokenCipher([key]))

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # How long a celery worker holds a post for one step: a worker that dies mid-step delays
     # its posts by up to this much. Keep it well above graph_timeout.
     lease_seconds: float = 120.0
+    # How long before its publish time a celery worker claims a ready post and prepares its
+    # publish call, which then leaves on the time. Longer lets a large burst be prepared
+    # ahead; edits in that window are refused (409), as for a post being published.
+    publish_ahead_seconds: float = Field(default=0.5, ge=0, le=60)
     secret_key: SecretStr | None = None
     app_id: str | None = None  # the Meta app's id and secret: to exchange short-lived tokens
     app_secret: SecretStr | None = None

@@ -151,16 +151,20 @@ class CeleryWaker:
         return 0
 
 
+MAX_POOL = 20  # database connections per worker process, whatever its threads
+
+
 def build_publisher(settings: Settings, threads: int) -> Publisher:
     """The worker's Publisher: a database pool as large as its step threads (a thread
     waiting for a pooled connection was most of a step's time in a burst), and kept
     open: with a pool of half that size, connections beyond it were opened and closed again
-    all through a burst, and PostgreSQL forked a backend for each. Mind PostgreSQL's
-    max_connections: a worker holds up to `threads` + 2 connections."""
+    all through a burst, and PostgreSQL forked a backend for each. At most `MAX_POOL` + 2
+    connections however many threads: most of a burst's threads wait for their publish
+    time holding none, and PostgreSQL's max_connections (100 by default) is shared."""
     store = SqlStore.open(
         settings.resolved_database_url(),
         cipher=token_cipher(settings),
-        pool_size=max(2, threads),
+        pool_size=max(2, min(threads, MAX_POOL)),
         max_overflow=2,
     )
     client = GraphClient(
@@ -168,7 +172,10 @@ def build_publisher(settings: Settings, threads: int) -> Publisher:
         version=settings.graph_version,
         timeout=settings.graph_timeout,
     )
-    policy = EnginePolicy(lease=timedelta(seconds=settings.lease_seconds))
+    policy = EnginePolicy(
+        lease=timedelta(seconds=settings.lease_seconds),
+        publish_ahead=timedelta(seconds=settings.publish_ahead_seconds),
+    )
     return Publisher(
         store,
         client,
@@ -189,7 +196,7 @@ def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) ->
         TaskSender(app, clock),
         clock,
         backlog=queue_backlog(app),
-        ahead=EnginePolicy().publish_ahead,
+        ahead=timedelta(seconds=settings.publish_ahead_seconds),
     )
 
     def run() -> None:
