@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -112,14 +114,17 @@ def test_one_gate_per_engine_and_none_for_postgresql(tmp_path: Path) -> None:
 
 
 def test_the_wal_is_checkpointed_by_igautopost_not_inside_commits(
-    store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: SqlStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_post: Callable[..., dict[str, Any]],
 ) -> None:
     monkeypatch.setattr(writegate, "CHECKPOINT_EVERY", 20)
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
     now = datetime.now(UTC)
     for i in range(300):
-        spec = parse_posts([_post(f"post {i}")], now=now)
+        spec = parse_posts([make_post(caption=f"post {i}")], now=now)
         store.add(spec, now=now)
     wal = Path(str(tmp_path / "store.db") + "-wal")
     # 300 commits leave several MB of WAL without checkpoints; 20 at a time, a fraction
@@ -128,7 +133,7 @@ def test_the_wal_is_checkpointed_by_igautopost_not_inside_commits(
 
 
 def test_the_bulk_of_a_checkpoint_runs_without_the_gate(
-    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, make_post: Callable[..., dict[str, Any]]
 ) -> None:
     gate = gate_for(store.engine)
     assert gate is not None
@@ -144,16 +149,5 @@ def test_the_bulk_of_a_checkpoint_runs_without_the_gate(
     monkeypatch.setattr(writegate, "CHECKPOINT_EVERY", 5)
     now = datetime.now(UTC)
     for i in range(5):
-        store.add(parse_posts([_post(f"post {i}")], now=now), now=now)
+        store.add(parse_posts([make_post(caption=f"post {i}")], now=now), now=now)
     assert held_during == [False, True]  # the bulk outside, the short catch-up inside
-
-
-def _post(caption: str) -> dict[str, str]:
-    return {
-        "account": "17841400000000001",
-        "access_token": "EAAB-gate",
-        "media_type": "image",
-        "media_url": "https://example.com/a.jpg",
-        "caption": caption,
-        "publish_at": "2035-06-01T09:00:00+00:00",
-    }

@@ -65,7 +65,7 @@ class StepRunner:
         (later in the task's spread) each at its own time."""
         claimed = self._claim_first(items)
         taken = {post.id for post in claimed}
-        futures = [self.pool.submit(self._step, post) for post in claimed]
+        futures = [self.pool.submit(step_claimed, self.publisher, post) for post in claimed]
         futures += [
             self.pool.submit(self._due_step, post_id, at)
             for post_id, at in items
@@ -91,12 +91,6 @@ class StepRunner:
         except Exception:  # each post is then tried on its own below
             log.exception("claiming a batch of %s posts failed", len(items))
             return []
-
-    def _step(self, post: Post) -> None:
-        try:
-            step_claimed(self.publisher, post)
-        except Exception:
-            log.exception("post %s: step failed", post.id)
 
     def _due_step(self, post_id: int, due_at: datetime) -> None:
         try:
