@@ -177,7 +177,9 @@ def test_drop_over_real_http_closes_without_answer() -> None:
     )
     with SandboxServer(config) as sandbox, session() as http:
         url = f"{sandbox.url}/v25.0/{ACCOUNT}/media"
-        with pytest.raises(requests.ConnectionError, match="without response"):
+        # Closed with no answer: the client sees an orderly close or, when the
+        # kernel still held unread bytes, a reset. Both mean "no response".
+        with pytest.raises(requests.ConnectionError, match="without response|reset by peer"):
             http.post(url, data={"image_url": IMAGE})
         assert http.post(url, data={"image_url": IMAGE}).status_code == 200
         statuses = [c.status for c in sandbox.state.inspector.calls]
