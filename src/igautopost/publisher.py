@@ -33,6 +33,7 @@ from .graph.errors import (
     RateLimited,
     TokenInvalid,
 )
+from .launcher import Launcher
 from .models import Post, Status
 from .policy import DEFAULT_POLICY, EnginePolicy
 from .quota import QuotaTracker
@@ -72,6 +73,7 @@ class Publisher:
             client, store, cache_for=policy.quota_cache, default_total=policy.quota_default
         )
         self._steps = Steps(self)
+        self.launcher = Launcher(clock)
         self.gate = TokenGate(store.accounts, clock)
 
     def advance(self, post_id: int) -> Post | None:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .clock import sleep_until
 from .graph.errors import GraphError
 from .graph.params import carousel_child_params, carousel_parent_params, container_params
 from .graph.responses import ContainerStatus
@@ -214,9 +213,9 @@ class Steps:
         try:
             if now < mark:
                 # Claimed ahead of its time (see `publish_ahead`): everything is done, the
-                # request built; the call leaves on the mark.
+                # request built and connected; the call leaves on the mark (`Launcher`).
                 call = self.p.client.prepare_publish(post.account, post.container_id, token=token)
-                sleep_until(self.p.clock, mark)
+                self.p.launcher.launch_at(call, mark)
                 now = self.p.clock.now()
                 media_id = self.p.client.send_publish(call)
             else:

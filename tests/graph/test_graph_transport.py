@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -62,11 +63,28 @@ class FakeTransport:
         self.calls.append((request.method, url, kwargs))
         return self.handler(request.method, url, kwargs)
 
-    def connect_ahead(self, url: str, timeout: float) -> None:
-        self.connected.append(url)
+    def open(self, request: Request) -> FakePending:
+        self.connected.append(request.url)
+        return FakePending(self, request)
 
     def close(self) -> None:
         self.closed = True
+
+
+class FakePending:
+    """`Transport.open`'s answer: `launch` records the request as sent, `answer` answers."""
+
+    def __init__(self, transport: FakeTransport, request: Request) -> None:
+        self.transport = transport
+        self.request = request
+        self.launched = False
+
+    def launch(self) -> bool:
+        self.launched = True
+        return True
+
+    def answer(self) -> Answer:
+        return self.transport.send(self.request)
 
 
 def fake_client(
@@ -301,18 +319,91 @@ def test_a_publish_built_ahead_sends_the_same_call_and_its_errors_are_graph_erro
     assert TOKEN not in str(failed.value)
 
 
-def test_connect_ahead_opens_an_idle_connection_that_the_call_then_uses():
+REPLY_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
+REPLY = REPLY_HEAD + b'\r\n{"id":"42"}'
+
+
+def read_request(peer: Any) -> bytes:
+    """One whole request (headers and its short body) from a raw server-side socket."""
+    data = b""
+    while b"\r\n\r\n" not in data or not data.endswith(b"creation_id=1789"):
+        chunk = peer.recv(65536)
+        assert chunk, f"connection closed after {data!r}"
+        data += chunk
+    return data
+
+
+def raw_server() -> Any:
     import socket
 
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}/v25.0/1/media_publish"
-        transport = Urllib3Transport(pool_size=2)
-        transport.connect_ahead(url, timeout=2)
-        listener.settimeout(2)
-        accepted, _ = listener.accept()  # the connection exists before any request
-        accepted.close()
-        pool = transport._manager.connection_from_url(url)
-        assert pool.num_connections == 1
-        transport.close()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(2)
+    return listener
+
+
+def test_a_prepared_call_is_connected_ahead_written_at_launch_and_answered_later():
+    with raw_server() as listener:
+        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        client = GraphClient(base_url=base, timeout=2, pool_size=2)
+        prepared = client.prepare_publish("1", "1789", token=TOKEN)
+        peer, _ = listener.accept()  # the connection exists before anything is sent
+        with peer:
+            peer.settimeout(2)
+            assert prepared.launch() is True
+            # The request has left although nobody reads its answer yet.
+            request = read_request(peer)
+            assert request.startswith(b"POST /v25.0/1/media_publish HTTP/1.1\r\n")
+            assert f"Authorization: Bearer {TOKEN}".encode() in request
+            assert prepared.launch() is False  # written once only
+            peer.sendall(REPLY)
+            assert client.send_publish(prepared) == "42"
+            # The connection went back to the pool: the next call uses it, no new accept.
+            second = client.prepare_publish("1", "1789", token=TOKEN)
+            assert second.launch() is True
+            assert read_request(peer).startswith(b"POST /v25.0/1/media_publish")
+            peer.sendall(REPLY)
+            assert client.send_publish(second) == "42"
+        client.close()
+
+
+def test_a_call_whose_connection_was_closed_is_not_launched_but_sent_by_its_caller():
+    with raw_server() as listener:
+        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        client = GraphClient(base_url=base, timeout=2)
+        prepared = client.prepare_publish("1", "1789", token=TOKEN)
+        first, _ = listener.accept()
+        first.close()  # the server closes the idle connection before the mark
+        time.sleep(0.05)
+        assert prepared.launch() is False  # writing would need a new connection: not here
+
+        def serve() -> None:
+            peer, _ = listener.accept()  # the caller connects again
+            with peer:
+                peer.settimeout(2)
+                read_request(peer)
+                peer.sendall(REPLY)
+
+        server = threading.Thread(target=serve)
+        server.start()
+        assert client.send_publish(prepared) == "42"
+        server.join()
+        client.close()
+
+
+def test_a_launch_that_fails_is_reported_as_a_graph_error_by_send_publish():
+    with raw_server() as listener:
+        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        client = GraphClient(base_url=base, timeout=2)
+        prepared = client.prepare_publish("1", "1789", token=TOKEN)
+        peer, _ = listener.accept()
+        with peer:
+            peer.settimeout(2)
+            assert prepared.launch() is True
+            read_request(peer)
+        # Closed without an answer: the call may have happened, and says so as a Graph error.
+        with pytest.raises(GraphConnectionError) as failed:
+            client.send_publish(prepared)
+        assert TOKEN not in str(failed.value)
+        client.close()

@@ -179,7 +179,7 @@ def test_drop_over_real_http_closes_without_answer() -> None:
         url = f"{sandbox.url}/v25.0/{ACCOUNT}/media"
         # Closed with no answer: the client sees an orderly close or, when the
         # kernel still held unread bytes, a reset. Both mean "no response".
-        with pytest.raises(requests.ConnectionError, match="without response|reset by peer"):
+        with pytest.raises(requests.ConnectionError, match=r"without response|reset by peer"):
             http.post(url, data={"image_url": IMAGE})
         assert http.post(url, data={"image_url": IMAGE}).status_code == 200
         statuses = [c.status for c in sandbox.state.inspector.calls]

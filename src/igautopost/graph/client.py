@@ -20,9 +20,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from http.client import HTTPException
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 import certifi
@@ -33,11 +34,15 @@ from urllib3 import HTTPConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.util import parse_url
 
 from .error_table import error_from_response
 from .errors import GraphConnectionError, GraphError, GraphNetworkError, GraphTimeout
 from .logfilter import redact_urllib3_request_lines
 from .responses import ContainerStatus, LongLivedToken, MediaInfo, PublishingLimit
+
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection
 
 log = logging.getLogger(__name__)
 
@@ -114,20 +119,20 @@ class GraphClient:
         return _id(data, "POST", path)
 
     def prepare_publish(self, ig_user_id: str, container_id: str, *, token: Token) -> Prepared:
-        """`publish`, built but not sent: `send_publish` sends it. The connection to the API
-        is opened now if none is open: done ahead of the publish time, the call leaves on it
-        instead of after a TCP (and TLS) handshake."""
+        """`publish`, built but not sent, on a connection opened now: done ahead of the
+        publish time, the call then leaves without a TCP (and TLS) handshake. Any thread may
+        send it (`Prepared.launch`, never blocking); `send_publish` reads the answer."""
         path = self._path(ig_user_id, "media_publish")
         request = self._request(
             "POST", path, token=token, query=None, form={"creation_id": container_id}, base=None
         )
-        self._transport.connect_ahead(request.url, self._connect_timeout)
-        return Prepared(request, token)
+        return Prepared(request, token, self._transport.open(request))
 
     def send_publish(self, prepared: Prepared) -> str:
-        """Send a call `prepare_publish` built; the new media id."""
+        """The answer to a call `prepare_publish` built (sent now unless launched already);
+        the new media id."""
         request = prepared.request
-        data = self._finish(request, self._send(request), prepared.token)
+        data = self._finish(request, self._send(request, prepared.answer), prepared.token)
         return _id(data, request.method, request.path)
 
     def media(self, media_id: str, *, token: Token) -> MediaInfo:
@@ -217,10 +222,6 @@ class GraphClient:
             return self.base_url
         return FACEBOOK_HOST if login == "facebook" else INSTAGRAM_HOST
 
-    @property
-    def _connect_timeout(self) -> float:
-        return self.timeout[0] if isinstance(self.timeout, tuple) else self.timeout
-
     def _call(
         self,
         method: str,
@@ -256,20 +257,21 @@ class GraphClient:
             url += "?" + urlencode(query)
         return Request(method, path, url, headers, body, self.timeout)
 
-    def _send(self, request: Request) -> Answer:
-        """The transport's answer; network failures become `GraphNetworkError`s."""
+    def _send(self, request: Request, exchange: Callable[[], Answer] | None = None) -> Answer:
+        """The transport's answer (or `exchange`'s, for a request already on its way);
+        network failures become `GraphNetworkError`s."""
         method, path = request.method, request.path
         failure: GraphNetworkError
         started = time.perf_counter()
         try:
-            answer = self._transport.send(request)
+            answer = exchange() if exchange is not None else self._transport.send(request)
         except NewConnectionError as exc:  # a subclass of urllib3's timeout, but refused
             failure = GraphConnectionError(
                 f"could not reach the Graph API ({type(exc).__name__})", method=method, path=path
             )
         except (TimeoutError, Urllib3Timeout):
             failure = GraphTimeout(f"no answer within {self.timeout} s", method=method, path=path)
-        except (Urllib3Error, OSError) as exc:
+        except (Urllib3Error, OSError, HTTPException) as exc:
             # The exception's text may hold the URL and its query: keep only its class name.
             failure = GraphConnectionError(
                 f"could not reach the Graph API ({type(exc).__name__})", method=method, path=path
@@ -320,12 +322,34 @@ class Answer:
     body: bytes
 
 
+class Pending(Protocol):
+    """A request on a connection of its own, opened ahead (`Transport.open`)."""
+
+    def launch(self) -> bool:
+        """Write the request now, from any thread, without waiting for the answer; False
+        (nothing written) when that could block: no connection is open."""
+        ...
+
+    def answer(self) -> Answer:
+        """Send the request unless launched, then read its answer; once only."""
+        ...
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """A publish call built ahead of sending (`GraphClient.prepare_publish`)."""
+    """A publish call built and connected ahead of sending (`GraphClient.prepare_publish`)."""
 
     request: Request
     token: Token = field(repr=False)
+    pending: Pending = field(repr=False)
+
+    def launch(self) -> bool:
+        """Send the call now if that cannot block (see `Pending.launch`): a failure is kept
+        for `GraphClient.send_publish` to report."""
+        return self.pending.launch()
+
+    def answer(self) -> Answer:
+        return self.pending.answer()
 
 
 class Transport(Protocol):
@@ -333,16 +357,17 @@ class Transport(Protocol):
 
     def send(self, request: Request) -> Answer: ...
 
-    def connect_ahead(self, url: str, timeout: float) -> None: ...
+    def open(self, request: Request) -> Pending:
+        """`request` on a connection taken for it and opened now, to be sent later."""
+        ...
 
     def close(self) -> None: ...
 
 
 class Urllib3Transport:
     """HTTP/1.1 with keep-alive on urllib3: each thread has its own pool manager, keeping up
-    to `pool_size` idle connections per host, so that a connection opened ahead by a thread
-    (`connect_ahead`) is the one its next call uses. Certificates are checked against
-    certifi's bundle; `proxy`, when given, carries every request. No retries, no redirects."""
+    to `pool_size` idle connections per host. Certificates are checked against certifi's
+    bundle; `proxy`, when given, carries every request. No retries, no redirects."""
 
     def __init__(self, pool_size: int = 4, proxy: str | None = None) -> None:
         self._options: dict[str, Any] = {"maxsize": pool_size, "ca_certs": certifi.where()}
@@ -365,8 +390,7 @@ class Urllib3Transport:
         return manager
 
     def send(self, request: Request) -> Answer:
-        timeout = request.timeout
-        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        connect, read = _timeouts(request.timeout)
         response = self._manager.urlopen(
             request.method,
             request.url,
@@ -378,22 +402,24 @@ class Urllib3Transport:
         )
         return Answer(response.status, response.headers, response.data)
 
-    def connect_ahead(self, url: str, timeout: float) -> None:
-        """Open a connection to `url`'s host now unless an idle one is open. Only an
-        optimisation: whatever goes wrong is left to the call itself."""
+    def open(self, request: Request) -> Pending:
+        connect, read = _timeouts(request.timeout)
+        manager = self._manager
+        parsed = parse_url(request.url)
+        pool = manager.connection_from_url(request.url)
+        if not isinstance(pool, HTTPConnectionPool) or (
+            isinstance(manager, urllib3.ProxyManager)
+            and manager._proxy_requires_url_absolute_form(parsed)
+        ):
+            return _Later(self, request)  # a plain-HTTP proxy rewrites requests: no shortcut
+        connection = pool._get_conn()  # urllib3 has no public way to hold one for later
         try:
-            pool = self._manager.connection_from_url(url)
-            if not isinstance(pool, HTTPConnectionPool):
-                return
-            connection = pool._get_conn()  # urllib3 has no public way to open one ahead
-            try:
-                if not connection.is_connected:
-                    connection.timeout = timeout
-                    connection.connect()
-            finally:
-                pool._put_conn(connection)
-        except Exception as exc:  # the call reports real failures
+            if not connection.is_connected:
+                connection.timeout = connect
+                connection.connect()
+        except Exception as exc:  # the send reports real failures, after connecting again
             log.debug("could not connect ahead: %s", type(exc).__name__)
+        return _Outgoing(pool, connection, request, parsed.request_uri, read)
 
     def close(self) -> None:
         with self._lock:
@@ -401,6 +427,88 @@ class Urllib3Transport:
         for manager in managers:
             manager.clear()
         self._local = threading.local()
+
+
+class _Outgoing:
+    """A request held on its own connection, out of its thread's pool until answered."""
+
+    def __init__(
+        self,
+        pool: HTTPConnectionPool,
+        connection: BaseHTTPConnection,
+        request: Request,
+        target: str,
+        read_timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._connection: BaseHTTPConnection | None = connection
+        self._request = request
+        self._target = target
+        self._read_timeout = read_timeout
+        self._sent = False
+        self._failure: BaseException | None = None
+
+    def launch(self) -> bool:
+        connection = self._connection
+        # Not connected, or closed by the server meanwhile: connecting could block.
+        if connection is None or self._sent or not connection.is_connected:
+            return False
+        self._write()
+        return True
+
+    def answer(self) -> Answer:
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("a prepared request is answered once only")
+        try:
+            if not self._sent:
+                if not connection.is_closed and not connection.is_connected:
+                    connection.close()  # closed by the server meanwhile: connect again
+                self._write()
+            if self._failure is not None:
+                raise self._failure
+            connection.timeout = self._read_timeout
+            response = connection.getresponse()
+            answer = Answer(response.status, response.headers, response.data)
+        except BaseException:
+            connection.close()
+            self._pool._put_conn(None)
+            raise
+        finally:
+            self._connection = None
+        self._pool._put_conn(connection)
+        return answer
+
+    def _write(self) -> None:
+        request, connection = self._request, self._connection
+        assert connection is not None
+        self._sent = True
+        try:
+            connection.request(
+                request.method, self._target, body=request.body, headers=request.headers
+            )
+        except BrokenPipeError:
+            pass  # the server may have answered and closed already: the answer tells
+        except BaseException as exc:  # reported by `answer`, in the caller's thread
+            self._failure = exc
+
+
+class _Later:
+    """A request sent only when its answer is asked for (where holding one cannot work)."""
+
+    def __init__(self, transport: Urllib3Transport, request: Request) -> None:
+        self._transport = transport
+        self._request = request
+
+    def launch(self) -> bool:
+        return False
+
+    def answer(self) -> Answer:
+        return self._transport.send(self._request)
+
+
+def _timeouts(timeout: Timeout) -> tuple[float, float]:
+    return timeout if isinstance(timeout, tuple) else (timeout, timeout)
 
 
 def proxy_for(base_url: str) -> str | None:
