@@ -29,7 +29,10 @@ CHUNK = 10
 SPREAD = timedelta(milliseconds=100)
 MAX_WAIT = timedelta(seconds=1)  # a task is never sent further ahead than one sweep
 
+MAX_HOPS = 3  # how often a task's posts may be handed on for want of free threads
+
 Item = tuple[int, datetime]  # post id, due at
+Resend = Callable[[Sequence[Item], int], None]  # (posts, hops so far)
 
 
 def chunks(batch: Sequence[Item]) -> list[list[Item]]:
@@ -53,16 +56,28 @@ def decode(items: Sequence[Sequence[int | str]]) -> list[Item]:
 
 
 class StepRunner:
-    """Runs the steps of one task's posts on this process's pool of step threads."""
+    """Runs the steps of one task's posts on this process's pool of step threads.
 
-    def __init__(self, publisher: Publisher, threads: int) -> None:
+    A worker stages a ready post on a step thread before its publish time (see
+    `EnginePolicy.publish_ahead`), so it can publish on the mark only as many posts as it
+    has threads. Celery hands a worker every task whose ETA it has seen, however many: so
+    before a task's publish time, posts beyond the free threads go back to the queue
+    (`resend`) for a worker with threads to spare, at most `MAX_HOPS` times each; after it,
+    or with no `resend`, they wait here for a thread."""
+
+    def __init__(self, publisher: Publisher, threads: int, resend: Resend | None = None) -> None:
         self.publisher = publisher
+        self.threads = threads
+        self.resend = resend
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="igautopost-step")
+        self._lock = threading.Lock()
+        self._busy = 0  # posts submitted to the pool and not finished
 
-    def run(self, items: Sequence[Item]) -> None:
+    def run(self, items: Sequence[Item], hops: int = 0) -> None:
         """Each post at its due time; returns when all are done (their outcomes are stored).
         The posts due when the first is are claimed together, in one write; the others
         (later in the task's spread) each at its own time."""
+        items = self._take(items, hops)
         claimed = self._claim_first(items)
         taken = {post.id for post in claimed}
         futures = [self.pool.submit(step_claimed, self.publisher, post) for post in claimed]
@@ -72,7 +87,41 @@ class StepRunner:
             if post_id not in taken
         ]
         for future in futures:
+            future.add_done_callback(lambda _: self._done())
+        for future in futures:
             future.result()
+
+    def _take(self, items: Sequence[Item], hops: int) -> Sequence[Item]:
+        """The posts this worker runs now: all of them, or as many as it has free threads
+        while another worker may still stage the rest in time (which are resent)."""
+        with self._lock:
+            free = self.threads - self._busy
+            keep = items if len(items) <= free else items[: max(free, 0)]
+            publish_ahead = self.publisher.policy.publish_ahead
+            now = self.publisher.clock.now()
+            rest = items[len(keep) :]
+            if rest and (
+                self.resend is None
+                or hops >= MAX_HOPS
+                or now >= min(at for _, at in rest) + publish_ahead
+            ):
+                keep, rest = items, []
+            self._busy += len(keep)
+        if rest:
+            assert self.resend is not None
+            log.debug("%s posts resent: no free step thread to stage them", len(rest))
+            try:
+                self.resend(rest, hops + 1)
+            except Exception:  # the broker is down: run them here after all
+                log.exception("resending %s posts failed", len(rest))
+                with self._lock:
+                    self._busy += len(rest)
+                keep = items
+        return keep
+
+    def _done(self, count: int = 1) -> None:
+        with self._lock:
+            self._busy -= count
 
     def _claim_first(self, items: Sequence[Item]) -> list[Post]:
         if not items:

@@ -77,8 +77,8 @@ def create_app(settings: Settings, *, runner: Callable[[], StepRunner] | None = 
 
 def _register_tasks(app: Celery, runners: PerProcess[StepRunner]) -> None:
     @app.task(name=ADVANCE, ignore_result=True)  # type: ignore[untyped-decorator]
-    def advance(items: list[list[int | str]]) -> None:
-        runners.get().run(decode(items))
+    def advance(items: list[list[int | str]], hops: int = 0) -> None:
+        runners.get().run(decode(items), hops)
 
     @app.task(name=SWEEP, ignore_result=True)  # type: ignore[untyped-decorator]
     def sweep() -> None:
@@ -110,7 +110,8 @@ class TaskSender:
         self.app = app
         self.clock = clock
 
-    def __call__(self, batch: Sequence[Item]) -> None:
+    def __call__(self, batch: Sequence[Item], hops: int = 0) -> None:
+        """`hops`: how often these posts were handed on already (`StepRunner`)."""
         now = self.clock.now()
         with self.app.producer_or_acquire() as producer:
             for group in chunks(batch):
@@ -118,6 +119,7 @@ class TaskSender:
                 self.app.send_task(
                     ADVANCE,
                     args=[encode(group)],
+                    kwargs={"hops": hops} if hops else None,
                     eta=first if first > now else None,
                     producer=producer,
                 )
@@ -215,9 +217,12 @@ def run_worker(
 ) -> None:
     """Run a Celery worker in this process until it is stopped (SIGTERM: a warm shutdown);
     with `beat`, the sweeper too."""
-    app = create_app(
-        settings, runner=lambda: StepRunner(build_publisher(settings, threads), threads)
-    )
+
+    def runner() -> StepRunner:
+        publisher = build_publisher(settings, threads)
+        return StepRunner(publisher, threads, resend=TaskSender(app, publisher.clock))
+
+    app = create_app(settings, runner=runner)
     stopping = threading.Event()
     sweeper = start_sweeper(app, settings, stopping) if beat else None
     try:
