@@ -137,3 +137,27 @@ def test_an_idle_launcher_ends_its_thread_and_starts_another_when_needed(
             time.sleep(0.01)
         assert launcher._thread is None  # ended once idle
     assert [name for name, _, _ in log] == ["first", "second"]
+
+
+class Stuck(Recorded):
+    """A launch that hangs (a write that blocks, say) and holds up the launcher."""
+
+    def launch(self) -> bool:
+        time.sleep(1.0)
+        return super().launch()
+
+
+def test_a_step_stops_waiting_for_a_launcher_that_fell_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("igautopost.launcher.GRACE", 0.1)
+    log: list[tuple[str, datetime, str]] = []
+    launcher = Launcher(SystemClock())
+    mark = datetime.now(UTC) + timedelta(milliseconds=100)
+    stuck = threading.Thread(target=launcher.launch_at, args=(call(Stuck(log, "stuck")), mark))
+    stuck.start()
+    time.sleep(0.02)  # the stuck call is first in the launcher's queue
+    launcher.launch_at(call(Recorded(log, "waiting")), mark)
+    returned = datetime.now(UTC)
+    assert mark <= returned < mark + timedelta(milliseconds=600)  # not after the stuck one
+    stuck.join(5)

@@ -28,6 +28,7 @@ from .graph.client import Prepared
 log = logging.getLogger(__name__)
 
 IDLE = 30.0  # seconds without a call before the launcher's thread ends
+GRACE = 10.0  # seconds past its mark after which a step stops waiting for the launcher
 
 
 @dataclass(order=True)
@@ -63,7 +64,10 @@ class Launcher:
                 )
                 self._thread.start()
             self._wake.notify()
-        launch.left.wait()
+        # Never forever: a launcher that fell behind by GRACE leaves the call to its step
+        # (`Pending` writes a request once, whichever thread comes first).
+        launch.left.wait((mark - self.clock.now()).total_seconds() + GRACE)
+        sleep_until(self.clock, mark)
 
     def _run(self) -> None:
         while True:

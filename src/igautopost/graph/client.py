@@ -447,24 +447,27 @@ class _Outgoing:
         self._read_timeout = read_timeout
         self._sent = False
         self._failure: BaseException | None = None
+        self._writing = threading.Lock()  # one write, whichever thread gets there first
 
     def launch(self) -> bool:
-        connection = self._connection
-        # Not connected, or closed by the server meanwhile: connecting could block.
-        if connection is None or self._sent or not connection.is_connected:
-            return False
-        self._write()
-        return True
+        with self._writing:
+            connection = self._connection
+            # Not connected, or closed by the server meanwhile: connecting could block.
+            if connection is None or self._sent or not connection.is_connected:
+                return False
+            self._write()
+            return True
 
     def answer(self) -> Answer:
         connection = self._connection
         if connection is None:
             raise RuntimeError("a prepared request is answered once only")
         try:
-            if not self._sent:
-                if not connection.is_closed and not connection.is_connected:
-                    connection.close()  # closed by the server meanwhile: connect again
-                self._write()
+            with self._writing:
+                if not self._sent:
+                    if not connection.is_closed and not connection.is_connected:
+                        connection.close()  # closed by the server meanwhile: connect again
+                    self._write()
             if self._failure is not None:
                 raise self._failure
             connection.timeout = self._read_timeout

@@ -95,15 +95,13 @@ class StepRunner:
         """The posts this worker runs now: all of them, or as many as it has free threads
         while another worker may still stage the rest in time (which are resent)."""
         with self._lock:
-            free = self.threads - self._busy
-            keep = items if len(items) <= free else items[: max(free, 0)]
+            free = max(self.threads - self._busy, 0)
+            keep, rest = items[:free], items[free:]
             publish_ahead = self.publisher.policy.publish_ahead
-            now = self.publisher.clock.now()
-            rest = items[len(keep) :]
             if rest and (
                 self.resend is None
                 or hops >= MAX_HOPS
-                or now >= min(at for _, at in rest) + publish_ahead
+                or self.publisher.clock.now() >= min(at for _, at in rest) + publish_ahead
             ):
                 keep, rest = items, []
             self._busy += len(keep)
@@ -119,9 +117,9 @@ class StepRunner:
                 keep = items
         return keep
 
-    def _done(self, count: int = 1) -> None:
+    def _done(self) -> None:
         with self._lock:
-            self._busy -= count
+            self._busy -= 1
 
     def _claim_first(self, items: Sequence[Item]) -> list[Post]:
         if not items:
