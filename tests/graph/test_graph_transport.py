@@ -8,9 +8,11 @@ request as (method, URL without its query, {headers, params, data, timeout}).
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,7 +33,7 @@ from igautopost.graph import (
     GraphTimeout,
     TokenInvalid,
 )
-from igautopost.graph.client import Answer, Request, Urllib3Transport
+from igautopost.graph.client import Answer, Prepared, Request, Urllib3Transport
 
 Call = tuple[str, str, dict[str, Any]]
 Handler = Callable[[str, str, dict[str, Any]], Answer]
@@ -333,21 +335,23 @@ def read_request(peer: Any) -> bytes:
     return data
 
 
-def raw_server() -> Any:
-    import socket
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-    listener.settimeout(2)
-    return listener
+@contextmanager
+def prepared_on_raw_server(**options: Any) -> Iterator[tuple[Any, GraphClient, Prepared]]:
+    """A raw listening socket, a client pointed at it, and a publish prepared on it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(2)
+        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        client = GraphClient(base_url=base, timeout=2, **options)
+        try:
+            yield listener, client, client.prepare_publish("1", "1789", token=TOKEN)
+        finally:
+            client.close()
 
 
 def test_a_prepared_call_is_connected_ahead_written_at_launch_and_answered_later():
-    with raw_server() as listener:
-        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        client = GraphClient(base_url=base, timeout=2, pool_size=2)
-        prepared = client.prepare_publish("1", "1789", token=TOKEN)
+    with prepared_on_raw_server(pool_size=2) as (listener, client, prepared):
         peer, _ = listener.accept()  # the connection exists before anything is sent
         with peer:
             peer.settimeout(2)
@@ -365,14 +369,10 @@ def test_a_prepared_call_is_connected_ahead_written_at_launch_and_answered_later
             assert read_request(peer).startswith(b"POST /v25.0/1/media_publish")
             peer.sendall(REPLY)
             assert client.send_publish(second) == "42"
-        client.close()
 
 
 def test_a_call_whose_connection_was_closed_is_not_launched_but_sent_by_its_caller():
-    with raw_server() as listener:
-        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        client = GraphClient(base_url=base, timeout=2)
-        prepared = client.prepare_publish("1", "1789", token=TOKEN)
+    with prepared_on_raw_server() as (listener, client, prepared):
         first, _ = listener.accept()
         first.close()  # the server closes the idle connection before the mark
         time.sleep(0.05)
@@ -389,14 +389,10 @@ def test_a_call_whose_connection_was_closed_is_not_launched_but_sent_by_its_call
         server.start()
         assert client.send_publish(prepared) == "42"
         server.join()
-        client.close()
 
 
 def test_a_launch_that_fails_is_reported_as_a_graph_error_by_send_publish():
-    with raw_server() as listener:
-        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        client = GraphClient(base_url=base, timeout=2)
-        prepared = client.prepare_publish("1", "1789", token=TOKEN)
+    with prepared_on_raw_server() as (listener, client, prepared):
         peer, _ = listener.accept()
         with peer:
             peer.settimeout(2)
@@ -406,4 +402,21 @@ def test_a_launch_that_fails_is_reported_as_a_graph_error_by_send_publish():
         with pytest.raises(GraphConnectionError) as failed:
             client.send_publish(prepared)
         assert TOKEN not in str(failed.value)
-        client.close()
+
+
+def test_behind_a_plain_http_proxy_a_prepared_call_is_sent_by_its_caller():
+    # The proxy rewrites a plain-HTTP request: nothing is held or written ahead of the call.
+    transport = Urllib3Transport(proxy="http://127.0.0.1:9")
+    request = Request(
+        "POST",
+        "/v25.0/1/media_publish",
+        "http://sandbox.test/v25.0/1/media_publish",
+        {},
+        b"creation_id=1789",
+        1.0,
+    )
+    pending = transport.open(request)
+    assert pending.launch() is False
+    with pytest.raises(urllib3.exceptions.HTTPError):  # the caller's send, to the dead proxy
+        pending.answer()
+    transport.close()
