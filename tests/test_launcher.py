@@ -69,7 +69,7 @@ def test_calls_of_one_mark_leave_on_it_from_one_thread_and_steps_go_on_after_all
     launched = launch_together(launcher, calls, mark)
     assert sorted(name for name, _, _ in log) == sorted(f"call-{i}" for i in range(50))
     assert all(at >= mark for _, at, _ in log), "a call left before its mark"
-    assert max(at for _, at, _ in log) - mark < timedelta(milliseconds=200)
+    assert max(at for _, at, _ in log) - mark < timedelta(seconds=1)  # tens of ms when idle
     assert {thread for _, _, thread in log} == {"igautopost-launcher"}
     assert launched == [50] * 50  # no step read its answer while calls of its mark waited
 
@@ -143,7 +143,7 @@ class Stuck(Recorded):
     """A launch that hangs (a write that blocks, say) and holds up the launcher."""
 
     def launch(self) -> bool:
-        time.sleep(1.0)
+        time.sleep(3.0)
         return super().launch()
 
 
@@ -159,5 +159,5 @@ def test_a_step_stops_waiting_for_a_launcher_that_fell_behind(
     time.sleep(0.02)  # the stuck call is first in the launcher's queue
     launcher.launch_at(call(Recorded(log, "waiting")), mark)
     returned = datetime.now(UTC)
-    assert mark <= returned < mark + timedelta(milliseconds=600)  # not after the stuck one
+    assert mark <= returned < mark + timedelta(seconds=2)  # not after the stuck one (3 s)
     stuck.join(5)

@@ -47,7 +47,7 @@ def occupy(steps: StepRunner, ids: list[int], at: datetime) -> threading.Thread:
 def test_posts_beyond_the_free_threads_go_back_to_the_queue_before_their_time(store):
     resent = Resent()
     steps = runner(store, threads=3, resend=resent)
-    soon = datetime.now(UTC) + timedelta(milliseconds=400)
+    soon = datetime.now(UTC) + timedelta(seconds=1)
     busy = occupy(steps, [9001, 9002], soon)  # two of three threads wait for `soon`
 
     steps.run([(9003, soon), (9004, soon), (9005, soon)])

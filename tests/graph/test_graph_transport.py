@@ -375,7 +375,7 @@ def test_a_call_whose_connection_was_closed_is_not_launched_but_sent_by_its_call
     with prepared_on_raw_server() as (listener, client, prepared):
         first, _ = listener.accept()
         first.close()  # the server closes the idle connection before the mark
-        time.sleep(0.05)
+        time.sleep(0.2)  # the close reaches the client
         assert prepared.launch() is False  # writing would need a new connection: not here
 
         def serve() -> None:
