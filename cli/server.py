@@ -222,8 +222,10 @@ def default_api_processes() -> int:
 
 def _in_memory_database() -> bool:
     """An in-memory SQLite database lives in one process: API processes could not share it."""
+    from igautopost.storage.base import sqlite_file
+
     url = runtime.settings.resolved_database_url()
-    return url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:")
+    return url.startswith("sqlite") and sqlite_file(url) is None
 
 
 def _celery_waker() -> Any:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from igautopost.posts import parse_posts
 from igautopost.secretbox import TokenCipher
 from igautopost.storage import writegate
-from igautopost.storage.base import PostQuery
+from igautopost.storage.base import PostQuery, sqlite_file
 from igautopost.storage.sql import SqlStore, create_engine
 from igautopost.storage.writegate import LOCK_SUFFIX, gate_for, write_transaction
 
@@ -151,3 +151,18 @@ def test_the_bulk_of_a_checkpoint_runs_without_the_gate(
     for i in range(5):
         store.add(parse_posts([make_post(caption=f"post {i}")], now=now), now=now)
     assert held_during == [False, True]  # the bulk outside, the short catch-up inside
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:////var/lib/igautopost/posts.db", "/var/lib/igautopost/posts.db"),
+        ("sqlite:///relative.db", "relative.db"),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file::memory:?cache=shared", None),
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/test", None),
+    ],
+)
+def test_sqlite_file_names_the_file_of_a_sqlite_url_only(url: str, expected: str | None) -> None:
+    assert sqlite_file(url) == expected

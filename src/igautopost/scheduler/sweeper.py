@@ -27,6 +27,7 @@ from typing import IO, Protocol
 import sqlalchemy as sa
 
 from ..clock import Clock
+from ..storage.base import sqlite_file
 from ..storage.sql import SqlStore
 
 log = logging.getLogger("igautopost.sweeper")
@@ -188,8 +189,7 @@ def lock_for(store: SqlStore) -> SweeperLock:
     engine = store.engine
     if engine.dialect.name == "postgresql":
         return PostgresLock(engine)
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+    if (database := sqlite_file(engine.url)) is not None:
         return FileLock(Path(f"{database}.sweeper.lock"))
     return NoLock()
 

@@ -8,7 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import sqlalchemy as sa
+
 from ..models import Event, Post, PostSpec, Status
+
+
+def sqlite_file(url: str | sa.URL) -> str | None:
+    """The database file a SQLite URL names; None for an in-memory database or another
+    database system."""
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return database
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,11 @@ class ClaimsMixin:
     def _to_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> Post:
         raise NotImplementedError
 
+    def _in_due_order(self, rows: Sequence[sa.Row[Any]], now: datetime) -> list[Post]:
+        return sorted(
+            (self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now
+        )
+
     def claim(
         self,
         post_id: int,
@@ -151,9 +156,7 @@ class ClaimsMixin:
         params = _claim_params(owner, now, lease, ahead) | {"c_ids": list(post_ids)}
         with self._write() as conn:
             rows = conn.execute(_CLAIM_MANY, params).all()
-        return sorted(
-            (self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now
-        )
+        return self._in_due_order(rows, now)
 
     def claim_due(
         self,
@@ -170,9 +173,7 @@ class ClaimsMixin:
         params = _claim_params(owner, now, lease, ahead) | {"c_limit": limit}
         with self._write() as conn:
             rows = conn.execute(statement, params).all()
-        return sorted(
-            (self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now
-        )
+        return self._in_due_order(rows, now)
 
     def due_by(
         self, until: datetime, *, limit: int, ahead: timedelta = ZERO

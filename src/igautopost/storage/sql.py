@@ -23,7 +23,7 @@ from ..models import Event, Post, PostError, PostSpec, Status
 from ..secretbox import TokenCipher
 from . import migrate
 from .accounts import AccountStore
-from .base import PostQuery
+from .base import PostQuery, sqlite_file
 from .claims import ClaimsMixin
 from .tables import UTCDateTime, events, posts
 from .writegate import write_transaction
@@ -41,8 +41,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = N
     the last second is not (a ping per checkout was a fifth of a publishing step). A dead one
     that slips through fails one statement, and SQLAlchemy then replaces the whole pool."""
     if url.startswith("sqlite"):
-        database = sa.engine.make_url(url).database
-        if database and database != ":memory:":
+        if (database := sqlite_file(url)) is not None:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False}, pool_size=64, max_overflow=64

@@ -31,6 +31,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from .base import sqlite_file
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: threads of one process are still queued
@@ -114,10 +116,8 @@ def gate_for(engine: sa.Engine) -> WriteGate | None:
 def _new_gate(engine: sa.Engine) -> WriteGate | None:
     if engine.dialect.name != "sqlite":
         return None
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file::memory:"):
-        return WriteGate(None)
-    return WriteGate(os.path.abspath(database))
+    database = sqlite_file(engine.url)  # None in memory: one process, no file to lock
+    return WriteGate(os.path.abspath(database) if database else None)
 
 
 @contextmanager
