@@ -40,6 +40,7 @@ def _accounts() -> Accounts:
     settings = cli.runtime.settings
     client = GraphClient(
         base_url=settings.graph_base_url,
+        instagram_base_url=settings.graph_instagram_base_url,
         version=settings.graph_version,
         timeout=settings.graph_timeout,
     )

@@ -56,6 +56,7 @@ def _publisher() -> Publisher:
     settings = runtime.settings
     client = GraphClient(
         base_url=settings.graph_base_url,
+        instagram_base_url=settings.graph_instagram_base_url,
         version=settings.graph_version,
         timeout=settings.graph_timeout,
     )

@@ -33,7 +33,7 @@ from igautopost.graph import (
     GraphTimeout,
     TokenInvalid,
 )
-from igautopost.graph.client import Answer, Prepared, Request, Urllib3Transport
+from igautopost.graph.client import Answer, HostToken, Prepared, Request, Urllib3Transport
 
 Call = tuple[str, str, dict[str, Any]]
 Handler = Callable[[str, str, dict[str, Any]], Answer]
@@ -271,6 +271,40 @@ def test_a_sandbox_base_url_serves_the_token_endpoints_too():
     assert urls == [
         "http://127.0.0.1:8999/refresh_access_token",
         "http://127.0.0.1:8999/v25.0/oauth/access_token",
+    ]
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://graph.facebook.com", "https://graph.instagram.com", "http://127.0.0.1:8999"],
+)
+def test_instagram_token_calls_go_to_the_instagram_host_setting(base_url: str):
+    sessions: list[FakeTransport] = []
+    data = {"access_token": "x", "token_type": "bearer", "expires_in": 1}
+    client = fake_client(
+        lambda *_: answer(data=data),
+        sessions,
+        base_url=base_url,
+        instagram_base_url="http://127.0.0.1:8998/",
+    )
+    client.refresh_token(IG_TOKEN)
+    client.exchange_token(IG_TOKEN, app_secret=APP_SECRET, login="instagram")
+    client.exchange_token(TOKEN, app_id="1", app_secret=APP_SECRET)
+    facebook = "http://127.0.0.1:8999" if "127.0.0.1" in base_url else "https://graph.facebook.com"
+    assert [url for _, url, _ in sessions[0].calls] == [
+        "http://127.0.0.1:8998/refresh_access_token",
+        "http://127.0.0.1:8998/access_token",
+        f"{facebook}/v25.0/oauth/access_token",
+    ]
+
+
+def test_a_host_bound_token_is_refreshed_at_its_host():
+    sessions: list[FakeTransport] = []
+    data = {"access_token": "x", "token_type": "bearer", "expires_in": 1}
+    client = fake_client(lambda *_: answer(data=data), sessions, base_url="http://127.0.0.1:8999")
+    client.refresh_token(HostToken(IG_TOKEN, "http://127.0.0.1:8997"))
+    assert [url for _, url, _ in sessions[0].calls] == [
+        "http://127.0.0.1:8997/refresh_access_token"
     ]
 
 

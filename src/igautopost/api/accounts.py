@@ -58,6 +58,7 @@ def store_account(ctx: ApiContext, owner: int, data: dict[str, Any]) -> tuple[Ac
     secret = settings.app_secret.get_secret_value() if settings.app_secret else None
     with GraphClient(
         base_url=settings.graph_base_url,
+        instagram_base_url=settings.graph_instagram_base_url,
         version=settings.graph_version,
         timeout=settings.graph_timeout,
     ) as client:

@@ -79,8 +79,10 @@ class GraphClient:
     """The Graph API calls of the publishing flow, token exchange and refresh.
 
     ``base_url`` is the Facebook Login host (default), the Instagram Login host
-    ``https://graph.instagram.com``, or a sandbox. ``timeout`` is in seconds (or a
-    ``(connect, read)`` pair). ``transport`` sends the requests: by default an
+    ``https://graph.instagram.com``, or a sandbox. ``instagram_base_url`` is where Instagram
+    Login's token exchange and refresh go: by default ``https://graph.instagram.com`` when
+    ``base_url`` is one of Meta's hosts, else ``base_url`` (a sandbox serves both). ``timeout``
+    is in seconds (or a ``(connect, read)`` pair). ``transport`` sends the requests: by default an
     `Urllib3Transport` keeping ``pool_size`` idle connections per thread and host; tests pass
     a fake.
     """
@@ -89,12 +91,16 @@ class GraphClient:
         self,
         *,
         base_url: str = FACEBOOK_HOST,
+        instagram_base_url: str | None = None,
         version: str = "v25.0",
         timeout: Timeout = 30.0,
         transport: Transport | None = None,
         pool_size: int = 4,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        on_meta = urlsplit(self.base_url).hostname in META_HOSTS
+        default_instagram = INSTAGRAM_HOST if on_meta else self.base_url
+        self.instagram_base_url = (instagram_base_url or default_instagram).rstrip("/")
         self.version = version.strip("/")
         self.timeout = timeout
         self._transport = transport or Urllib3Transport(pool_size, proxy_for(self.base_url))
@@ -165,6 +171,7 @@ class GraphClient:
 
         Facebook Login needs ``app_id``. Server side only: it sends the app secret.
         """
+        base = self._token_host(login, short_lived)
         if login == "facebook":
             if not app_id:
                 raise ValueError("exchange_token(login='facebook') needs app_id")
@@ -177,25 +184,28 @@ class GraphClient:
                 "fb_exchange_token": _secret(short_lived),
             }
             path = f"/{self.version}/oauth/access_token"
-            return _token(self._call("POST", path, form=form, base=self._token_host(login)), path)
+            return _token(self._call("POST", path, form=form, base=base), path)
         query = {
             "grant_type": "ig_exchange_token",
             "client_secret": _secret(app_secret),
             "access_token": _secret(short_lived),
         }
-        return self._instagram_token("/access_token", query)
+        return self._instagram_token("/access_token", query, base)
 
     def refresh_token(self, token: Token) -> LongLivedToken:
-        """Refresh a long-lived Instagram Login token (>= 24 h old, still valid): 60 more days."""
+        """Refresh a long-lived Instagram Login token (>= 24 h old, still valid): 60 more days,
+        from `instagram_base_url` (or the host a `HostToken` names)."""
         query = {"grant_type": "ig_refresh_token", "access_token": _secret(token)}
-        return self._instagram_token("/refresh_access_token", query)
+        return self._instagram_token(
+            "/refresh_access_token", query, self._token_host("instagram", token)
+        )
 
-    def _instagram_token(self, path: str, query: dict[str, str]) -> LongLivedToken:
+    def _instagram_token(self, path: str, query: dict[str, str], base: str) -> LongLivedToken:
         # graph.instagram.com answers these only to GET with the secrets in the query string
         # ("Unsupported request - method type" otherwise). Our logs and errors carry the path
         # only; urllib3's DEBUG request line would show the query, so it is redacted too.
         redact_urllib3_request_lines()
-        data = self._call("GET", path, query=query, base=self._token_host("instagram"))
+        data = self._call("GET", path, query=query, base=base)
         return _token(data, path)
 
     # -- plumbing ------------------------------------------------------------------------
@@ -216,11 +226,17 @@ class GraphClient:
             raise ValueError("a Graph object id must not be empty")
         return f"/{self.version}/{segment}" + (f"/{edge}" if edge else "")
 
-    def _token_host(self, login: Login) -> str:
-        """Meta's host for that login type; a non-Meta base URL (a sandbox) serves both."""
+    def _token_host(self, login: Login, token: Token | None = None) -> str:
+        """Where that login type's token calls go: a token bound to a host goes there;
+        Instagram Login to `instagram_base_url`; Facebook Login to graph.facebook.com, or to
+        a non-Meta base URL (a sandbox, a proxy) as it is."""
+        if isinstance(token, HostToken):
+            return token.api_base
+        if login == "instagram":
+            return self.instagram_base_url
         if urlsplit(self.base_url).hostname not in META_HOSTS:
             return self.base_url
-        return FACEBOOK_HOST if login == "facebook" else INSTAGRAM_HOST
+        return FACEBOOK_HOST
 
     def _call(
         self,

@@ -171,6 +171,7 @@ def build_publisher(settings: Settings, threads: int) -> Publisher:
     )
     client = GraphClient(
         base_url=settings.graph_base_url,
+        instagram_base_url=settings.graph_instagram_base_url,
         version=settings.graph_version,
         timeout=settings.graph_timeout,
     )
