@@ -103,6 +103,37 @@ _CLAIM_DUE = _claim_due_statement(skip_locked=False)
 _CLAIM_DUE_LOCKED = _claim_due_statement(skip_locked=True)
 
 
+def _next_due_statement() -> sa.Select[Any]:
+    """The earliest next attempt of a free post, the earliest end of a live lease, and the
+    earliest next attempt of a free ready post: three columns of one row (`next_due`)."""
+    now = sa.bindparam("n_now", type_=UTCDateTime)
+    free = sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until <= now)
+    # One index walk per status (ix_posts_due), stopping at the first free post: a plain
+    # min() over all active posts reads every row of a large backlog.
+    firsts = [
+        sa.select(posts.c.next_attempt_at.label("at"))
+        .where(posts.c.status == status, posts.c.next_attempt_at.is_not(None), free)
+        .order_by(posts.c.next_attempt_at)
+        .limit(1)
+        .subquery()
+        for status in STEPPED
+    ]
+    earliest = sa.union_all(*[sa.select(f.c.at) for f in firsts]).subquery()
+    due = sa.select(sa.func.min(earliest.c.at))
+    lease_end = sa.select(sa.func.min(posts.c.lease_until)).where(
+        posts.c.lease_until > now,
+        posts.c.status.in_(STEPPED),
+        posts.c.next_attempt_at.is_not(None),
+    )
+    ready = sa.select(sa.func.min(posts.c.next_attempt_at)).where(
+        posts.c.status == Status.READY.value, free
+    )
+    return sa.select(due.scalar_subquery(), lease_end.scalar_subquery(), ready.scalar_subquery())
+
+
+_NEXT_DUE = _next_due_statement()
+
+
 def _claim_params(owner: str, now: datetime, lease: timedelta, ahead: timedelta) -> dict[str, Any]:
     return {"c_now": now, "c_horizon": now + ahead, "c_owner": owner, "c_until": now + lease}
 
@@ -205,38 +236,17 @@ class ClaimsMixin:
     def next_due(self, now: datetime, ahead: timedelta = ZERO) -> datetime | None:
         """When the next claim may succeed: the earliest next attempt of a free post (of a
         ready one, `ahead` of it, as `claim_due` takes them), or the earliest end of a live
-        lease (a worker that died leaves its posts to be taken over)."""
-        free = sa.or_(posts.c.lease_until.is_(None), posts.c.lease_until <= now)
-        # One index walk per status (ix_posts_due), stopping at the first free post: a plain
-        # min() over all active posts reads every row of a large backlog.
-        firsts = [
-            sa.select(posts.c.next_attempt_at.label("at"))
-            .where(posts.c.status == status, posts.c.next_attempt_at.is_not(None), free)
-            .order_by(posts.c.next_attempt_at)
-            .limit(1)
-            .subquery()
-            for status in STEPPED
-        ]
-        due = sa.select(
-            sa.func.min(sa.union_all(*[sa.select(f.c.at) for f in firsts]).subquery().c.at)
-        )
-        lease_end = sa.select(sa.func.min(posts.c.lease_until)).where(
-            posts.c.lease_until > now,
-            posts.c.status.in_(STEPPED),
-            posts.c.next_attempt_at.is_not(None),
-        )
-        queries = [due, lease_end]
-        if ahead > ZERO:
-            queries.append(
-                sa.select(sa.func.min(posts.c.next_attempt_at)).where(
-                    posts.c.status == Status.READY.value, free
-                )
-            )
+        lease (a worker that died leaves its posts to be taken over).
+
+        One statement, so one snapshot: read in parts, a step that saved between two of
+        them (releasing its lease) made a post waiting for its publish time vanish from the
+        answer, and `worker --exit-when-idle` stopped before publishing it."""
         with self.engine.connect() as conn:
-            times = [_aware(conn.execute(q).scalar()) for q in queries]
-        if ahead > ZERO and times[2] is not None:
-            times[2] -= ahead
-        known = [t for t in times if t is not None]
+            row = conn.execute(_NEXT_DUE, {"n_now": now}).one()
+        due, lease_end, ready = (_aware(value) for value in row)
+        if ahead > ZERO and ready is not None:
+            ready -= ahead
+        known = [t for t in (due, lease_end, ready if ahead > ZERO else None) if t is not None]
         return min(known) if known else None
 
     def save_step(
