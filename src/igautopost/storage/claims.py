@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..models import Post, PostSpec, Status
+from ..models import Post, Status
 from .tables import UTCDateTime, events, posts
 
 ACTIVE = [s.value for s in Status if s.is_active]
@@ -139,21 +139,20 @@ def _claim_params(owner: str, now: datetime, lease: timedelta, ahead: timedelta)
 
 
 class ClaimsMixin:
-    """Mixed into `SqlStore`; relies on its ``engine`` and ``_to_post``."""
+    """Mixed into `SqlStore`; relies on its ``engine`` and ``_taken``."""
 
     engine: sa.Engine
 
     def _write(self) -> AbstractContextManager[sa.Connection]:
         raise NotImplementedError
 
-    @staticmethod
-    def _to_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> Post:
+    def _taken(self, rows: Sequence[sa.Row[Any]], *, owner: str, now: datetime) -> list[Post]:
+        """The claimed rows as posts, those that cannot be read left out (and failed)."""
         raise NotImplementedError
 
-    def _in_due_order(self, rows: Sequence[sa.Row[Any]], now: datetime) -> list[Post]:
-        return sorted(
-            (self._to_post(r._mapping) for r in rows), key=lambda p: p.next_attempt_at or now
-        )
+    def _in_due_order(self, rows: Sequence[sa.Row[Any]], owner: str, now: datetime) -> list[Post]:
+        taken = self._taken(rows, owner=owner, now=now)
+        return sorted(taken, key=lambda p: p.next_attempt_at or now)
 
     def claim(
         self,
@@ -169,7 +168,8 @@ class ClaimsMixin:
         params = _claim_params(owner, now, lease, ahead) | {"c_id": post_id}
         with self._write() as conn:
             row = conn.execute(_CLAIM_ONE, params).first()
-        return self._to_post(row._mapping) if row else None
+        taken = self._taken([row], owner=owner, now=now) if row else []
+        return taken[0] if taken else None
 
     def claim_many(
         self,
@@ -187,7 +187,7 @@ class ClaimsMixin:
         params = _claim_params(owner, now, lease, ahead) | {"c_ids": list(post_ids)}
         with self._write() as conn:
             rows = conn.execute(_CLAIM_MANY, params).all()
-        return self._in_due_order(rows, now)
+        return self._in_due_order(rows, owner, now)
 
     def claim_due(
         self,
@@ -204,7 +204,7 @@ class ClaimsMixin:
         params = _claim_params(owner, now, lease, ahead) | {"c_limit": limit}
         with self._write() as conn:
             rows = conn.execute(statement, params).all()
-        return self._in_due_order(rows, now)
+        return self._in_due_order(rows, owner, now)
 
     def due_by(
         self, until: datetime, *, limit: int, ahead: timedelta = ZERO

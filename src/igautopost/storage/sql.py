@@ -8,27 +8,30 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..errors import InvalidPost, InvalidTransition, PostNotFound, Problem
-from ..models import Event, Post, PostError, PostSpec, Status
+from ..models import Event, Post, PostSpec, Status
 from ..secretbox import TokenCipher
 from . import migrate
 from .accounts import AccountStore
 from .base import PostQuery, sqlite_file
 from .claims import ClaimsMixin
+from .rows import UNREADABLE, read_post, to_post
 from .tables import UTCDateTime, events, posts
 from .writegate import write_transaction
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+log = logging.getLogger("igautopost.storage")
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> sa.Engine:
@@ -225,7 +228,8 @@ class SqlStore(ClaimsMixin):
             "lease_owner": None,
             "lease_until": None,
         }
-        if "spec" in values:
+        new_spec = "spec" in values
+        if new_spec:
             spec: PostSpec = values.pop("spec")
             values.update(self._spec_columns(spec))
         with self._write() as conn:
@@ -235,6 +239,9 @@ class SqlStore(ClaimsMixin):
                     f"post {post_id} is {before['status']}; this needs it to be "
                     + " or ".join(sorted(s.value for s in expect))
                 )
+            if new_spec and (problem := read_post(before)[1]) is not None:
+                # its new spec was made from what could be salvaged: never publish that
+                raise InvalidTransition(f"post {post_id}: {UNREADABLE.format(problem)}")
             conn.execute(posts.update().where(posts.c.id == post_id).values(values))
             conn.execute(
                 events.insert().values(
@@ -285,7 +292,10 @@ class SqlStore(ClaimsMixin):
             rows = conn.execute(_SIMILAR, {"account": account, "start": start, "end": end}).all()
         found = []
         for row in rows:
-            spec = json.loads(row.spec_json)
+            try:
+                spec = json.loads(row.spec_json)
+            except ValueError:  # a post that cannot be read is failed by the scheduler
+                continue
             found.append((row.id, row.publish_at, spec.get("media_url"), spec.get("caption", "")))
         return found
 
@@ -350,39 +360,38 @@ class SqlStore(ClaimsMixin):
             raise PostNotFound(post_id)
         return row._mapping
 
-    @staticmethod
-    def _to_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> Post:
-        error = None
-        if row.get("error_message"):
-            error = PostError(
-                message=row["error_message"], code=row["error_code"], subcode=row["error_subcode"]
-            )
-        # Rows come from our own writes: build without re-validating (a third of a claim's cost).
-        return Post.model_construct(
-            id=row["id"],
-            spec=spec or _spec_from_json(row["spec_json"]),
-            status=Status(row["status"]),
-            owner_id=row["owner_id"],
-            has_token=row.get("token_ciphertext") is not None,
-            next_attempt_at=row["next_attempt_at"],
-            attempts=row["attempts"],
-            container_id=row.get("container_id"),
-            containers_created=row.get("containers_created") or 0,
-            container_created_at=row.get("container_created_at"),
-            publish_attempted_at=row.get("publish_attempted_at"),
-            published_at=row.get("published_at"),
-            lease_until=row.get("lease_until"),
-            claimed_at=row.get("claimed_at"),
-            token_ciphertext=row.get("token_ciphertext"),
-            comment_id=row.get("comment_id"),
-            comment_attempted_at=row.get("comment_attempted_at"),
-            child_container_ids=json.loads(row.get("child_container_ids") or "[]"),
-            media_id=row.get("media_id"),
-            permalink=row.get("permalink"),
-            error=error,
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+    _to_post = staticmethod(to_post)
+
+    def _taken(
+        self, rows: Sequence[sa.Row[Any]], *, owner: str, now: datetime
+    ) -> builtins.list[Post]:
+        """Claimed rows as posts. A row that cannot be read is set aside, failed with the
+        reason (see `rows`), and left out: one bad row must not stop its batch."""
+        taken = []
+        for row in rows:
+            post, problem = read_post(row._mapping)
+            if problem is None:
+                taken.append(post)
+            else:
+                self._set_aside(post, Status(row.status), problem, owner=owner, now=now)
+        return taken
+
+    def _set_aside(
+        self, post: Post, stored: Status, problem: str, *, owner: str, now: datetime
+    ) -> None:
+        log.error("post %s cannot be read back: %s", post.id, problem)
+        changes: dict[str, Any] = {"next_attempt_at": None}
+        if stored is Status.PUBLISHED:  # live already: only its follow-up work is dropped
+            to, detail = Status.PUBLISHED, f"follow-up skipped: {problem}"
+        else:
+            assert post.error is not None
+            to, detail = Status.FAILED, f"failed: {problem}"
+            changes.update(error_message=post.error.message, error_code=None, error_subcode=None)
+        try:
+            as_stored = post.model_copy(update={"status": stored})
+            self.save_step(as_stored, to, owner=owner, now=now, changes=changes, detail=detail)
+        except Exception:  # its lease runs out and the next claim tries again
+            log.exception("post %s: storing that it cannot be read failed", post.id)
 
 
 _SIMILAR = sa.select(posts.c.id, posts.c.publish_at, posts.c.spec_json).where(
@@ -392,12 +401,6 @@ _SIMILAR = sa.select(posts.c.id, posts.c.publish_at, posts.c.spec_json).where(
         sa.bindparam("start", type_=UTCDateTime), sa.bindparam("end", type_=UTCDateTime)
     ),
 )
-
-
-@lru_cache(maxsize=4096)
-def _spec_from_json(text: str) -> PostSpec:
-    """Specs are frozen and change rarely: the scheduler re-reads the same ones at every step."""
-    return PostSpec.model_validate_json(text)
 
 
 def _conditions(query: PostQuery) -> builtins.list[sa.ColumnElement[bool]]:
