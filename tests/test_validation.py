@@ -137,16 +137,16 @@ def test_carousel_child_tag_coordinates(make_post, x):
     assert found == ([] if 0 <= x <= 1 else ["children[1].user_tags[0].x"])
 
 
-def test_image_tags_need_x_and_y_but_story_tags_do_not(make_post):
+def test_image_and_reel_tags_need_x_and_y_but_story_tags_do_not(make_post):
     tag = [{"username": "jane"}]
     assert fields(make_post(user_tags=tag)) == ["user_tags[0].x", "user_tags[0].y"]
+    assert fields(by_type(make_post, "reel", user_tags=tag)) == ["user_tags[0].x", "user_tags[0].y"]
     assert fields(by_type(make_post, "story", user_tags=tag)) == []
 
 
-def test_video_carousel_item_tags_need_no_coordinates(make_post):
-    children = [{"media_url": VIDEO, "user_tags": [{"username": "jane"}]}, {"media_url": IMAGE}]
-    assert fields(by_type(make_post, "carousel", children=children)) == []
-    children = [{"media_url": IMAGE, "user_tags": [{"username": "jane"}]}, {"media_url": IMAGE}]
+@pytest.mark.parametrize("url", [IMAGE, VIDEO])
+def test_carousel_item_tags_need_x_and_y(make_post, url):
+    children = [{"media_url": url, "user_tags": [{"username": "jane"}]}, {"media_url": IMAGE}]
     assert fields(by_type(make_post, "carousel", children=children)) == [
         "children[0].user_tags[0].x",
         "children[0].user_tags[0].y",

@@ -133,7 +133,7 @@ def _check_children(children: list[CarouselItem]) -> Iterable[Problem]:
             yield Problem(f"{where}.thumb_offset", "is allowed on video items only")
         yield from _check_offset(f"{where}.thumb_offset", child.thumb_offset)
         yield from _check_alt_text(f"{where}.alt_text", child.alt_text)
-        yield from _check_user_tags(f"{where}.user_tags", child.user_tags, need_xy=not video)
+        yield from _check_user_tags(f"{where}.user_tags", child.user_tags, need_xy=True)
 
 
 def _check_fields(spec: PostSpec) -> Iterable[Problem]:
@@ -172,7 +172,7 @@ def _check_alt_text(field: str, text: str | None) -> Iterable[Problem]:
 
 
 def _check_tags(spec: PostSpec) -> Iterable[Problem]:
-    need_xy = spec.media_type is MediaType.IMAGE
+    need_xy = spec.media_type is not MediaType.STORY
     yield from _check_user_tags("user_tags", spec.user_tags, need_xy=need_xy)
     if len(spec.collaborators) > COLLABORATORS_MAX:
         yield Problem(
@@ -185,6 +185,9 @@ def _check_tags(spec: PostSpec) -> Iterable[Problem]:
 
 
 def _check_user_tags(field: str, tags: list[UserTag], *, need_xy: bool) -> Iterable[Problem]:
+    """Instagram's user tag rule (graph-api.md), which the sandbox emulates: x and y are
+    fractions from 0 to 1, required on every tag but a story's (optional there since
+    2025-07); Instagram refuses a reel or carousel item tag without them (code 100)."""
     if len(tags) > USER_TAGS_MAX:
         yield Problem(field, f"has {len(tags)} tags; the limit is {USER_TAGS_MAX}")
     for i, tag in enumerate(tags):
@@ -195,7 +198,9 @@ def _check_user_tags(field: str, tags: list[UserTag], *, need_xy: bool) -> Itera
             value = getattr(tag, axis)
             if value is None:
                 if need_xy:
-                    yield Problem(f"{where}.{axis}", "is required on an image tag")
+                    yield Problem(
+                        f"{where}.{axis}", "is required (only a story's tags may omit it)"
+                    )
             elif not 0.0 <= value <= 1.0:
                 yield Problem(f"{where}.{axis}", f"must be between 0 and 1, got {value}")
 
