@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from igautopost.sandbox import SandboxConfig
+
+# An option left out keeps the config file's value, or else SandboxConfig's default; the
+# defaults shown here are SandboxConfig's, so that `--help` tells what an empty config means.
+FROM_FILE = " [default: the --config file's, else {}]"
 
 
 def sandbox(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it loopback)."),
     port: int = typer.Option(8999, help="Port to listen on."),
-    video_processing_seconds: float = typer.Option(
-        20.0, help="How long video containers stay IN_PROGRESS (sandbox time)."
+    video_processing_seconds: float | None = typer.Option(
+        None,
+        help="How long video containers stay IN_PROGRESS (sandbox time)." + FROM_FILE.format(20),
+        show_default=False,
     ),
-    image_processing_seconds: float = typer.Option(
-        0.0, help="How long image containers stay IN_PROGRESS."
+    image_processing_seconds: float | None = typer.Option(
+        None,
+        help="How long image containers stay IN_PROGRESS." + FROM_FILE.format(0),
+        show_default=False,
     ),
-    publishing_quota: int = typer.Option(50, help="Posts per account per rolling 24 h."),
+    publishing_quota: int | None = typer.Option(
+        None, help="Posts per account per rolling 24 h." + FROM_FILE.format(50), show_default=False
+    ),
     fail_url: list[str] = typer.Option(
         [], help="Regex; media URLs matching it end in status ERROR. Repeatable."
     ),
@@ -23,25 +38,21 @@ def sandbox(
         None, "--config", help="JSON file with SandboxConfig fields (faults, tokens, ...)."
     ),
 ) -> None:
-    """Serve a local emulator of the Instagram Graph API publishing endpoints."""
-    import json
-    from pathlib import Path
+    """Serve a local emulator of the Instagram Graph API publishing endpoints.
 
+    Options given on the command line override the same fields of the --config file."""
     import uvicorn
 
-    from igautopost.sandbox import SandboxConfig, create_app
+    from igautopost.sandbox import create_app
 
-    data = json.loads(Path(config_file).read_text()) if config_file else {}
-    data.update(
-        video_processing_seconds=video_processing_seconds,
-        image_processing_seconds=image_processing_seconds,
-        publishing_quota=publishing_quota,
-    )
-    if fail_url:
-        data["failing_url_patterns"] = fail_url
-    if seed is not None:
-        data["seed"] = seed
-    config = SandboxConfig.model_validate(data)
+    explicit = {
+        "video_processing_seconds": video_processing_seconds,
+        "image_processing_seconds": image_processing_seconds,
+        "publishing_quota": publishing_quota,
+        "failing_url_patterns": fail_url or None,
+        "seed": seed,
+    }
+    config = sandbox_config(config_file, explicit)
     base_url = f"http://{host}:{port}"
     typer.echo(f"igautopost sandbox serving at {base_url}")
     typer.echo(f"Point igautopost at it:  export IGAUTOPOST_GRAPH_BASE_URL={base_url}")
@@ -49,3 +60,41 @@ def sandbox(
     uvicorn.run(
         create_app(config), host=host, port=port, log_level="warning", lifespan="off", ws="none"
     )
+
+
+def sandbox_config(config_file: str | None, explicit: dict[str, Any]) -> SandboxConfig:
+    """The config file's fields, overridden by the options given (those not None)."""
+    from pydantic import ValidationError
+
+    from igautopost.sandbox import SandboxConfig
+
+    data = _read_config(config_file) if config_file else {}
+    data.update({name: value for name, value in explicit.items() if value is not None})
+    try:
+        return SandboxConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_field(error['loc'])}: {error['msg']}" for error in exc.errors())
+        raise typer.BadParameter(problems, param_hint="--config") from None
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """The field's path; never a key of `tokens`, which is a token."""
+    if loc and loc[0] == "tokens":
+        return "tokens"
+    return ".".join(str(part) for part in loc) or "(config)"
+
+
+def _read_config(path: str) -> dict[str, Any]:
+    import json
+    from pathlib import Path
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        message = f"cannot read {path}: {exc.strerror}"
+        raise typer.BadParameter(message, param_hint="--config") from None
+    except ValueError as exc:
+        raise typer.BadParameter(f"{path} is not JSON: {exc}", param_hint="--config") from None
+    if not isinstance(data, dict):
+        raise typer.BadParameter(f"{path} must hold a JSON object", param_hint="--config")
+    return data
