@@ -140,21 +140,6 @@ def test_pages_only_when_asked(api, alice):
     assert beyond.status_code == 404 and beyond.json() == {"detail": "Invalid page."}
 
 
-def test_health_without_a_scheduler_and_when_the_store_fails(api, alice, monkeypatch):
-    api.create(alice)
-    body = api.client.get("/api/v1/health").json()
-    assert body["status"] == "ok" and body["store"] == "ok"
-    assert body["scheduler"] == "external" and body["counts"] == {"scheduled": 1}
-
-    def down(**kwargs):
-        raise OSError("disk on fire")
-
-    monkeypatch.setattr(api.store, "counts", down)
-    response = api.client.get("/api/v1/health")
-    assert response.status_code == 503
-    assert response.json()["store"] == "unreachable" and "fire" not in response.text
-
-
 def test_openapi_schema_and_docs_page(api):
     schema = api.client.get("/api/v1/openapi.json").json()
     paths = schema["paths"]

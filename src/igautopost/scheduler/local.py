@@ -15,12 +15,29 @@ import gc
 import logging
 import queue
 import threading
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from ..models import Post
 from ..publisher import Publisher
 
 log = logging.getLogger("igautopost.scheduler")
+FAILING_AFTER = 3  # consecutive failures before the scheduler reports itself failing
+
+
+@dataclass(frozen=True)
+class LoopHealth:
+    """How the loop has fared: what `/api/v1/health` reports. The error is named by its
+    type only (health answers anyone); the log has the details."""
+
+    failed_cycles: int = 0  # consecutive claim cycles that raised
+    failed_steps: int = 0  # consecutive steps that crashed
+    last_error: str | None = None  # e.g. "claim: OperationalError"
+    last_error_at: datetime | None = None
+
+    @property
+    def failing(self) -> bool:
+        return max(self.failed_cycles, self.failed_steps) >= FAILING_AFTER
 
 
 class LocalScheduler:
@@ -48,6 +65,7 @@ class LocalScheduler:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._health = LoopHealth()
 
     def start(self) -> None:
         # What is loaded by now (SQLAlchemy, pydantic, the app) lives as long as the process:
@@ -75,6 +93,29 @@ class LocalScheduler:
         with self._lock:
             return self._in_flight
 
+    def health(self) -> LoopHealth:
+        with self._lock:
+            return self._health
+
+    def _record(self, *, cycle: bool, error: Exception | None) -> None:
+        """Count a claim cycle's or a step's outcome: failures in a row, and the last one."""
+        with self._lock:
+            health = self._health
+            cycles, steps = health.failed_cycles, health.failed_steps
+            if cycle:
+                cycles = 0 if error is None else cycles + 1
+            else:
+                steps = 0 if error is None else steps + 1
+            health = replace(health, failed_cycles=cycles, failed_steps=steps)
+            if error is not None:
+                where = "claim" if cycle else "step"
+                health = replace(
+                    health,
+                    last_error=f"{where}: {type(error).__name__}",
+                    last_error_at=self.publisher.clock.now(),
+                )
+            self._health = health
+
     def stop(self, timeout: float | None = None) -> None:
         self._stopping.set()
         self._wake.set()
@@ -91,9 +132,12 @@ class LocalScheduler:
         while not self._stopping.is_set():
             try:
                 claimed = self._claim_and_submit()
-            except Exception:  # the store is unreachable: keep the loop alive, try again soon
+            except Exception as exc:  # the store is unreachable: keep the loop alive, retry
                 log.exception("claiming due posts failed; retrying")
+                self._record(cycle=True, error=exc)
                 claimed = 0
+            else:
+                self._record(cycle=True, error=None)
             if claimed and self._free_slots() > 0:
                 continue  # more may be due right now
             woken = self._wake.wait(self._sleep_seconds())
@@ -129,8 +173,11 @@ class LocalScheduler:
     def _run_step(self, post: Post) -> None:
         try:
             self.publisher.step(post, reload=False)
-        except Exception:
+        except Exception as exc:
             log.exception("post %s: step crashed; its lease expires and it is retried", post.id)
+            self._record(cycle=False, error=exc)
+        else:
+            self._record(cycle=False, error=None)
         finally:
             with self._lock:
                 self._in_flight -= 1

@@ -299,6 +299,11 @@ class SqlStore(ClaimsMixin):
             found.append((row.id, row.publish_at, spec.get("media_url"), spec.get("caption", "")))
         return found
 
+    def ping(self) -> None:
+        """Raise unless the database answers (what a health check asks)."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     def counts(self, *, owner_id: int | None = None) -> dict[str, int]:
         """How many posts are in each status."""
         statement = sa.select(posts.c.status, sa.func.count()).group_by(posts.c.status)
