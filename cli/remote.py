@@ -36,7 +36,7 @@ from igautopost import (
 API = "/api/v1"
 PAGE_SIZE_MAX = 1000  # the API's largest page
 # The API's names for the spec fields whose names differ from ours.
-SPEC_NAMES = {"user_id": "account", "url": "media_url", "thump_offset": "thumb_offset"}
+SPEC_NAMES = {"url": "media_url", "thump_offset": "thumb_offset"}
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # Connection failures that mean the request never left: nothing can have been stored.
 NOT_SENT = ("connection refused", "name or service not known", "no route to host")
@@ -262,10 +262,15 @@ def _reason(exc: requests.RequestException, timeout: float) -> str:
 
 def post_from_body(body: dict[str, Any]) -> Post:
     """A `Post` from the API's JSON. The API does not show a post's engine details (attempts,
-    next attempt, container id): they keep their defaults (0 and none)."""
-    renamed = {SPEC_NAMES.get(key, key): value for key, value in body.items()}
+    next attempt, container id): they keep their defaults (0 and none). The IG user id is read
+    from the extension `account` (text, every digit), not from the old numeric `user_id`."""
+    renamed = {SPEC_NAMES.get(key, key): value for key, value in body.items() if key != "user_id"}
+    if renamed.get("media_type") == "carousel":
+        renamed.pop("media_url", None)  # the old `url` field shows a carousel's first item
     fields = PostSpec.model_fields
-    spec = {k: v for k, v in renamed.items() if k in fields and k != "access_token"}
+    spec = {
+        k: v for k, v in renamed.items() if k in fields and k != "access_token" and v is not None
+    }
     return Post(
         id=body["id"],
         spec=PostSpec.model_validate(spec),

@@ -153,7 +153,7 @@ def test_openapi_schema_and_docs_page(api):
         "/api/v1/health",
     ):
         assert path in paths
-    assert set(paths["/api/v1/posts/{post_id}/"]) == {"get", "put", "patch", "delete"}
+    assert set(paths["/api/v1/posts/{post_id}/"]) == {"get", "put", "patch", "delete", "options"}
     assert "requestBody" in paths["/api/v1/posts/"]["post"]
     assert "Token" in schema["components"]["securitySchemes"]
     docs = api.client.get("/api/docs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import httpx
@@ -17,7 +18,7 @@ def test_create_returns_201_with_the_old_fields_and_the_state(api, alice):
     response = api.client.post("/api/v1/posts/", json=old_post(caption="hi"), headers=alice)
     assert response.status_code == 201
     body = response.json()
-    assert body["user_id"] == "17841400000000001"
+    assert body["user_id"] == 17841400000000001 and body["account"] == "17841400000000001"
     assert body["url"] == "https://example.com/media/coffee.jpg"
     assert body["content_type"] == "Photo" and body["media_type"] == "image"
     assert body["date_pub"] == int(NOW.timestamp()) + 3600
@@ -25,7 +26,8 @@ def test_create_returns_201_with_the_old_fields_and_the_state(api, alice):
     assert body["status"] == "scheduled"
     assert body["media_id"] is None and body["permalink"] is None and body["error"] is None
     assert body["created_at"] == body["updated_at"] == "2030-01-01T12:00:00Z"
-    assert "token" not in body and "access_token" not in body
+    assert body["token"] == "********" and "access_token" not in body
+    assert body["schedule_id"] == body["id"]
 
 
 def test_create_from_a_form_body_with_old_forms(api, alice):
@@ -39,8 +41,8 @@ def test_create_from_a_form_body_with_old_forms(api, alice):
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["content_type"] == "Video" and body["media_type"] == "reel"
-    assert body["thump_offset"] == 1500 and body["date_pub"] == LATER
-    assert body["user_tags"] == [{"username": "friend", "x": 0.5, "y": 0.5}]
+    assert body["thump_offset"] == "1500" and body["date_pub"] == LATER
+    assert json.loads(body["user_tags"]) == [{"username": "friend", "x": 0.5, "y": 0.5}]
 
 
 def test_create_from_multipart_form(api, alice):
@@ -314,9 +316,9 @@ def test_every_method_with_and_without_the_slash(api, alice, slash):
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("PUT", "/api/v1/posts/", "GET, POST"),
-        ("DELETE", "/api/v1/posts", "GET, POST"),
-        ("POST", "/api/v1/posts/1/", "DELETE, GET, PATCH, PUT"),
+        ("PUT", "/api/v1/posts/", "GET, OPTIONS, POST"),
+        ("DELETE", "/api/v1/posts", "GET, OPTIONS, POST"),
+        ("POST", "/api/v1/posts/1/", "DELETE, GET, OPTIONS, PATCH, PUT"),
         ("GET", "/api/v1/posts/1/retry/", "POST"),
     ],
 )

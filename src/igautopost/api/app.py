@@ -24,7 +24,7 @@ from ..scheduler import Scheduler
 from ..storage.sql import SqlStore
 from ..storage.users import UserStore
 from ..users import Users
-from . import accounts, actions, auth, health, posts
+from . import accounts, actions, auth, health, options, posts
 from .context import ApiContext
 from .errors import HANDLERS
 from .middleware import Guard
@@ -66,7 +66,7 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
     )
     app.state.igautopost = ctx
-    for module in (auth, posts, actions, health, accounts):
+    for module in (auth, posts, options, actions, health, accounts):
         module.register(app.router)
     for exc_class, handler in HANDLERS.items():
         app.add_exception_handler(exc_class, handler)

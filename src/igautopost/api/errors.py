@@ -56,21 +56,24 @@ def field_errors(problems: Sequence[Problem], data: Mapping[str, Any]) -> dict[s
     body: dict[str, list[str]] = {}
     for problem in problems:
         key, message = _split(problem, data)
-        body.setdefault(key, []).append(message)
+        messages = body.setdefault(key, [])
+        if message not in messages:
+            messages.append(message)
     return body
 
 
 def _split(problem: Problem, data: Mapping[str, Any]) -> tuple[str, str]:
     if problem.field in ("(post)", ""):
         return NON_FIELD, _sentence(problem.message)
-    root, rest = _root(problem.field)
-    message = REQUIRED if problem.message == "is required" and not rest else problem.message
+    root, rest = field_root(problem.field)
+    required = problem.message.startswith("is required") and not rest  # "... for a reel" too
+    message = REQUIRED if required else problem.message
     if rest:
         message = f"{rest.lstrip('.')}: {message}"
     return client_name(root, data), _sentence(message)
 
 
-def _root(path: str) -> tuple[str, str]:
+def field_root(path: str) -> tuple[str, str]:
     for index, char in enumerate(path):
         if char in ".[":
             return path[:index], path[index:]

@@ -53,8 +53,3 @@ def client_name(field: str, data: Mapping[str, Any]) -> str:
         return field
     uses_new_names = any(name in data for name in OLD_NAMES)
     return field if uses_new_names else old
-
-
-def has_token(data: Mapping[str, Any]) -> bool:
-    """The client sent a token (an empty one is the library's to refuse)."""
-    return any(data.get(name) is not None for name in TOKEN_NAMES)

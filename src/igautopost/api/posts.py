@@ -20,19 +20,19 @@ from ..models import Post, Status
 from ..storage.sql import SqlStore
 from .auth import UserId
 from .context import ApiContext, both_slashes, context, read_data
-from .errors import ApiError, field_errors
-from .fields import has_token, known_fields
+from .errors import ApiError, field_errors, field_root
+from .fields import aliases, known_fields
+from .legacy import old_rules
 from .listing import list_posts
 from .serialize import PostIn, PostOut, post_body
 
 Ctx = Annotated[ApiContext, Depends(context)]
-TOKEN_REQUIRED = Problem("access_token", "is required")
 ACCOUNT_FIELDS = ("account", "user_id", "ig_user_id")
 MAX_ID_DIGITS = 18  # larger ids cannot exist; refuse them before they overflow a column
 
 
 def post_id_of(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_ID_DIGITS:
         raise ApiError.not_found()
     return int(raw)
 
@@ -50,24 +50,36 @@ def invalid(problems: list[Problem], data: dict[str, Any]) -> ApiError:
 
 
 def schedule_one(
-    store: SqlStore, data: dict[str, Any], now: datetime, owner: int
+    store: SqlStore, raw: dict[str, Any], now: datetime, owner: int
 ) -> tuple[Post, bool]:
-    """Store one post for `owner`; (the post, whether it is new). The old service required a
-    token, so a post without one is refused here, along with every other problem."""
-    known = has_token(data) or _account_stored(store, data, owner)
-    problems = [] if known else [TOKEN_REQUIRED]
-    try:
-        if problems:
-            igautopost.parse_posts([data], now=now)  # to report the other problems too
-        else:
-            result = igautopost.schedule(store, [data], now=now, owner_id=owner)
-    except InvalidPost as exc:
-        problems.extend(exc.problems)
+    """Store one post for `owner`; (the post, whether it is new). The old service's rules
+    (required fields, nulls, limits) are checked with the library's, and all reported."""
+    data, problems = old_rules(raw, required=True, stored_token=_account_stored(store, raw, owner))
     if problems:
-        raise invalid(problems, data)
+        raise invalid(merged(problems, _problems_of(data, now)), data)
+    try:
+        result = igautopost.schedule(store, [data], now=now, owner_id=owner)
+    except InvalidPost as exc:
+        raise invalid(exc.problems, data) from None
     if result.created:
         return result.created[0], True
     return result.existing[0], False  # the same client_key again: idempotent
+
+
+def _problems_of(data: dict[str, Any], now: datetime) -> list[Problem]:
+    try:
+        igautopost.parse_posts([data], now=now)
+    except InvalidPost as exc:
+        return exc.problems
+    return []
+
+
+def merged(first: list[Problem], more: list[Problem]) -> list[Problem]:
+    """`first`, then those of `more` about other fields: a field the old rules refused is
+    reported once, in the old service's words."""
+    table = aliases()
+    reported = {table.get(problem.field, problem.field) for problem in first}
+    return first + [p for p in more if table.get(field_root(p.field)[0]) not in reported]
 
 
 def _account_stored(store: SqlStore, data: dict[str, Any], owner: int) -> bool:
@@ -77,11 +89,15 @@ def _account_stored(store: SqlStore, data: dict[str, Any], owner: int) -> bool:
 
 
 def update_one(
-    store: SqlStore, post_id: int, data: dict[str, Any], now: datetime, owner: int, replace: bool
+    store: SqlStore, post_id: int, raw: dict[str, Any], now: datetime, owner: int, replace: bool
 ) -> Post:
     post = visible(store, post_id, owner)
-    if replace and not (has_token(data) or post.has_token or _account_stored(store, data, owner)):
-        raise invalid([TOKEN_REQUIRED], data)
+    stored = post.has_token or _account_stored(store, raw, owner)
+    data, problems = old_rules(raw, required=replace, stored_token=stored)
+    if problems and replace:  # a PUT names every field: report the library's problems too
+        problems = merged(problems, _problems_of(data, now))
+    if problems:
+        raise invalid(problems, data)
     try:
         return igautopost.edit(store, post_id, data, now=now, owner_id=owner, replace=replace)
     except InvalidPost as exc:

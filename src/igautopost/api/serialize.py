@@ -6,12 +6,14 @@ dicts with `post_body`, which is several times faster than validating a model pe
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Event, MediaType, Post
+from ..models import Event, MediaType, Post, PostSpec, UserTag
+from .legacy import TOKEN_PLACEHOLDER
 
 # The old service's content_type for each media type (it knew Photo and Video only).
 CONTENT_TYPES = {
@@ -44,19 +46,24 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def post_body(post: Post) -> dict[str, Any]:
+    """The old service's fields with their old JSON types (api-contract.md, "Fields
+    returned"), then the extensions: `account` keeps every digit of the IG user id as text."""
     spec = post.spec
     body: dict[str, Any] = {
         "id": post.id,
-        "user_id": spec.account,
-        "url": spec.media_url,
+        "user_id": int(spec.account),  # validation keeps accounts numeric
+        "account": spec.account,
+        "url": spec.media_url or _cover_url(spec),
         "content_type": CONTENT_TYPES[spec.media_type],
         "media_type": spec.media_type.value,
         "date_pub": int(spec.publish_at.timestamp()),
         "publish_at": iso(spec.publish_at),
-        "caption": spec.caption,
+        "caption": spec.caption or None,
         "location_id": spec.location_id,
-        "user_tags": [tag.model_dump(exclude_none=True) for tag in spec.user_tags],
-        "thump_offset": spec.thumb_offset,
+        "user_tags": _tags_text(spec.user_tags),
+        "thump_offset": None if spec.thumb_offset is None else str(spec.thumb_offset),
+        "token": TOKEN_PLACEHOLDER,
+        "schedule_id": post.id,  # no separate schedule row: the post's id serves
         "status": post.status.value,
         "media_id": post.media_id,
         "permalink": post.permalink,
@@ -70,6 +77,18 @@ def post_body(post: Post) -> dict[str, Any]:
         if value not in (None, [], "UTC"):
             body[name] = _plain(value)
     return body
+
+
+def _cover_url(spec: PostSpec) -> str:
+    """A carousel's `url` (the old field is never null): its first item's."""
+    return spec.children[0].media_url if spec.children else ""
+
+
+def _tags_text(tags: list[UserTag]) -> str | None:
+    """User tags as the old service stored them: the JSON text of the array, null for none."""
+    if not tags:
+        return None
+    return json.dumps([tag.model_dump(exclude_none=True) for tag in tags])
 
 
 def _plain(value: Any) -> Any:
@@ -99,17 +118,20 @@ class PostIn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    user_id: str = Field(description="Instagram professional account id (IG user id)")
-    token: str = Field(description="That account's access token; write-only, stored encrypted")
-    url: str | None = Field(None, description="Public media URL (photo or video)")
+    user_id: int | str = Field(description="Instagram professional account id (IG user id)")
+    token: str = Field(
+        description="That account's access token; write-only, stored encrypted. The "
+        f"placeholder {TOKEN_PLACEHOLDER!r} keeps the stored token"
+    )
+    url: str = Field(max_length=4000, description="Public media URL (photo or video)")
     content_type: str = Field(description="Photo or Video; also Reel, Story, Carousel")
     date_pub: int | str = Field(description="Unix seconds, or ISO 8601 with an offset; future")
-    caption: str = ""
+    caption: str | None = None
     location_id: str | None = None
     user_tags: list[dict[str, Any]] | str | None = Field(
         None, description='[{"username", "x", "y"}] or the same as a JSON string'
     )
-    thump_offset: int | None = Field(None, description="Video thumbnail offset, ms")
+    thump_offset: int | str | None = Field(None, description="Video thumbnail offset, ms")
 
 
 class PostError(BaseModel):
@@ -119,21 +141,26 @@ class PostError(BaseModel):
 
 
 class PostOut(BaseModel):
-    """A post as returned; extension fields appear when set."""
+    """A post as returned: the old service's fields with their old JSON types (`user_id` a
+    number, `user_tags` and `thump_offset` text, `token` a placeholder), then extensions;
+    the optional extension fields appear when set."""
 
     model_config = ConfigDict(extra="allow")
 
     id: int
-    user_id: str
-    url: str | None
+    user_id: int = Field(description="The IG user id as a number (the old BigIntegerField)")
+    account: str = Field(description="Extension: the IG user id as text, every digit exact")
+    url: str = Field(description="The media URL; a carousel's first item")
     content_type: str
-    media_type: str
+    media_type: str = Field(description="Extension: image, reel, story or carousel")
     date_pub: int
     publish_at: str
-    caption: str
+    caption: str | None
     location_id: str | None
-    user_tags: list[dict[str, Any]]
-    thump_offset: int | None
+    user_tags: str | None = Field(description="The tags' JSON text, null for none")
+    thump_offset: str | None = Field(description="Milliseconds, as text")
+    token: str = Field(description=f"Always the placeholder {TOKEN_PLACEHOLDER!r}")
+    schedule_id: int = Field(description="The post's id (there is no separate schedule)")
     status: str = Field(description="scheduled, processing, ready, published, failed, cancelled")
     media_id: str | None
     permalink: str | None
