@@ -36,17 +36,19 @@ SandboxOption = Annotated[
 
 
 def _start_sandbox(stack: ExitStack) -> str:
-    """Serve the sandbox in this process and point the engine (and a separate database) at it."""
+    """Serve the sandbox in this process and point the engine at it, on a database made for
+    the sandbox: never a real one, whose posts it would "publish" (see cli/sandboxdb.py)."""
     from igautopost.sandbox import SandboxConfig, SandboxServer
 
-    server = stack.enter_context(SandboxServer(SandboxConfig(video_processing_seconds=5)))
+    from .sandboxdb import mark_sandbox_database, sandbox_database, shown_url
+
     settings = runtime.settings
+    settings.database_url = sandbox_database(settings)  # exits for a database not made for it
+    server = stack.enter_context(SandboxServer(SandboxConfig(video_processing_seconds=5)))
     settings.graph_base_url = server.url
     settings.graph_instagram_base_url = server.url  # the sandbox serves both hosts' paths
-    if not settings.database_url:
-        # Never "publish" real posts to the emulator: the sandbox has a database of its own.
-        settings.database_url = f"sqlite:///{settings.data_dir / 'sandbox.db'}"
-    err.print(f"sandbox Graph API at {server.url}; database {settings.resolved_database_url()}")
+    mark_sandbox_database(runtime.store.engine)
+    err.print(f"sandbox Graph API at {server.url}; database {shown_url(settings.database_url)}")
     return server.url
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from .app import app, err, out, reported, runtime
+from .app import app, err, fail, out, reported, runtime
 from .engine import (
     SandboxOption,
     _configure_logging,
@@ -293,6 +293,10 @@ def _print_demo(host: str, port: int) -> None:
     """A demo user (created once) with its token, and a curl line that schedules a post."""
     from igautopost.storage.users import UserNotFound
 
+    from .sandboxdb import is_sandbox_database
+
+    if not is_sandbox_database(runtime.store.engine):  # a demo user only where it is harmless
+        fail("the demo user is created only in a sandbox database")
     users = _users()
     try:
         user = users.store.user(DEMO_USER)

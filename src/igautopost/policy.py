@@ -96,7 +96,12 @@ class EnginePolicy:
     leads: LeadTimes = field(default_factory=LeadTimes)
     polls: PollPolicy = field(default_factory=PollPolicy)
     retries: RetryPolicy = field(default_factory=RetryPolicy)
-    lease: timedelta = timedelta(minutes=2)  # longer than any single Graph call's timeout
+    # A claim's lease, renewed every third of it while the step runs: a dead worker's posts
+    # are taken over after at most this (see leases.py).
+    lease: timedelta = timedelta(seconds=10)
+    # A step still running this long after its claim is no longer renewed, and sends no
+    # publish call: another worker takes the post over.
+    step_limit: timedelta = timedelta(minutes=5)
     quota_cache: timedelta = timedelta(minutes=5)
     quota_default: int = 50  # when the API's answer cannot be read
     # The permalink and first comment are read and posted this long after publishing, so

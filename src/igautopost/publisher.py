@@ -34,6 +34,7 @@ from .graph.errors import (
     TokenInvalid,
 )
 from .launcher import Launcher
+from .leases import LeaseKeeper, publish_call_time
 from .models import Post, Status
 from .policy import DEFAULT_POLICY, EnginePolicy
 from .quota import QuotaTracker
@@ -75,6 +76,14 @@ class Publisher:
         self._steps = Steps(self)
         self.launcher = Launcher(clock)
         self.gate = TokenGate(store.accounts, clock)
+        self.leases = LeaseKeeper(
+            store,
+            clock,
+            self.owner,
+            lease=policy.lease,
+            step_limit=policy.step_limit,
+            publish_call=publish_call_time(client.timeout),
+        )
 
     def advance(self, post_id: int) -> Post | None:
         """Claim the post if it is due and free, run one step; the post as stored after it."""
@@ -87,7 +96,17 @@ class Publisher:
 
     def step(self, post: Post, *, reload: bool = True) -> Post | None:
         """Run one step of a post this worker has claimed, and release it; the post as stored
-        after the step (None without `reload`, or when the lease was lost)."""
+        after the step (None without `reload`, or when the lease was lost). Its lease is
+        renewed while the step runs (see leases.py)."""
+        with self.leases.running(post):
+            return self._step(post, reload=reload)
+
+    def hold_lease(self, post: Post, mark: datetime) -> bool:
+        """Right before the publish call: whether this step still holds the post, its lease
+        extended until the call, leaving on `mark`, has surely ended."""
+        return self.leases.hold(post, mark)
+
+    def _step(self, post: Post, *, reload: bool) -> Post | None:
         now = self.clock.now()
         found = self.gate.credentials(post)  # the account's token; else the post's own
         token = found.token if found is not None else self.store.token_of(post)

@@ -210,6 +210,8 @@ class Steps:
         if not marked and not self._remember(post, publish_attempted_at=now):
             return None
         mark = max(post.publish_at, post.next_attempt_at or post.publish_at)
+        if not self.p.hold_lease(post, mark):  # taken over, or past the step's deadline
+            return None
         try:
             if now < mark:
                 # Claimed ahead of its time (see `publish_ahead`): everything is done, the

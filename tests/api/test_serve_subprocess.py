@@ -112,7 +112,8 @@ def test_serve_sandbox_end_to_end_login_photo_and_reel_published_once(tmp_path: 
     env.update(
         IGAUTOPOST_DATA_DIR=str(tmp_path),
         NO_COLOR="1",
-        IGAUTOPOST_DATABASE_URL=f"sqlite:///{tmp_path / 'e2e.db'}",
+        # The sandbox's own database: `serve --sandbox` refuses any database not made for it.
+        IGAUTOPOST_DATABASE_URL=f"sqlite:///{tmp_path / 'sandbox.db'}",
     )
     created = subprocess.run(
         [str(SCRIPT), "user", "create", "alice", "--password-stdin"],

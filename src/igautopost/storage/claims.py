@@ -50,20 +50,19 @@ _CLAIMABLE = sa.and_(
 )
 # What a claim sets. A ready post whose publish time has come (or comes by the horizon) is
 # marked as about to be published by the claim itself: one write for a whole batch, instead
-# of one per post before its publish call (see `Steps.publish`).
+# of one per post before its publish call (see `Steps.publish`). Its lease covers the wait
+# for the mark and the publish call (`c_hold_until`, see leases.py), so that the step need
+# not extend it with a write of its own just before the call.
+_PUBLISHING = sa.and_(posts.c.status == Status.READY.value, posts.c.publish_at <= _HORIZON)
 _LEASE = {
     "lease_owner": sa.bindparam("c_owner"),
-    "lease_until": sa.bindparam("c_until", type_=UTCDateTime),
+    "lease_until": sa.case(
+        (_PUBLISHING, sa.bindparam("c_hold_until", type_=UTCDateTime)),
+        else_=sa.bindparam("c_until", type_=UTCDateTime),
+    ),
     "claimed_at": _NOW,
     "publish_attempted_at": sa.case(
-        (
-            sa.and_(
-                posts.c.status == Status.READY.value,
-                posts.c.publish_at <= _HORIZON,
-                posts.c.publish_attempted_at.is_(None),
-            ),
-            _NOW,
-        ),
+        (sa.and_(_PUBLISHING, posts.c.publish_attempted_at.is_(None)), _NOW),
         else_=posts.c.publish_attempted_at,
     ),
 }
@@ -134,8 +133,29 @@ def _next_due_statement() -> sa.Select[Any]:
 _NEXT_DUE = _next_due_statement()
 
 
-def _claim_params(owner: str, now: datetime, lease: timedelta, ahead: timedelta) -> dict[str, Any]:
-    return {"c_now": now, "c_horizon": now + ahead, "c_owner": owner, "c_until": now + lease}
+def _claim_params(
+    owner: str, now: datetime, lease: timedelta, ahead: timedelta, hold: timedelta
+) -> dict[str, Any]:
+    return {
+        "c_now": now,
+        "c_horizon": now + ahead,
+        "c_owner": owner,
+        "c_until": now + lease,
+        "c_hold_until": now + max(lease, ahead + hold),
+    }
+
+
+# A renewal never shortens a lease: a post held over its publish call keeps that hold.
+_UNTIL = sa.bindparam("r_until", type_=UTCDateTime)
+_RENEW = (
+    posts.update()
+    .where(
+        posts.c.id.in_(sa.bindparam("r_ids", expanding=True)),
+        posts.c.lease_owner == sa.bindparam("r_owner"),
+        posts.c.lease_until < _UNTIL,
+    )
+    .values(lease_until=_UNTIL)
+)
 
 
 class ClaimsMixin:
@@ -162,10 +182,11 @@ class ClaimsMixin:
         now: datetime,
         lease: timedelta,
         ahead: timedelta = ZERO,
+        hold: timedelta = ZERO,
     ) -> Post | None:
         """Take the lease on one due post; None if it is not due, not active or leased.
         With `ahead`, a ready post due within it is taken too (see `claim_due`)."""
-        params = _claim_params(owner, now, lease, ahead) | {"c_id": post_id}
+        params = _claim_params(owner, now, lease, ahead, hold) | {"c_id": post_id}
         with self._write() as conn:
             row = conn.execute(_CLAIM_ONE, params).first()
         taken = self._taken([row], owner=owner, now=now) if row else []
@@ -179,12 +200,13 @@ class ClaimsMixin:
         now: datetime,
         lease: timedelta,
         ahead: timedelta = ZERO,
+        hold: timedelta = ZERO,
     ) -> list[Post]:
         """`claim` of several posts in one statement (a Celery task's batch); the posts
         taken, in due order. Those not due, not active or leased are left out."""
         if not post_ids:
             return []
-        params = _claim_params(owner, now, lease, ahead) | {"c_ids": list(post_ids)}
+        params = _claim_params(owner, now, lease, ahead, hold) | {"c_ids": list(post_ids)}
         with self._write() as conn:
             rows = conn.execute(_CLAIM_MANY, params).all()
         return self._in_due_order(rows, owner, now)
@@ -197,11 +219,15 @@ class ClaimsMixin:
         lease: timedelta,
         limit: int,
         ahead: timedelta = ZERO,
+        hold: timedelta = ZERO,
     ) -> list[Post]:
         """Take the lease on up to `limit` due posts, most overdue first; with `ahead`, also
-        ready posts due within it (the scheduler then publishes them on their mark)."""
+        ready posts due within it (the scheduler then publishes them on their mark).
+
+        `hold`: how long a publish call may take from its mark to its answer; a ready post
+        about to be published is leased until the horizon plus that (see leases.py)."""
         statement = _CLAIM_DUE_LOCKED if self.engine.dialect.name == "postgresql" else _CLAIM_DUE
-        params = _claim_params(owner, now, lease, ahead) | {"c_limit": limit}
+        params = _claim_params(owner, now, lease, ahead, hold) | {"c_limit": limit}
         with self._write() as conn:
             rows = conn.execute(statement, params).all()
         return self._in_due_order(rows, owner, now)
@@ -302,6 +328,31 @@ class ClaimsMixin:
             result = conn.execute(_LEASED_UPDATE, {**values, "b_id": post.id, "b_owner": owner})
         return result.rowcount == 1
 
+    def renew_leases(self, post_ids: Sequence[int], *, owner: str, until: datetime) -> int:
+        """Extend `owner`'s leases on these posts to `until` (a worker's heartbeat); never
+        shortens one. How many were extended: a post taken over by another worker, or
+        released, is left alone."""
+        if not post_ids:
+            return 0
+        params = {"r_ids": list(post_ids), "r_owner": owner, "r_until": until}
+        with self._write() as conn:
+            return conn.execute(_RENEW, params).rowcount
+
+    def hold_lease(
+        self, post_id: int, *, owner: str, claimed_at: datetime | None, until: datetime
+    ) -> bool:
+        """Whether `owner` still holds the claim it took at `claimed_at`, and if so keep the
+        post until at least `until` (over a publish call). False when another worker took
+        it over, or this worker claimed it again meanwhile (a stale step must not publish)."""
+        held = sa.and_(posts.c.id == post_id, posts.c.lease_owner == owner)
+        if claimed_at is not None:
+            held = sa.and_(held, posts.c.claimed_at == claimed_at)
+        until_ = sa.bindparam("h_until", until, type_=UTCDateTime)
+        longer = sa.case((posts.c.lease_until > until_, posts.c.lease_until), else_=until_)
+        with self._write() as conn:
+            result = conn.execute(posts.update().where(held).values(lease_until=longer))
+        return result.rowcount == 1
+
     def release(self, post_id: int, *, owner: str) -> None:
         """Give up a lease without changing anything (shutdown, or a step that did nothing)."""
         with self._write() as conn:
@@ -335,6 +386,8 @@ class ClaimsMixin:
     ) -> None:
         source = conn.execute(sa.select(posts).where(posts.c.id == post_id)).one()._mapping
         spec = json.loads(source["spec_json"])
+        if _has_occurrence(conn, source, spec.get("recurrence"), publish_at):
+            return  # made when this post failed, before it was retried and published
         spec["publish_at"] = publish_at.isoformat()
         key = source["client_key"]
         new_key = f"{key}@{publish_at.isoformat()}" if key else None
@@ -365,6 +418,29 @@ class ClaimsMixin:
                 detail=f"next occurrence of recurring post {post_id}",
             )
         )
+
+
+def _has_occurrence(
+    conn: sa.Connection, source: Mapping[Any, Any], rule: object, publish_at: datetime
+) -> bool:
+    """Whether the series already has a post at `publish_at`: a post that failed gave the
+    series its next occurrence, and must not give it a second one when published later."""
+    owner = source["owner_id"]
+    same_owner = posts.c.owner_id.is_(None) if owner is None else posts.c.owner_id == owner
+    statement = sa.select(posts.c.spec_json).where(
+        same_owner,
+        posts.c.account == source["account"],
+        posts.c.publish_at == publish_at,
+        posts.c.id != source["id"],
+    )
+    return any(_rule_of(text) == rule for text in conn.execute(statement).scalars())
+
+
+def _rule_of(spec_json: str) -> object:
+    try:
+        return json.loads(spec_json).get("recurrence")
+    except (ValueError, AttributeError):
+        return None
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -1,0 +1,164 @@
+"""`LeaseKeeper`: short leases, renewed while a step runs, and held over the publish call.
+
+A claim leases a post for `EnginePolicy.lease` (10 s by default). While the step runs, its
+worker renews the lease every third of that (one UPDATE for all its running steps), so a
+live worker keeps its posts however long a Graph call takes, and a worker that dies (a
+SIGKILL, a lost machine) lets them go within one lease: another worker takes them over
+within seconds.
+
+Every step has a deadline, `EnginePolicy.step_limit` after its claim. A step still running
+then (a hung connection, a stalled thread) is no longer renewed: its lease runs out, another
+worker takes the post over, and the old step's writes fail, as they are conditional on the
+lease.
+
+The publish call is the one call that must never overlap another worker's step. Right
+before it, `hold` checks that the step still holds the claim it started with (not taken
+over, not claimed again by this worker) and that the lease lasts until the call has surely
+ended: its mark, then `publish_call_time` to connect, send and read the answer. Only then
+is the call sent; renewals are not needed while it is in flight. The claim of a ready post
+about to be published already leases it that long (`claim_due(hold=...)`), so the check is
+usually made in memory, without a write. A worker that dies during the call leaves the post
+until then; the next step asks Instagram about the container before anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .clock import Clock, FakeClock
+from .graph.client import Timeout
+from .launcher import GRACE
+from .models import Post
+from .storage.sql import SqlStore
+
+log = logging.getLogger("igautopost.leases")
+
+IDLE = 30.0  # seconds without a running step before the renewing thread ends
+MARGIN = timedelta(seconds=1)  # for the clocks of two workers, and the answer's own write
+
+
+def publish_call_time(timeout: Timeout) -> timedelta:
+    """The longest a publish call can take from its mark to its answer: the launcher's grace
+    (a step sends its own call when the launcher falls behind), connect and read."""
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return timedelta(seconds=GRACE + connect + read) + MARGIN
+
+
+@dataclass
+class _Step:
+    claimed_at: datetime | None
+    deadline: datetime
+    leased_until: datetime | None  # as far as this worker knows: its claim, renewals, holds
+
+
+class LeaseKeeper:
+    """The leases of one worker's running steps (one per `Publisher`); see the module text.
+
+    With a `FakeClock` nothing renews in the background: tests call `renew` themselves."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        clock: Clock,
+        owner: str,
+        *,
+        lease: timedelta,
+        step_limit: timedelta,
+        publish_call: timedelta,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.owner = owner
+        self.lease = lease
+        self.step_limit = step_limit
+        self.publish_call = publish_call
+        self._steps: dict[int, _Step] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def running(self, post: Post) -> Iterator[None]:
+        """Renew the post's lease while the block (its step) runs, up to its deadline."""
+        started = post.claimed_at or self.clock.now()
+        step = _Step(post.claimed_at, started + self.step_limit, post.lease_until)
+        with self._lock:
+            self._steps[post.id] = step
+            self._start_renewing()
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._steps.get(post.id) is step:
+                    del self._steps[post.id]
+
+    def hold(self, post: Post, mark: datetime) -> bool:
+        """Whether the step may send the post's publish call on `mark`: it still holds its
+        claim, and its lease lasts until the call has ended (extended if needed). A step past
+        its deadline gives the post up instead."""
+        needed = max(self.clock.now(), mark) + self.publish_call
+        step = self._steps.get(post.id)
+        if step is not None and step.leased_until is not None and step.leased_until >= needed:
+            return True  # our own lease runs until then: nobody can have taken the post
+        deadline = step.deadline if step else (post.claimed_at or needed) + self.step_limit
+        if needed > deadline:
+            log.warning("post %s: step past its deadline; not publishing, released", post.id)
+            self.store.release(post.id, owner=self.owner)
+            return False
+        held = self.store.hold_lease(
+            post.id, owner=self.owner, claimed_at=post.claimed_at, until=needed
+        )
+        if held and step is not None:
+            step.leased_until = needed
+        return held
+
+    def renew(self) -> int:
+        """Extend the leases of the running steps to one lease from now, except those held
+        that long already and those that would outlast their step's deadline; how many were
+        extended."""
+        until = self.clock.now() + self.lease
+        with self._lock:
+            steps = [
+                (post_id, step)
+                for post_id, step in self._steps.items()
+                if step.deadline >= until and not (step.leased_until and step.leased_until >= until)
+            ]
+        renewed = self.store.renew_leases([i for i, _ in steps], owner=self.owner, until=until)
+        for _, step in steps:
+            # When some were not extended (taken over, released), which is unknown here:
+            # `hold` then asks the store.
+            step.leased_until = until if renewed == len(steps) else None
+        return renewed
+
+    def running_steps(self) -> int:
+        with self._lock:
+            return len(self._steps)
+
+    def _start_renewing(self) -> None:  # the lock is held
+        if self._thread is None and not isinstance(self.clock, FakeClock):
+            self._thread = threading.Thread(
+                target=self._renew_loop, name="igautopost-leases", daemon=True
+            )
+            self._thread.start()
+
+    def _renew_loop(self) -> None:
+        period = self.lease.total_seconds() / 3
+        idle = 0.0
+        pause = threading.Event()
+        while True:
+            pause.wait(period)
+            with self._lock:
+                idle = 0.0 if self._steps else idle + period
+                if idle >= IDLE:
+                    self._thread = None
+                    return
+                if not self._steps:
+                    continue
+            try:
+                self.renew()
+            except Exception:  # the store is down: the next pass tries again
+                log.exception("renewing %s leases failed", len(self._steps))
