@@ -45,7 +45,10 @@ def _users() -> Users:
     from igautopost.storage.users import UserStore
     from igautopost.users import Users
 
-    return Users(UserStore(runtime.store.engine), token_cipher(runtime.settings), SystemClock())
+    from . import app as cli  # the current runtime (tests replace it per call)
+
+    store, settings = cli.runtime.store, cli.runtime.settings
+    return Users(UserStore(store.engine), token_cipher(settings), SystemClock())
 
 
 def _password(from_stdin: bool) -> str:
@@ -77,11 +80,36 @@ def user_list() -> None:
 
 
 @user_app.command("delete")
-def user_delete(name: str) -> None:
-    """Delete a user and their tokens (their posts stay, and still publish)."""
+def user_delete(
+    name: str,
+    delete_posts_and_accounts: Annotated[
+        bool,
+        typer.Option(
+            "--delete-posts-and-accounts",
+            help="Also delete the user's posts still to publish (unpublished) and accounts.",
+        ),
+    ] = False,
+) -> None:
+    """Delete a user with their API tokens, posts (and their history) and Instagram accounts,
+    all in one transaction. Refused while they have posts still to publish or accounts,
+    unless --delete-posts-and-accounts says to delete those too."""
+    from rich.markup import escape
+
+    from igautopost.storage.users import UserHasData
+
     with reported():
-        _users().delete(name)
-    out.print(f"user {name} deleted")
+        try:
+            deleted = _users().delete(name, with_posts_and_accounts=delete_posts_and_accounts)
+        except UserHasData as exc:
+            err.print(f"[red]not deleted:[/] {escape(str(exc))}", highlight=False)
+            if not exc.holdings.publishing:
+                err.print("pass --delete-posts-and-accounts to delete them with the user")
+            raise typer.Exit(1) from None
+    out.print(
+        f"user {escape(name)} deleted, with {deleted.posts} post(s), {deleted.accounts} "
+        f"account(s) and {deleted.tokens} API token(s)",
+        highlight=False,
+    )
 
 
 @user_app.command("set-password")

@@ -248,15 +248,22 @@ def test_reschedule_missing_post(store):
         reschedule(store, 99, AT, now=NOW)
 
 
-def test_a_client_key_stored_by_another_owner_is_not_handed_out(store, make_post):
+def test_client_keys_are_per_owner_so_nobody_can_probe_or_block_anothers(store, make_post):
     [theirs] = schedule(
         store, [make_post(client_key="k", caption="private")], now=NOW, owner_id=1
     ).created
-    with pytest.raises(InvalidPost) as info:
-        schedule(store, [make_post(client_key="k")], now=NOW, owner_id=2)
-    assert [p.field for p in info.value.problems] == ["client_key"]
-    assert "private" not in str(info.value)
-    assert [p.id for p in store.list(PostQuery())] == [theirs.id]
-    # the owner itself still gets its post back
+
+    mine = schedule(store, [make_post(client_key="k", caption="mine")], now=NOW, owner_id=2)
+    local = schedule(store, [make_post(client_key="k", caption="local")], now=NOW)
+
+    # neither an error (which would tell that the key is in use) nor the other's post
+    assert [p.spec.caption for p in mine.created] == ["mine"] and mine.existing == []
+    assert [p.spec.caption for p in local.created] == ["local"] and local.existing == []
+    assert len(store.list(PostQuery())) == 3
+    # each owner still gets its own post back for its key
     again = schedule(store, [make_post(client_key="k")], now=NOW, owner_id=1)
-    assert [p.id for p in again.existing] == [theirs.id]
+    assert [p.id for p in again.existing] == [theirs.id] and again.created == []
+    again = schedule(store, [make_post(client_key="k")], now=NOW, owner_id=2)
+    assert [p.id for p in again.existing] == [mine.created[0].id]
+    again = schedule(store, [make_post(client_key="k")], now=NOW)
+    assert [p.id for p in again.existing] == [local.created[0].id]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import InvalidPost, InvalidTransition, PostNotFound, Problem
+from .errors import InvalidPost, InvalidTransition, Problem
 from .models import Post, PostSpec, Status
 from .policy import LeadTimes
 from .storage.sql import SqlStore
@@ -175,7 +175,7 @@ def _split_known(
     known = {
         (account, key): post_id
         for account, keys in keyed.items()
-        for key, post_id in store.client_keys(account, keys).items()
+        for key, post_id in store.client_keys(account, keys, owner_id=owner_id).items()
     }
     fresh: list[PostSpec] = []
     existing: list[Post] = []
@@ -183,11 +183,7 @@ def _split_known(
     for spec in specs:
         ident = (spec.account, spec.client_key) if spec.client_key is not None else None
         if ident is not None and ident in known:
-            try:  # another owner's post with that key is not theirs to see
-                existing.append(store.get(known[ident], owner_id=owner_id))
-            except PostNotFound:
-                problem = f"{spec.client_key!r} is already used for account {spec.account}"
-                raise InvalidPost([Problem("client_key", problem)]) from None
+            existing.append(store.get(known[ident], owner_id=owner_id))
         elif ident is not None and ident in seen:
             raise InvalidPost(
                 [Problem("client_key", f"{spec.client_key!r} appears twice in the input")]

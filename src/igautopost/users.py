@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .clock import Clock
 from .errors import IgAutopostError
 from .secretbox import TokenCipher
-from .storage.users import ApiToken, User, UserStore
+from .storage.users import ApiToken, DeletedUser, User, UserStore
 from .throttle import LoginThrottle
 
 if TYPE_CHECKING:
@@ -113,10 +113,14 @@ class Users:
         _check_password(password)
         self.store.set_password_hash(username, self._hasher.hash(password))
 
-    def delete(self, username: str) -> User:
-        user = self.store.delete_user(username)
-        self._forget(lambda who: who.user_id == user.id)
-        return user
+    def delete(self, username: str, *, with_posts_and_accounts: bool = False) -> DeletedUser:
+        """Delete the user, their tokens, posts and accounts together; see
+        `UserStore.delete_user` for when it is refused."""
+        deleted = self.store.delete_user(
+            username, now=self._clock.now(), with_posts_and_accounts=with_posts_and_accounts
+        )
+        self._forget(lambda who: who.user_id == deleted.user.id)
+        return deleted
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user if the password is theirs. An unknown name costs a hash check too, so

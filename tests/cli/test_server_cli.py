@@ -53,3 +53,32 @@ def test_serve_help_lists_its_options(cli):
     assert result.exit_code == 0
     for option in ("--host", "--port", "--workers", "--no-worker", "--sandbox", "--max-body"):
         assert option in result.stdout
+
+
+def test_user_delete_is_refused_while_posts_or_accounts_exist_and_the_flag_deletes_them(cli):
+    cli("user", "create", "bob", "--password-stdin", input="s3cret-pass\n")
+    added = cli(
+        "account",
+        "add",
+        "17841400000000001",
+        "--user",
+        "bob",
+        "--token-stdin",
+        input="EAAB-bobs-token\n",
+    )
+    assert added.exit_code == 0, added.output
+
+    refused = cli("user", "delete", "bob")
+
+    assert refused.exit_code == 1
+    assert "0 active post(s) and 1 Instagram account(s)" in refused.output
+    assert "--delete-posts-and-accounts" in refused.output
+    assert "bob" in cli("user", "list").stdout
+
+    deleted = cli("user", "delete", "bob", "--delete-posts-and-accounts")
+
+    assert deleted.exit_code == 0, deleted.output
+    assert "with 0 post(s), 1 account(s) and 0 API token(s)" in deleted.stdout
+    assert "bob" not in cli("user", "list").stdout
+    cli("user", "create", "carol", "--password-stdin", input="s3cret-pass\n")
+    assert "17841400000000001" not in cli("account", "list", "--user", "carol").stdout

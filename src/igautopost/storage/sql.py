@@ -340,14 +340,20 @@ class SqlStore(ClaimsMixin):
             return self._cipher.decrypt(post.token_ciphertext)
         return self.access_token(post.id)
 
-    def client_keys(self, account: str, keys: Iterable[str]) -> dict[str, int]:
-        """Which of `keys` are already stored for `account`, with their post ids."""
+    def client_keys(
+        self, account: str, keys: Iterable[str], *, owner_id: int | None = None
+    ) -> dict[str, int]:
+        """Which of `keys` the owner (None: the local operator) already stored for `account`,
+        with their post ids. Keys are per owner: another user's are neither seen nor blocked."""
         wanted = list(set(keys))
         found: dict[str, int] = {}
+        owner = posts.c.owner_id.is_(None) if owner_id is None else posts.c.owner_id == owner_id
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), 500):
                 statement = sa.select(posts.c.client_key, posts.c.id).where(
-                    posts.c.account == account, posts.c.client_key.in_(wanted[start : start + 500])
+                    owner,
+                    posts.c.account == account,
+                    posts.c.client_key.in_(wanted[start : start + 500]),
                 )
                 found.update({row.client_key: row.id for row in conn.execute(statement)})
         return found

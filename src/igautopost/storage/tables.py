@@ -32,6 +32,24 @@ def _time(*, index: bool = False, nullable: bool = True) -> Any:
     return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
 
 
+def _client_key_index(name: str, owners: str, *columns: str) -> sa.Index:
+    where = sa.text(f"client_key IS NOT NULL AND {owners}")
+    return sa.Index(
+        name,
+        *columns,
+        "account",
+        "client_key",
+        unique=True,
+        sqlite_where=where,
+        postgresql_where=where,
+    )
+
+
+# SQLite reuses the highest id of a deleted row unless told not to; an owner id handed out
+# twice would give the new user the deleted one's posts and accounts.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class PostRow(SQLModel, table=True):
     __tablename__ = "posts"
 
@@ -69,14 +87,10 @@ class PostRow(SQLModel, table=True):
         sa.Index("ix_posts_due", "status", "next_attempt_at"),
         sa.Index("ix_posts_lease_until", "lease_until"),
         sa.Index("ix_posts_account_publish_at", "account", "publish_at"),
-        sa.Index(
-            "uq_posts_account_client_key",
-            "account",
-            "client_key",
-            unique=True,
-            sqlite_where=sa.text("client_key IS NOT NULL"),
-            postgresql_where=sa.text("client_key IS NOT NULL"),
-        ),
+        # A client key is the caller's: unique per owner and account, so that one user can
+        # neither see nor block another's keys. Posts without an owner are the local operator's.
+        _client_key_index("uq_posts_owner_account_client_key", "owner_id IS NOT NULL", "owner_id"),
+        _client_key_index("uq_posts_local_account_client_key", "owner_id IS NULL"),
     )
 
 
@@ -99,6 +113,7 @@ class UserRow(SQLModel, table=True):
     """A person who may use the HTTP API; created by an operator (`igautopost user create`)."""
 
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=150, index=True, unique=True)
@@ -113,6 +128,7 @@ class ApiTokenRow(SQLModel, table=True):
     asking again returns the same working key, as Django REST Framework does."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
@@ -151,7 +167,10 @@ class AccountRow(SQLModel, table=True):
     created_at: datetime = _time(nullable=False)
     updated_at: datetime = _time(nullable=False)
 
-    __table_args__ = (sa.Index("uq_accounts_owner_ig_user", "owner_id", "ig_user_id", unique=True),)
+    __table_args__ = (
+        sa.Index("uq_accounts_owner_ig_user", "owner_id", "ig_user_id", unique=True),
+        NEVER_REUSE_IDS,
+    )
 
 
 accounts = AccountRow.__table__  # type: ignore[attr-defined]

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import IgAutopostError
-from .tables import api_tokens, users
+from ..models import Status
+from .tables import accounts, api_tokens, events, posts, users
 from .writegate import write_transaction
 
 
@@ -39,10 +40,53 @@ class TokenNotFound(IgAutopostError):
 
 
 @dataclass(frozen=True)
+class Holdings:
+    """What a user still has that deleting them would take away."""
+
+    active_posts: int  # scheduled, processing or ready
+    accounts: int
+    publishing: int  # active posts whose publish call may be in flight right now
+
+    @property
+    def keeps_user(self) -> bool:
+        return bool(self.active_posts or self.accounts)
+
+
+class UserHasData(IgAutopostError):
+    """The user still has posts to publish or Instagram accounts: decide what becomes of
+    them (`igautopost user delete --delete-posts-and-accounts`), or wait for a publish."""
+
+    def __init__(self, username: str, holdings: Holdings) -> None:
+        self.username = username
+        self.holdings = holdings
+        if holdings.publishing:
+            message = (
+                f"user {username!r} has {holdings.publishing} post(s) being published right "
+                "now; try again in a minute"
+            )
+        else:
+            message = (
+                f"user {username!r} still has {holdings.active_posts} active post(s) and "
+                f"{holdings.accounts} Instagram account(s)"
+            )
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
 class User:
     id: int
     username: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeletedUser:
+    """A deleted user and how many of their rows went with them."""
+
+    user: User
+    posts: int
+    accounts: int
+    tokens: int
 
 
 @dataclass(frozen=True)
@@ -70,7 +114,8 @@ class TokenCandidate:
 
 
 class UserStore:
-    """The users and api_tokens tables (created by migration 0002)."""
+    """The users and api_tokens tables (created by migration 0002); deleting a user also
+    deletes their posts and accounts."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -116,13 +161,25 @@ class UserStore:
         if done.rowcount == 0:
             raise UserNotFound(username)
 
-    def delete_user(self, username: str) -> User:
-        """Delete the user and every token of theirs; their posts stay in the store."""
-        user = self.user(username)
+    def delete_user(
+        self, username: str, *, now: datetime, with_posts_and_accounts: bool = False
+    ) -> DeletedUser:
+        """Delete the user with everything of theirs, in one transaction: their API tokens,
+        their posts (with their event logs) and their Instagram accounts. Refused
+        (`UserHasData`) while they have posts still to publish or accounts, unless
+        `with_posts_and_accounts`: those posts are then deleted unpublished. Refused in any
+        case while one of their posts is being published (a publish call may be in flight)."""
         with write_transaction(self.engine) as conn:
-            conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user.id))
-            conn.execute(users.delete().where(users.c.id == user.id))
-        return user
+            found = conn.execute(
+                sa.select(users).where(users.c.username == username).with_for_update()
+            ).first()
+            if found is None:
+                raise UserNotFound(username)
+            user = User(id=found.id, username=found.username, created_at=found.created_at)
+            holdings = _holdings(conn, user.id, now)
+            if holdings.publishing or (holdings.keeps_user and not with_posts_and_accounts):
+                raise UserHasData(username, holdings)
+            return _delete_everything(conn, user)
 
     def _user_row(self, username: str) -> Any:
         with self.engine.connect() as conn:
@@ -214,6 +271,31 @@ class UserStore:
             conn.execute(
                 api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=now)
             )
+
+
+def _holdings(conn: sa.Connection, user_id: int, now: datetime) -> Holdings:
+    active = [s.value for s in Status if s.is_active]
+    mine = sa.and_(posts.c.owner_id == user_id, posts.c.status.in_(active))
+    in_flight = sa.and_(mine, posts.c.publish_attempted_at.is_not(None), posts.c.lease_until > now)
+    count = sa.func.count()
+    return Holdings(
+        active_posts=conn.execute(sa.select(count).where(mine)).scalar_one(),
+        accounts=conn.execute(sa.select(count).where(accounts.c.owner_id == user_id)).scalar_one(),
+        publishing=conn.execute(sa.select(count).where(in_flight)).scalar_one(),
+    )
+
+
+def _delete_everything(conn: sa.Connection, user: User) -> DeletedUser:
+    theirs = sa.select(posts.c.id).where(posts.c.owner_id == user.id)
+    conn.execute(events.delete().where(events.c.post_id.in_(theirs)))
+    deleted = DeletedUser(
+        user=user,
+        posts=conn.execute(posts.delete().where(posts.c.owner_id == user.id)).rowcount,
+        accounts=conn.execute(accounts.delete().where(accounts.c.owner_id == user.id)).rowcount,
+        tokens=conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user.id)).rowcount,
+    )
+    conn.execute(users.delete().where(users.c.id == user.id))
+    return deleted
 
 
 def _new_id(result: sa.CursorResult[Any]) -> int:
