@@ -53,9 +53,13 @@ def _start_sandbox(stack: ExitStack) -> str:
 
 
 def _publisher() -> Publisher:
+    """The engine from the settings; a `ConfigurationError` for leases that cannot hold a
+    step (`igautopost.leases.engine_policy`)."""
     from igautopost import GraphClient, Publisher, SystemClock
+    from igautopost.leases import engine_policy
 
     settings = runtime.settings
+    policy = engine_policy(settings)
     client = GraphClient(
         base_url=settings.graph_base_url,
         instagram_base_url=settings.graph_instagram_base_url,
@@ -66,6 +70,7 @@ def _publisher() -> Publisher:
         runtime.store,
         client,
         SystemClock(),
+        policy=policy,
         instagram_base_url=settings.graph_instagram_base_url,
     )
 

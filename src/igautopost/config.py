@@ -32,10 +32,16 @@ class Settings(BaseSettings):
     graph_timeout: float = 30.0
     broker_url: str | None = None
     celery_queue: str = "igautopost"  # the Celery queue of `advance` tasks
-    # How long a celery worker holds a post for one step: a worker that dies mid-step delays
-    # its posts by up to this much. Keep it well above graph_timeout.
-    lease_seconds: float = 120.0
-    # How long before its publish time a celery worker claims a ready post and prepares its
+    # How long a claim holds a post without renewal. A worker renews the leases of its
+    # running steps every third of this, so a worker that dies (SIGKILL, a lost machine)
+    # delays its posts by at most this much; a post whose publish call was leaving stays
+    # held until that call has surely ended (see leases.py). At least 3 s.
+    lease_seconds: float = 10.0
+    # A step's deadline, from its claim: past it the lease is no longer renewed and no
+    # publish call is sent, so a stuck step gives its post up. It must hold a step's Graph
+    # calls (checked when a worker starts: `igautopost.leases.engine_policy`).
+    step_seconds: float = 300.0
+    # How long before its publish time a worker claims a ready post and prepares its
     # publish call, which then leaves on the time. Longer lets a large burst be prepared
     # ahead; edits in that window are refused (409), as for a post being published.
     publish_ahead_seconds: float = Field(default=0.5, ge=0, le=60)

@@ -24,6 +24,7 @@ until then; the next step asks Instagram about the container before anything els
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,9 +32,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .clock import Clock, FakeClock
+from .config import Settings
+from .errors import ConfigurationError
 from .graph.client import Timeout
 from .launcher import GRACE
 from .models import Post
+from .policy import EnginePolicy
 from .storage.sql import SqlStore
 
 log = logging.getLogger("igautopost.leases")
@@ -47,6 +51,58 @@ def publish_call_time(timeout: Timeout) -> timedelta:
     (a step sends its own call when the launcher falls behind), connect and read."""
     connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
     return timedelta(seconds=GRACE + connect + read) + MARGIN
+
+
+STEP_CALLS = 4  # Graph calls a ready post's step may make: status, limit, publish, and one more
+SHORTEST_LEASE = 3.0  # seconds: renewed every third of it, at least a second apart
+
+
+def engine_policy(settings: Settings) -> EnginePolicy:
+    """The engine's timing from the settings; `ConfigurationError` naming the rule broken
+    when a lease or a step's deadline could not hold a step."""
+    problem = lease_problem(settings)
+    if problem is not None:
+        raise ConfigurationError(problem)
+    return EnginePolicy(
+        lease=timedelta(seconds=settings.lease_seconds),
+        step_limit=timedelta(seconds=settings.step_seconds),
+        publish_ahead=timedelta(seconds=settings.publish_ahead_seconds),
+    )
+
+
+def lease_problem(settings: Settings) -> str | None:
+    """What is wrong with the lease settings, in words naming them; None when they hold."""
+    lease, step, timeout = settings.lease_seconds, settings.step_seconds, settings.graph_timeout
+    ahead = settings.publish_ahead_seconds
+    for name, value in (
+        ("LEASE_SECONDS", lease),
+        ("STEP_SECONDS", step),
+        ("GRAPH_TIMEOUT", timeout),
+    ):
+        if not (math.isfinite(value) and value > 0):
+            return f"IGAUTOPOST_{name}={value:g} must be a positive number of seconds"
+    if lease < SHORTEST_LEASE:
+        return (
+            f"IGAUTOPOST_LEASE_SECONDS={lease:g} is too short: a worker renews its leases "
+            f"every third of the lease, at least a second apart; use {SHORTEST_LEASE:g} or more"
+        )
+    needed = ahead + GRACE + STEP_CALLS * 2 * timeout
+    if step < needed:
+        return (
+            f"IGAUTOPOST_STEP_SECONDS={step:g} cannot hold a step: a ready post's step waits up "
+            f"to IGAUTOPOST_PUBLISH_AHEAD_SECONDS={ahead:g} for its time, makes up to "
+            f"{STEP_CALLS} Graph calls of IGAUTOPOST_GRAPH_TIMEOUT={timeout:g} s to connect "
+            f"plus as long to read, and its publish call may leave {GRACE:g} s late: it needs "
+            f"at least {needed:g} s. Raise IGAUTOPOST_STEP_SECONDS or lower "
+            "IGAUTOPOST_GRAPH_TIMEOUT"
+        )
+    if lease > step:
+        return (
+            f"IGAUTOPOST_LEASE_SECONDS={lease:g} is longer than IGAUTOPOST_STEP_SECONDS="
+            f"{step:g}: a step's lease must end by its deadline, so that a stuck step gives its "
+            "post up"
+        )
+    return None
 
 
 @dataclass

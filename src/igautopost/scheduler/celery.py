@@ -33,7 +33,7 @@ from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..errors import ConfigurationError
 from ..graph.client import GraphClient
-from ..policy import EnginePolicy
+from ..leases import engine_policy
 from ..publisher import Publisher
 from ..runtime import token_cipher
 from ..storage.sql import SqlStore
@@ -175,15 +175,11 @@ def build_publisher(settings: Settings, threads: int) -> Publisher:
         version=settings.graph_version,
         timeout=settings.graph_timeout,
     )
-    policy = EnginePolicy(
-        lease=timedelta(seconds=settings.lease_seconds),
-        publish_ahead=timedelta(seconds=settings.publish_ahead_seconds),
-    )
     return Publisher(
         store,
         client,
         SystemClock(),
-        policy=policy,
+        policy=engine_policy(settings),
         instagram_base_url=settings.graph_instagram_base_url,
     )
 
@@ -223,6 +219,7 @@ def run_worker(
         publisher = build_publisher(settings, threads)
         return StepRunner(publisher, threads, resend=TaskSender(app, publisher.clock))
 
+    engine_policy(settings)  # refuse leases that cannot hold a step before taking tasks
     app = create_app(settings, runner=runner)
     stopping = threading.Event()
     sweeper = start_sweeper(app, settings, stopping) if beat else None
