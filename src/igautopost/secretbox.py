@@ -77,6 +77,14 @@ class TokenCipher:
             return False
         return True
 
+    def can_decrypt(self, token: str) -> bool:
+        """Whether one of the keys (re-read once, if they can be) decrypts `token`."""
+        try:
+            self._decrypt(token)
+        except ConfigurationError:
+            return False
+        return True
+
     def rotate(self, token: str) -> str:
         """The same secret, encrypted under the first key (`igautopost secrets rotate`)."""
         from cryptography.fernet import InvalidToken

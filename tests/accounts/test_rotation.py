@@ -87,3 +87,63 @@ def test_rotation_with_the_key_file_needs_no_restart(tmp_path: Path) -> None:
     # The running process still holds only the first key: it reloads the file by itself.
     _readable(running, post_id, key)
     running.close()
+
+
+STALE = "IGQV-written-by-a-worker-that-never-reloaded"
+
+
+def test_three_rotations_keep_every_key_until_prune_finds_none_needed(cli) -> None:
+    """A worker started before the first rotation goes on writing under the first key: after
+    three rotations its row is still readable, and pruning waits until it is re-encrypted."""
+    settings = Settings(data_dir=cli.data_dir)
+    url = settings.resolved_database_url()
+    store = SqlStore.open(url, cipher=token_cipher(settings))
+    post_id, key = _fill(store)
+    first = load_keys(cli.data_dir)[0]
+    stale = SqlStore(store.engine, cipher=TokenCipher([first]))  # never reloads its keys
+
+    for _ in range(3):
+        rotated = cli("secrets", "rotate")
+        assert rotated.exit_code == 0, rotated.output
+        # after the re-encryption: a token refresh stored under the first key
+        stale.accounts.put(
+            None, "17841400000000003", STALE, now=NOW, login="instagram", replace=True
+        )
+
+    keys = load_keys(cli.data_dir)
+    assert len(keys) == 4 and keys[-1] == first  # every key kept
+    fresh = SqlStore.open(url, cipher=token_cipher(settings))
+    assert fresh.accounts.token(None, "17841400000000003") == STALE
+    _readable(fresh, post_id, key)
+
+    refused = cli("secrets", "prune")
+    assert refused.exit_code == 1
+    assert "1 stored secret(s) still need an older key (1 accounts)" in refused.output
+    assert load_keys(cli.data_dir) == keys
+
+    assert cli("secrets", "rotate").exit_code == 0  # the worker restarted: nothing stale now
+    pruned = cli("secrets", "prune")
+    assert pruned.exit_code == 0, pruned.output
+    assert "dropped 4 older key(s)" in pruned.output
+    assert len(load_keys(cli.data_dir)) == 1
+    newest_only = SqlStore.open(url, cipher=TokenCipher(load_keys(cli.data_dir)))
+    assert newest_only.accounts.token(None, "17841400000000003") == STALE
+    _readable(newest_only, post_id, key)
+    for opened in (newest_only, fresh, store):
+        opened.close()
+
+
+def test_prune_with_the_environment_key_list_only_checks(cli, monkeypatch) -> None:
+    old, new = TokenCipher.generate_key(), TokenCipher.generate_key()
+    monkeypatch.setenv("IGAUTOPOST_SECRET_KEY", old)
+    settings = Settings(data_dir=cli.data_dir)
+    store = SqlStore.open(settings.resolved_database_url(), cipher=TokenCipher([old]))
+    _fill(store)
+    store.close()
+    monkeypatch.setenv("IGAUTOPOST_SECRET_KEY", f"{new},{old}")
+
+    assert cli("secrets", "prune").exit_code == 1
+    assert cli("secrets", "rotate").exit_code == 0
+    checked = cli("secrets", "prune")
+    assert checked.exit_code == 0 and "may list the first" in checked.output
+    assert not (cli.data_dir / "secret.key").exists()

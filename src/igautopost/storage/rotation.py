@@ -4,6 +4,10 @@ The secrets: each post's Instagram token, each account's token, and the API keys
 endpoint hands out again. Each row is rewritten only if it still holds the ciphertext that was
 read, so a token stored or refreshed meanwhile by a running worker is never overwritten; the
 pass repeats until nothing is left under an older key (or `max_passes` is reached).
+
+Older keys are dropped only by a separate step (`igautopost secrets prune`), and only once
+`under_old_keys` finds no secret that still needs one: a worker that has not reloaded the keys
+may go on writing under its own first key after a rotation.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ SECRET_COLUMNS: tuple[tuple[sa.Table, str], ...] = (
 
 @dataclass
 class RotationReport:
-    """How many secrets were re-encrypted per table, and how many are still under old keys."""
+    """How many secrets were re-encrypted per table, how many are still under old keys, and
+    how many of those no configured key can decrypt (their key was dropped before)."""
 
     rewritten: dict[str, int] = field(default_factory=dict)
     remaining: int = 0
+    undecryptable: int = 0
 
     @property
     def total(self) -> int:
@@ -45,8 +51,22 @@ def reencrypt_all(engine: sa.Engine, cipher: TokenCipher, *, max_passes: int = 3
             changed += done
         if changed == 0:
             break
-    report.remaining = sum(len(_stale(engine, cipher, t, c)) for t, c in SECRET_COLUMNS)
+    report.remaining = sum(under_old_keys(engine, cipher).values())
+    report.undecryptable = sum(
+        1
+        for table, column in SECRET_COLUMNS
+        for _, old in _stale(engine, cipher, table, column)
+        if not cipher.can_decrypt(old)
+    )
     return report
+
+
+def under_old_keys(engine: sa.Engine, cipher: TokenCipher) -> dict[str, int]:
+    """How many secrets per table are not encrypted under the first key: each needs an
+    older key (or one already lost) to be read."""
+    return {
+        table.name: len(_stale(engine, cipher, table, column)) for table, column in SECRET_COLUMNS
+    }
 
 
 def _stale(
@@ -65,6 +85,8 @@ def _reencrypt(engine: sa.Engine, cipher: TokenCipher, table: sa.Table, column: 
     for start in range(0, len(stale), BATCH):
         with engine.begin() as conn:
             for row_id, old in stale[start : start + BATCH]:
+                if not cipher.can_decrypt(old):  # counted in the report, left as it is
+                    continue
                 statement = (
                     table.update()
                     .where(table.c.id == row_id, col == old)
