@@ -48,6 +48,8 @@ def _parse(source: str, text: str) -> list[Any]:
             if stripped[0] == "{" and exc.msg == "Extra data":
                 return list(_json_lines(source, text))  # several objects, one per line
             raise InputError(f"{source}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise InputError(f"{source}: is nested too deeply to be posts") from None
         return value if isinstance(value, list) else [value]
     raise InputError(f"{source}: line 1: expected a JSON object, array or JSON Lines")
 
@@ -60,3 +62,6 @@ def _json_lines(source: str, text: str) -> Iterator[Any]:
             yield json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{source}: line {number} column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            message = f"{source}: line {number}: is nested too deeply to be a post"
+            raise InputError(message) from None

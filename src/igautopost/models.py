@@ -9,6 +9,7 @@ by `igautopost.validation`, so that every broken rule is reported at once.
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -78,6 +79,16 @@ class Status(StrEnum):
         return self in (Status.SCHEDULED, Status.PROCESSING, Status.READY)
 
 
+UNIX_SECONDS_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime holds
+UNIX_SECONDS_TEXT = f"1970 and 9999 (Unix seconds 0 to {UNIX_SECONDS_MAX})"
+
+
+def _from_unix_seconds(value: float) -> datetime:
+    if not (math.isfinite(value) and 0 <= value <= UNIX_SECONDS_MAX):
+        raise ValueError(f"must be between {UNIX_SECONDS_TEXT}")
+    return datetime.fromtimestamp(value, UTC)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -105,6 +116,8 @@ def _json_list(value: Any) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"is not a JSON array ({exc.msg})") from None
+        except RecursionError:
+            raise ValueError("is nested too deeply to be a list of tags") from None
     return value
 
 
@@ -202,12 +215,13 @@ class PostSpec(_Strict):
     @field_validator("publish_at", mode="before")
     @classmethod
     def _read_time(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+        if digits.isascii() and digits.isdigit():
             value = int(value)  # Unix seconds sent as a form field
         if isinstance(value, bool):
             raise ValueError("must be a time, not true/false")
         if isinstance(value, int | float):
-            return datetime.fromtimestamp(value, UTC)
+            return _from_unix_seconds(value)
         zone = info.data.get("timezone")
         if isinstance(value, str) and zone:
             try:
@@ -221,7 +235,10 @@ class PostSpec(_Strict):
     @field_validator("publish_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise ValueError(f"must be between {UNIX_SECONDS_TEXT}") from None
 
     @property
     def is_video(self) -> bool:

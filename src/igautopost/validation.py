@@ -29,6 +29,7 @@ CAROUSEL_MIN_ITEMS = 2
 CAROUSEL_MAX_ITEMS = 10
 PREPARE_AHEAD_MAX = 20 * 3600
 PAST_GRACE = timedelta(seconds=60)  # clock skew between the caller and us
+AHEAD_MAX_YEARS = 100  # further ahead is a typo, and would overflow date arithmetic
 
 HASHTAG = re.compile(r"(?<![\w&])#\w+", re.UNICODE)
 MENTION = re.compile(r"(?<![\w.])@[A-Za-z0-9._]+")
@@ -57,6 +58,9 @@ def parse_post(data: Any, *, now: datetime, index: int | None = None) -> PostSpe
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise InvalidPost([Problem("(post)", f"must be a JSON object, got {kind}", index)])
+    unreadable = text_problems(data)  # before anything echoes such text in a message
+    if unreadable:
+        raise InvalidPost([Problem(p.field, p.message, index) for p in unreadable])
     try:
         spec = PostSpec.model_validate(data)
     except ValidationError as exc:
@@ -70,7 +74,8 @@ def parse_post(data: Any, *, now: datetime, index: int | None = None) -> PostSpe
 def check_post(spec: PostSpec, *, now: datetime) -> list[Problem]:
     """Every rule `spec` breaks; an empty list means it may be stored."""
     problems: list[Problem] = []
-    for check in (_check_media, _check_fields, _check_text, _check_tags, _check_extras):
+    checks = (_check_unicode, _check_media, _check_fields, _check_text, _check_tags, _check_extras)
+    for check in checks:
         problems.extend(check(spec))
     problems.extend(check_publish_at(spec.publish_at, now=now))
     problems.extend(check_recurrence(spec.recurrence))
@@ -85,6 +90,8 @@ def check_publish_at(
     if publish_at < now - PAST_GRACE:
         ago = _human(now - publish_at)
         return [Problem(field, f"must be in the future (it is {ago} ago)")]
+    if publish_at.year > now.year + AHEAD_MAX_YEARS:
+        return [Problem(field, f"must be within {AHEAD_MAX_YEARS} years from now")]
     return []
 
 
@@ -96,6 +103,48 @@ def check_recurrence(rule: str | None) -> list[Problem]:
     if not is_valid_rule(rule):
         return [Problem("recurrence", f"{rule!r} is not a valid cron rule (e.g. '0 9 * * MON')")]
     return []
+
+
+NOT_UNICODE = "is not valid Unicode text: it holds a lone surrogate ({code}) at character {at}"
+
+
+def text_problems(value: Any, path: str = "") -> list[Problem]:
+    """Every string in `value` (nested dicts and lists too) that is not valid Unicode text.
+
+    JSON may escape half of a surrogate pair (``"a\\ud800b"``); Python reads it, but such a
+    string cannot be encoded, stored or sent, so it is refused where it comes in. Iterative:
+    JSON nested as deep as the parser allows must not exhaust the stack here.
+    """
+    found: list[Problem] = []
+    pending: list[tuple[Any, str]] = [(value, path)]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, str):
+            found.extend(_lone_surrogate(item, where or "(post)"))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                name = str(key)
+                bad_name = _lone_surrogate(name, where or "(post)")
+                found.extend(bad_name)
+                if not bad_name:
+                    pending.append((child, f"{where}.{name}" if where else name))
+        elif isinstance(item, list | tuple):
+            pending.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+    return found
+
+
+def _lone_surrogate(text: str, field: str) -> list[Problem]:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = f"\\u{ord(text[exc.start]):04x}"
+        return [Problem(field, NOT_UNICODE.format(code=code, at=exc.start + 1))]
+    return []
+
+
+def _check_unicode(spec: PostSpec) -> Iterable[Problem]:
+    yield from text_problems(spec.model_dump(mode="python", exclude={"access_token"}))
+    yield from text_problems(spec.token_value(), "access_token")
 
 
 def _check_media(spec: PostSpec) -> Iterable[Problem]:

@@ -34,6 +34,20 @@ def bad_inputs(make_post) -> dict[str, tuple[str | bytes | object, list[str]]]:
         "an 11-item carousel": (carousel, ["children: a carousel needs 2 to 10 items, got 11"]),
         "a binary file": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), ["binary"]),
         "Latin-1 text": ('{"caption": "caf\xe9"}'.encode("latin-1"), ["not UTF-8"]),
+        "a lone surrogate": (
+            json.dumps(make_post(caption="a\ud800b", first_comment="\udfff")),
+            ["caption: is not valid Unicode", "first_comment: is not valid Unicode"],
+        ),
+        "a publish time of 1e20 seconds": (make_post(publish_at=1e20), ["publish_at"]),
+        "a publish time in year 1": (
+            make_post(publish_at="0001-01-01T00:00+01:00"),
+            ["publish_at: must be between 1970 and 9999"],
+        ),
+        "tags nested 100,000 deep": (
+            make_post(user_tags="[" * 100_000 + "]" * 100_000),
+            ["user_tags: is nested too deeply"],
+        ),
+        "a file nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, ["nested too deeply"]),
     }
 
 
@@ -52,6 +66,11 @@ CASES = [
     "an 11-item carousel",
     "a binary file",
     "Latin-1 text",
+    "a lone surrogate",
+    "a publish time of 1e20 seconds",
+    "a publish time in year 1",
+    "tags nested 100,000 deep",
+    "a file nested 100,000 deep",
 ]
 
 

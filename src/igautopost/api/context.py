@@ -17,7 +17,8 @@ from ..models import Post
 from ..scheduler import Scheduler
 from ..storage.sql import SqlStore
 from ..users import Users
-from .errors import NON_FIELD, ApiError
+from ..validation import text_problems
+from .errors import NON_FIELD, ApiError, field_errors
 
 T = TypeVar("T")
 WAKE_HORIZON = timedelta(seconds=1)  # the LocalScheduler polls the store at least this often
@@ -33,15 +34,10 @@ class ApiContext:
     clock: Clock
     owns_store: bool = False
 
-    @property
-    def local_database(self) -> bool:
-        return self.store.engine.dialect.name == "sqlite"
-
     async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a store call. A local SQLite call takes well under a millisecond: doing it
-        here beats a hop to the thread pool. A networked database goes to the pool."""
-        if self.local_database:
-            return call(*args, **kwargs)
+        """Run a store call on the thread pool, never on the event loop: a SQLite write may
+        wait for another process's write (the write gate's lock), a PostgreSQL call for the
+        network, and the loop must go on serving other requests meanwhile."""
         return await run_in_threadpool(call, *args, **kwargs)
 
     def wake(self, post: Post) -> None:
@@ -73,7 +69,16 @@ def both_slashes(
 
 
 async def read_data(request: Request) -> dict[str, Any]:
-    """The request's fields from a JSON object or a form body (last value of a repeated key)."""
+    """The request's fields from a JSON object or a form body (last value of a repeated key).
+    Text that is not valid Unicode (a lone surrogate) is refused here, naming its field."""
+    data = await _fields(request)
+    unreadable = text_problems(data)
+    if unreadable:  # it could be neither stored nor echoed back in an answer
+        raise ApiError(400, field_errors(unreadable, data))
+    return data
+
+
+async def _fields(request: Request) -> dict[str, Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind in FORM_TYPES:
         async with request.form() as form:  # closes uploaded files, which are ignored
