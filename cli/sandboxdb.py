@@ -32,7 +32,7 @@ def shown_url(url: str) -> str:
     """A database URL fit to print: its password masked."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a bad port
         return "(a database URL that cannot be parsed)"  # never echo it: it may hold a secret
 
 
@@ -86,7 +86,7 @@ def _is_own_file(url: str, settings: Settings) -> bool:
 
     try:
         file = sqlite_file(url) if url.startswith("sqlite") else None
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a bad port
         return False
     own = sqlite_file(own_database(settings))
     return file is not None and own is not None and Path(file).resolve() == Path(own).resolve()
@@ -98,7 +98,7 @@ def _unmarked(url: str) -> str | None:
 
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a bad port
         return "it is not a valid database URL"
     file = sqlite_file(parsed)
     if file is not None and not Path(file).is_file():

@@ -135,6 +135,10 @@ def test_a_missing_or_unreachable_database_is_refused(tmp_path: Path) -> None:
     refused = run(tmp_path, *COMMANDS["worker"], database_url=unreachable)
     assert refused.returncode == 1 and "could not be checked" in refused.stderr
     assert PASSWORD not in refused.stdout + refused.stderr
+    malformed = f"postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:notaport/x"
+    refused = run(tmp_path, *COMMANDS["worker"], database_url=malformed)
+    assert refused.returncode == 1 and "not a valid database URL" in refused.stderr
+    assert PASSWORD not in refused.stdout + refused.stderr
 
 
 def test_the_sandboxs_own_database_is_made_marked_and_usable_by_url(tmp_path: Path) -> None:
@@ -189,3 +193,4 @@ def test_shown_urls_never_hold_a_password() -> None:
     assert shown_url(f"postgresql://u:{PASSWORD}@h/db") == "postgresql://u:***@h/db"
     assert shown_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
     assert PASSWORD not in shown_url(f"not a url {PASSWORD}")
+    assert PASSWORD not in shown_url(f"postgresql://u:{PASSWORD}@h:port/db")
