@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .graph.errors import GraphError
 from .graph.params import carousel_child_params, carousel_parent_params, container_params
 from .graph.responses import ContainerStatus
+from .mediamatch import Match, find_media, searchable
 from .models import MediaType, Post, Status
 from .recurrence import next_occurrence
 
@@ -260,7 +261,9 @@ class Steps:
         )
         # The permalink and first comment are a follow-up step, so that this one ends at
         # once and frees its thread for the next post due in the same second.
-        follow_up = now + self.p.policy.follow_up_delay if media_id else None
+        # Without its media id (the answer was lost), the follow-up looks for it first.
+        known = media_id or searchable(post) is None
+        follow_up = now + self.p.policy.follow_up_delay if known else None
         changes = {
             "media_id": media_id,
             "published_at": now,
@@ -274,7 +277,8 @@ class Steps:
     def follow_up(self, post: Post, token: str, now: datetime) -> Outcome | None:
         """Read the permalink and post the first comment. The post is live whatever happens
         here; a comment is never sent twice (no retry once a call may have reached Meta)."""
-        assert post.media_id is not None
+        if post.media_id is None:
+            return self._recover_media(post, token, now)
         notes: list[str] = []
         changes: dict[str, object] = {"next_attempt_at": None, "attempts": 0}
         if post.permalink is None:
@@ -298,6 +302,29 @@ class Steps:
                     + (f" (code {exc.code})" if exc.code is not None else "")
                 )
         return Outcome(Status.PUBLISHED, changes, "; ".join(notes))
+
+    def _recover_media(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        """Published while its answer was lost: the media id and permalink, from the
+        account's recent media when exactly one can be this post's (see mediamatch.py)."""
+        try:
+            match = find_media(self.p.client, self.p.store, post, token)
+        except GraphError as exc:
+            match = Match(None, f"recent media not read: {exc.message}", exc.is_transient)
+        if match.media is None:
+            if match.retry and post.attempts < FOLLOW_UP_TRIES:
+                return self._follow_up_later(post, now, f"media id not found yet: {match.reason}")
+            changes = {"next_attempt_at": None, "attempts": 0}
+            return Outcome(Status.PUBLISHED, changes, f"media id not recovered: {match.reason}")
+        found = {"media_id": match.media.id, "permalink": match.media.permalink}
+        outcome = self.follow_up(post.model_copy(update=found), token, now)
+        if outcome is None:
+            return None
+        note = f"media {match.media.id} found among the account's recent media"
+        return replace(
+            outcome,
+            changes={**found, **outcome.changes},
+            detail="; ".join(filter(None, [note, outcome.detail])),
+        )
 
     def _follow_up_later(self, post: Post, now: datetime, detail: str) -> Outcome:
         delay = self.p.policy.retries.delay_for(post.attempts + 1, self.p.rng)

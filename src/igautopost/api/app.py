@@ -24,7 +24,7 @@ from ..scheduler import Scheduler
 from ..storage.sql import SqlStore
 from ..storage.users import UserStore
 from ..users import Users
-from . import accounts, actions, auth, health, options, posts
+from . import accounts, actions, auth, health, options, posts, schema
 from .context import ApiContext
 from .errors import HANDLERS
 from .middleware import Guard
@@ -71,6 +71,7 @@ def create_app(
     for exc_class, handler in HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
     app.add_middleware(Guard, max_body_bytes=max_body_bytes)
+    schema.install(app)
     return app
 
 

@@ -51,6 +51,7 @@ INSTAGRAM_HOST = "https://graph.instagram.com"
 META_HOSTS = frozenset({"graph.facebook.com", "graph.instagram.com"})
 STATUS_FIELDS = "id,status_code,status"
 MEDIA_FIELDS = "id,permalink,shortcode,timestamp,media_type,media_product_type"
+RECENT_MEDIA_FIELDS = MEDIA_FIELDS + ",caption"
 LIMIT_FIELDS = "config,quota_usage"
 SECRET_PARAMS = frozenset({"access_token", "client_secret", "fb_exchange_token"})
 
@@ -145,6 +146,16 @@ class GraphClient:
         """A published media's permalink, shortcode, timestamp and types."""
         data = self._call("GET", self._path(media_id), token=token, query={"fields": MEDIA_FIELDS})
         return MediaInfo.from_json(data, media_id)
+
+    def recent_media(self, ig_user_id: str, *, token: Token, limit: int = 50) -> list[MediaInfo]:
+        """The account's latest feed posts and reels, newest first (stories are not listed),
+        with their captions and times: to find a post whose publish answer was lost."""
+        path = self._path(ig_user_id, "media")
+        query = {"fields": RECENT_MEDIA_FIELDS, "limit": str(limit)}
+        data = self._call("GET", path, token=token, query=query)
+        rows = data.get("data")
+        items = rows if isinstance(rows, list) else []
+        return [MediaInfo.from_json(row, "") for row in items if isinstance(row, dict)]
 
     def publishing_limit(self, ig_user_id: str, *, token: Token) -> PublishingLimit:
         """The account's publishing quota usage; quota defaults to 50 per 24 h if not sent."""

@@ -79,6 +79,7 @@ class MediaInfo:
     timestamp: datetime | None = None
     media_type: str | None = None
     media_product_type: str | None = None
+    caption: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any], media_id: str) -> MediaInfo:
@@ -89,6 +90,7 @@ class MediaInfo:
             timestamp=_time(data.get("timestamp")),
             media_type=_text(data.get("media_type")),
             media_product_type=_text(data.get("media_product_type")),
+            caption=_text(data.get("caption")),
         )
 
 

@@ -66,6 +66,16 @@ def _get_object(state: SandboxState, route: GraphRoute, call: GraphRequest) -> A
     return body, account, node
 
 
+def _list_media(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
+    """`GET /{ig-user-id}/media`: the account's feed posts and reels, newest first."""
+    account = _account(state, route, call)
+    limit = call.params.get("limit", "25")
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 100:
+        raise invalid_parameter("(#100) The parameter limit must be between 1 and 100")
+    wanted = parse_fields(call.params.get("fields"))
+    return {"data": state.recent_media(account, wanted, int(limit))}, account, None
+
+
 def _me(state: SandboxState, call: GraphRequest) -> Answer:
     account = state.authorize(call.token, "me") or state.config.default_account_id
     available = {"id": account, "user_id": account, "username": state.config.username}
@@ -128,6 +138,7 @@ _HANDLERS: dict[str, Handler] = {
     routing.CREATE: _create,
     routing.PUBLISH: _publish,
     routing.GET_OBJECT: _get_object,
+    routing.LIST_MEDIA: _list_media,
     routing.MULTI_GET: _multi_get,
     routing.LIMIT: _limit,
     routing.COMMENT: _comment,

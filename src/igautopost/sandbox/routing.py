@@ -14,6 +14,7 @@ VERSION_PATTERN = re.compile(r"^v\d+(\.\d+)?$")
 CREATE = "create_container"
 PUBLISH = "publish"
 GET_OBJECT = "get_object"
+LIST_MEDIA = "list_media"
 MULTI_GET = "multi_get"
 LIMIT = "publishing_limit"
 COMMENT = "comment"
@@ -26,6 +27,7 @@ ENDPOINTS = (
     CREATE,
     PUBLISH,
     GET_OBJECT,
+    LIST_MEDIA,
     MULTI_GET,
     LIMIT,
     COMMENT,
@@ -36,6 +38,7 @@ ENDPOINTS = (
 
 _EDGES = {
     ("POST", "media"): CREATE,
+    ("GET", "media"): LIST_MEDIA,
     ("POST", "media_publish"): PUBLISH,
     ("GET", "content_publishing_limit"): LIMIT,
     ("POST", "comments"): COMMENT,

@@ -218,6 +218,22 @@ class SandboxState:
                 return select(obj.fields(), wanted, "IGComment")
             return select(obj.fields(), wanted, "IGMedia", self._children_of(obj))
 
+    def recent_media(self, account: str, wanted: FieldList, limit: int) -> list[dict[str, Any]]:
+        """The account's published posts, newest first, as `GET /{ig-user-id}/media` lists
+        them: carousel items and stories are left out."""
+        with self._lock:
+            listed = [
+                m
+                for m in self.media.values()
+                if m.account_id == account
+                and m.product_type != "STORY"
+                and not self.containers[m.container_id].is_carousel_item
+            ]
+            listed.sort(key=lambda m: (m.published_at, int(m.id)), reverse=True)
+            return [
+                select(m.fields(), wanted, "IGMedia", self._children_of(m)) for m in listed[:limit]
+            ]
+
     def _find(self, object_id: str) -> tuple[str, Container | Media | Comment] | None:
         for table in (self.containers, self.media):
             obj = table.get(object_id)

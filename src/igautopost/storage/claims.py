@@ -376,6 +376,17 @@ class ClaimsMixin:
         with self.engine.connect() as conn:
             return [_aware(v) for v in conn.execute(statement).scalars()]  # type: ignore[misc]
 
+    def recorded_media(self, account: str, *, since: datetime) -> set[str]:
+        """The media ids stored for the account's posts published since `since`: a media
+        another post has recorded is not the one a post with a lost answer looks for."""
+        statement = sa.select(posts.c.media_id).where(
+            posts.c.account == account,
+            posts.c.media_id.is_not(None),
+            posts.c.published_at >= since,
+        )
+        with self.engine.connect() as conn:
+            return {str(v) for v in conn.execute(statement).scalars()}
+
     def _insert_occurrence(
         self,
         conn: sa.Connection,
