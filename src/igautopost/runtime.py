@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .config import Settings
 from .secretbox import TokenCipher, load_keys
+from .storage.files import private_directory
 from .storage.sql import SqlStore
 
 
@@ -23,4 +24,5 @@ def open_store(settings: Settings | None = None) -> SqlStore:
     >>> store = open_store(Settings(database_url="sqlite://", secret_key=key))
     """
     settings = settings or Settings()
+    private_directory(settings.data_dir)  # the key file and the default database live there
     return SqlStore.open(settings.resolved_database_url(), cipher=token_cipher(settings))

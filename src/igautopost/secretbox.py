@@ -133,8 +133,10 @@ def load_or_create_key(data_dir: Path) -> str:
     """The (newest) key in ``data_dir/secret.key``, created (mode 0600) when missing."""
     path = data_dir / KEY_FILE_NAME
     if path.exists():
+        with suppress(PermissionError):  # a file copied in by hand may be readable by others
+            path.chmod(0o600)
         return path.read_text(encoding="ascii").split()[0]
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = TokenCipher.generate_key()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

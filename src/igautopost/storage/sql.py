@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +25,7 @@ from . import migrate
 from .accounts import AccountStore
 from .base import PostQuery, sqlite_file
 from .claims import ClaimsMixin
+from .files import private_sqlite_file
 from .rows import UNREADABLE, read_post, to_post
 from .tables import UTCDateTime, events, posts
 from .writegate import write_transaction
@@ -37,6 +37,9 @@ log = logging.getLogger("igautopost.storage")
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> sa.Engine:
     """An engine with igautopost's connection settings for SQLite or PostgreSQL.
 
+    Its errors never carry a statement's values (`hide_parameters`): they may be token
+    ciphertexts, and errors end up in logs. A SQLite file is the owner's only (see `files`).
+
     On PostgreSQL, `pool_size` connections stay open, and `max_overflow` more (by default as
     many again) are opened under load and closed when given back. A
     connection idle for a while is pinged when taken from the pool, so that after a database
@@ -45,17 +48,35 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = N
     that slips through fails one statement, and SQLAlchemy then replaces the whole pool."""
     if url.startswith("sqlite"):
         if (database := sqlite_file(url)) is not None:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(database)
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False}, pool_size=64, max_overflow=64
+            url,
+            connect_args={"check_same_thread": False},
+            pool_size=64,
+            max_overflow=64,
+            hide_parameters=True,
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     overflow = pool_size if max_overflow is None else max_overflow
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=overflow)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=overflow, hide_parameters=True)
+    sa.event.listen(engine, "handle_error", _hide_row_values)
     sa.event.listen(engine, "checkin", _note_checkin)
     sa.event.listen(engine, "checkout", _ping_if_idle)
     return engine
+
+
+def _hide_row_values(context: sa.engine.ExceptionContext) -> None:
+    """PostgreSQL's errors quote values in their DETAIL ("Failing row contains (...)", with
+    any token ciphertext in the row), which `hide_parameters` does not reach: drop it, from
+    the driver's error too (a logged traceback shows both)."""
+    diag = getattr(context.original_exception, "diag", None)
+    detail = getattr(diag, "message_detail", None)
+    if not detail:
+        return
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None and error.args and isinstance(error.args[0], str):
+            error.args = (error.args[0].replace(detail, "(details hidden)"), *error.args[1:])
 
 
 PING_AFTER_IDLE_SECONDS = 1.0
