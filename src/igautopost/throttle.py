@@ -1,23 +1,30 @@
-"""Failed-login throttling: per username and per client address, on the injected clock.
+"""Failed-login throttling per client address and username, on the injected clock.
 
-After `limit` failures within `window`, further attempts for that key are refused until the
-oldest of those failures is `window` old; the caller answers 429 with ``Retry-After``. A
-successful login clears its username's failures (not its address's: one address guessing
-many names stays throttled). State is per process: a deployment with several server
-processes allows each its own budget (documented in docs/security.md).
+An attempt is counted as a failure before its password is checked, in the same step that
+decides whether it may be checked (`LoginThrottle.attempt`); a correct password takes the
+count back (`succeeded`). After `per_pair` failures of one username from one address, or
+`per_address` from one address whatever the names, within `window` of the first, further
+attempts from that address (for that name, or for any) are refused until the window ends;
+the caller answers 429 with ``Retry-After``. Counting per address and username means that a
+stranger's wrong guesses never lock the rightful user out from another address. The counts
+live in the database (`LoginFailureStore`), so every server process shares them.
+
+IPv6 addresses count by their /64 network: one subscriber usually holds a whole /64, and
+would otherwise get a fresh budget from each of its 2^64 addresses.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
-import threading
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .errors import IgAutopostError
+from .storage.logins import Budget, LoginFailureStore
 
-MAX_KEYS = 100_000  # bound memory under a flood of distinct names
+ADDRESS_MAX_CHARS = 64  # the column's width; an IPv6 address has at most 45
+UNKNOWN_ADDRESS = "unknown"  # no client address (a Unix socket, a test client without one)
 
 
 class LoginThrottled(IgAutopostError):
@@ -31,44 +38,50 @@ class LoginThrottled(IgAutopostError):
 @dataclass(frozen=True)
 class ThrottlePolicy:
     window: timedelta = timedelta(minutes=15)
-    per_username: int = 5
+    per_pair: int = 5
     per_address: int = 20
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt the throttle let through, counted as a failure until it succeeds."""
+
+    username: str
+    address: str
+    at: datetime
+
+
 class LoginThrottle:
-    def __init__(self, policy: ThrottlePolicy | None = None) -> None:
+    def __init__(self, store: LoginFailureStore, policy: ThrottlePolicy | None = None) -> None:
+        self.store = store
         self.policy = policy or ThrottlePolicy()
-        self._failures: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
+        self._budget = Budget(self.policy.window, self.policy.per_pair, self.policy.per_address)
 
-    def check(self, username: str, address: str | None, now: datetime) -> None:
-        """Raise `LoginThrottled` if either key has used up its failures."""
-        wait = max(
-            self._wait(f"user:{username.lower()}", self.policy.per_username, now),
-            self._wait(f"addr:{address}", self.policy.per_address, now) if address else 0.0,
-        )
-        if wait > 0:
-            raise LoginThrottled(max(1, math.ceil(wait)))
+    def attempt(self, username: str, address: str | None, now: datetime) -> Attempt:
+        """Count an attempt as a failure, or raise `LoginThrottled` (counting nothing) when the
+        address has used up its failures, for this username or for all."""
+        key = address_key(address)
+        until = self.store.count(username, key, now=now, budget=self._budget)
+        if until is not None:
+            raise LoginThrottled(max(1, math.ceil((until - now).total_seconds())))
+        return Attempt(username, key, now)
 
-    def failed(self, username: str, address: str | None, now: datetime) -> None:
-        with self._lock:
-            if len(self._failures) >= MAX_KEYS:
-                self._failures.clear()
-            for key in (f"user:{username.lower()}", f"addr:{address}" if address else None):
-                if key is not None:
-                    self._failures.setdefault(key, deque()).append(now)
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: forget the failures of this username from this address,
+        and this attempt's failure in the address's count."""
+        self.store.forgive(attempt.username, attempt.address, counted_at=attempt.at)
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(f"user:{username.lower()}", None)
 
-    def _wait(self, key: str, limit: int, now: datetime) -> float:
-        with self._lock:
-            times = self._failures.get(key)
-            if not times:
-                return 0.0
-            while times and now - times[0] >= self.policy.window:
-                times.popleft()
-            if len(times) < limit:
-                return 0.0
-            return (times[-limit] + self.policy.window - now).total_seconds()
+def address_key(address: str | None) -> str:
+    """What failures are counted by: the address, an IPv6 one by its /64 network."""
+    if not address:
+        return UNKNOWN_ADDRESS
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:ADDRESS_MAX_CHARS]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

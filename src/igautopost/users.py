@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from .clock import Clock
 from .errors import IgAutopostError
 from .secretbox import TokenCipher
+from .storage.logins import LoginFailureStore
 from .storage.users import ApiToken, DeletedUser, User, UserStore
 from .throttle import LoginThrottle
 
@@ -94,7 +95,7 @@ class Users:
         throttle: LoginThrottle | None = None,
     ) -> None:
         self.store = store
-        self.throttle = throttle or LoginThrottle()
+        self.throttle = throttle or LoginThrottle(LoginFailureStore(store.engine))
         self._hasher = hasher or password_hasher()
         self._cipher = cipher
         self._clock = clock
@@ -137,15 +138,15 @@ class Users:
         return user
 
     def login(self, username: str, password: str, address: str | None = None) -> User | None:
-        """`authenticate`, throttled per username and per client address: `LoginThrottled`
-        (with `retry_after` seconds) once either has failed too often."""
-        now = self._clock.now()
-        self.throttle.check(username, address, now)
+        """`authenticate`, throttled per client address and username: `LoginThrottled` (with
+        `retry_after` seconds) once either has failed too often. A username longer than any
+        user's is refused (`InvalidCredentials`) before it is counted or hashed."""
+        if len(username) > USERNAME_MAX_CHARS:
+            raise InvalidCredentials(f"username: at most {USERNAME_MAX_CHARS} characters")
+        attempt = self.throttle.attempt(username, address, self._clock.now())
         user = self.authenticate(username, password)
-        if user is None:
-            self.throttle.failed(username, address, now)
-        else:
-            self.throttle.succeeded(username)
+        if user is not None:
+            self.throttle.succeeded(attempt)
         return user
 
     def _dummy(self) -> str:

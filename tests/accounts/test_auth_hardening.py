@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from accountstest import PASSWORD, Api
 from argon2 import PasswordHasher
 
+from igautopost.storage import migrate
 from igautopost.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
 
 LOGIN = "/api/v1/api-token-auth/"
@@ -35,21 +37,23 @@ def test_failed_logins_are_throttled_per_username(make_api: Callable[..., Api]) 
     )
 
 
-def test_failed_logins_are_throttled_per_address() -> None:
+def test_failed_logins_are_throttled_per_address(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    throttle = LoginThrottle(ThrottlePolicy(per_username=100, per_address=3))
+    from igautopost.storage.logins import LoginFailureStore
+    from igautopost.storage.sql import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'throttle.db'}")
+    migrate.upgrade(engine)
+    throttle = LoginThrottle(LoginFailureStore(engine), ThrottlePolicy(per_address=3))
     now = datetime(2030, 1, 1, tzinfo=UTC)
     for name in ("a", "b", "c"):  # one address guessing many names
-        throttle.check(name, "10.0.0.9", now)
-        throttle.failed(name, "10.0.0.9", now)
+        throttle.attempt(name, "10.0.0.9", now)
     with pytest.raises(LoginThrottled) as raised:
-        throttle.check("d", "10.0.0.9", now)
+        throttle.attempt("d", "10.0.0.9", now)
     assert raised.value.retry_after == 15 * 60
-    throttle.check("d", "10.0.0.10", now)  # another address is not
-    throttle.succeeded("a")
-    with pytest.raises(LoginThrottled):  # a success clears the name, not the address
-        throttle.check("a", "10.0.0.9", now)
+    throttle.attempt("d", "10.0.0.10", now)  # another address is not
+    engine.dispose()
 
 
 def test_a_password_is_rehashed_at_login_when_parameters_change(

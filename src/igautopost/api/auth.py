@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from ..throttle import LoginThrottled
+from ..users import USERNAME_MAX_CHARS
 from .context import ApiContext, both_slashes, context, read_data
 from .errors import NON_FIELD, REQUIRED, ApiError
 from .serialize import TokenOut
@@ -23,6 +24,7 @@ NOT_PROVIDED = "Authentication credentials were not provided."
 INVALID = "Invalid token."
 BAD_LOGIN = "Unable to log in with provided credentials."
 THROTTLED = "Request was throttled. Expected available in {} seconds."  # DRF's words
+TOO_LONG = "Ensure this field has no more than {} characters."  # DRF's words
 
 token_header = APIKeyHeader(
     name="Authorization",
@@ -71,6 +73,8 @@ async def obtain_token(request: Request, ctx: Annotated[ApiContext, Depends(cont
             errors[field] = ["Not a valid string."]
         elif not value:
             errors[field] = ["This field may not be blank."]
+        elif field == "username" and len(value) > USERNAME_MAX_CHARS:  # before it is counted
+            errors[field] = [TOO_LONG.format(USERNAME_MAX_CHARS)]
     if errors:
         raise ApiError(400, errors)
     # argon2 costs tens of milliseconds of CPU: keep it off the event loop

@@ -174,3 +174,19 @@ class AccountRow(SQLModel, table=True):
 
 
 accounts = AccountRow.__table__  # type: ignore[attr-defined]
+
+
+class LoginFailureRow(SQLModel, table=True):
+    """Failed logins counted for the login throttle: one row per client address and username,
+    and one per address alone (`username` ''), each for the window that began at
+    `window_start`. Rows are shared by every server process on the database."""
+
+    __tablename__ = "login_failures"
+
+    address: str = Field(max_length=64, primary_key=True)
+    username: str = Field(max_length=150, primary_key=True)
+    failures: int
+    window_start: datetime = _time(index=True, nullable=False)
+
+
+login_failures = LoginFailureRow.__table__  # type: ignore[attr-defined]
