@@ -7,6 +7,7 @@ import secrets
 import signal
 import sys
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -169,6 +170,53 @@ def token_revoke(token_id: int) -> None:
     out.print(f"token {token_id} revoked")
 
 
+def _trusted_proxies(value: str | None) -> str | None:
+    """Each entry an IP address or network, or `*`: a typo must not silently trust nobody."""
+    import ipaddress
+
+    if value is None:
+        return None
+    for entry in (part.strip() for part in value.split(",")):
+        try:
+            if entry != "*":
+                ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{entry!r} is not an IP address, a network (10.0.0.0/8) or '*'"
+            ) from None
+    return value
+
+
+ProxyHeadersOption = Annotated[
+    bool,
+    typer.Option(
+        "--proxy-headers/--no-proxy-headers",
+        help="Take the client address from X-Forwarded-For (and the scheme from "
+        "X-Forwarded-Proto) on requests from a trusted proxy (--forwarded-allow-ips). The "
+        "login throttle counts failures by that address.",
+    ),
+]
+ForwardedAllowIpsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        callback=_trusted_proxies,
+        help="The proxies to trust with those headers: addresses or networks, "
+        "comma-separated, or '*' for any.",
+        show_default="$FORWARDED_ALLOW_IPS, else 127.0.0.1,::1",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """uvicorn's proxy header settings; `allow_ips` None: uvicorn's default."""
+
+    headers: bool
+    allow_ips: str | None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -189,6 +237,8 @@ def serve(
     ] = 1_000_000,
     access_log: Annotated[bool, typer.Option(help="Log one JSON line per request.")] = True,
     sandbox: SandboxOption = False,
+    proxy_headers: ProxyHeadersOption = True,
+    forwarded_allow_ips: ForwardedAllowIpsOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve the /api/v1 HTTP API, with the scheduler publishing in the same process."""
@@ -197,6 +247,7 @@ def serve(
 
     _configure_logging(verbose)
     configure_access_log(access_log)
+    proxy = Proxy(proxy_headers, forwarded_allow_ips)
     with ExitStack() as stack, reported():
         if sandbox:
             _start_sandbox(stack)
@@ -219,13 +270,13 @@ def serve(
         workers = workers or default_api_processes()
         try:
             if workers == 1 or _in_memory_database():
-                _serve_here(host, port, scheduler or waker, max_body)
+                _serve_here(host, port, scheduler or waker, max_body, proxy)
             else:
                 os.environ.update(
                     {ACCESS_LOG_ENV: "1" if access_log else "0", MAX_BODY_ENV: str(max_body)}
                 )
                 _export_settings()
-                _serve_processes(host, port, workers)
+                _serve_processes(host, port, workers, proxy)
         except KeyboardInterrupt:
             pass
         finally:
@@ -270,7 +321,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _serve_here(host: str, port: int, scheduler: Scheduler | None, max_body: int) -> None:
+def _serve_here(
+    host: str, port: int, scheduler: Scheduler | None, max_body: int, proxy: Proxy
+) -> None:
     import uvicorn
 
     from igautopost.api import create_app
@@ -286,11 +339,13 @@ def _serve_here(host: str, port: int, scheduler: Scheduler | None, max_body: int
         access_log=False,
         timeout_graceful_shutdown=10,
         server_header=False,
+        proxy_headers=proxy.headers,
+        forwarded_allow_ips=proxy.allow_ips,
     )
     uvicorn.Server(config).run()
 
 
-def _serve_processes(host: str, port: int, workers: int) -> None:
+def _serve_processes(host: str, port: int, workers: int, proxy: Proxy) -> None:
     """Several API processes (spawned, each with its own app); this one keeps publishing.
     Their posts are noticed by this process's scheduler within its one-second poll."""
     import uvicorn
@@ -305,6 +360,8 @@ def _serve_processes(host: str, port: int, workers: int) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
         server_header=False,
+        proxy_headers=proxy.headers,
+        forwarded_allow_ips=proxy.allow_ips,
     )
 
 
