@@ -104,11 +104,11 @@ def test_the_window_ends_retry_after_seconds_later(api: Api) -> None:
     stranger = from_address(api, STRANGER)
     for _ in range(5):
         login(stranger, WRONG)
-    api.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
+    api.clock.advance(timedelta(minutes=10))
     refused = stranger.post(LOGIN, json={"username": "alice", "password": PASSWORD})
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == str(5 * 60)
-    api.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    api.clock.advance(timedelta(minutes=5))
     assert login(stranger, PASSWORD) == 200
 
 
@@ -121,9 +121,11 @@ class SlowHasher(PasswordHasher):
         return super().verify(hash, password)
 
 
-def users_on(url: str, cipher: TokenCipher, hasher: PasswordHasher = CHEAP) -> Users:
+def users_on(
+    url: str, cipher: TokenCipher, hasher: PasswordHasher = CHEAP, clock: FakeClock | None = None
+) -> Users:
     store = SqlStore.open(url, cipher=cipher)  # its own engine: as another process would
-    return Users(UserStore(store.engine), cipher, FakeClock(NOW), hasher=hasher)
+    return Users(UserStore(store.engine), cipher, clock or FakeClock(NOW), hasher=hasher)
 
 
 def test_parallel_wrong_guesses_are_each_counted_before_their_password_is_checked(
@@ -200,3 +202,17 @@ def test_a_lone_surrogate_in_the_login_is_a_400_naming_its_field(api: Api, field
     assert response.status_code == 400
     assert list(response.json()) == [field]
     assert "hunter2" not in response.text
+
+
+def test_counts_of_an_ended_window_are_deleted(database_url: str, cipher: TokenCipher) -> None:
+    clock = FakeClock(NOW)
+    users = users_on(database_url, cipher, clock=clock)
+    engine = users.store.engine
+    users.login("alice", WRONG, STRANGER)
+    clock.advance(timedelta(minutes=15))
+    users.login("bob", WRONG, OPERATOR)
+
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT address, username FROM login_failures").all()
+    assert sorted(tuple(row) for row in rows) == [(OPERATOR, ""), (OPERATOR, "bob")]
+    engine.dispose()
