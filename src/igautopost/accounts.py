@@ -7,6 +7,10 @@ every step. A token that Instagram refuses (Graph error 190 or 102) marks the ac
 needing reconnection: its posts wait instead of failing, and continue as soon as a working
 token is stored (`igautopost account add ID --replace`, or ``POST /api/v1/accounts/``).
 
+A post sent with its own token (the old form) is published with that token while Instagram
+accepts it, then with its account's; a post's token never replaces the account's stored
+token, and marks the account only when it is that same token (see docs/security.md).
+
 >>> accounts = Accounts(store.accounts, client, clock)                    # doctest: +SKIP
 >>> accounts.add(None, "17841400000000000", token, login="instagram")     # doctest: +SKIP
 """
@@ -193,39 +197,55 @@ class TokenGate:
         self.store = store
         self.clock = clock
 
-    def credentials(self, post: Post) -> Credentials | None:
-        return self.store.credentials(post.owner_id, post.account)
+    def credentials(self, post: Post, *, fresh: bool = False) -> Credentials | None:
+        return self.store.credentials(post.owner_id, post.account, fresh=fresh)
 
-    def wait(self, post: Post, account: Account, *, subcode: int | None = None) -> Outcome:
-        """The post waits for a working token: status kept, next look in a while."""
-        message = reconnect_message(account, account.health_reason)
-        changes: dict[str, object] = {
-            "next_attempt_at": self.clock.now() + RECONNECT_RECHECK,
-            "error_message": message,
-            "error_code": 190,
-            "error_subcode": subcode,
-        }
+    @staticmethod
+    def unmarked(post: Post, next_attempt_at: datetime) -> dict[str, object]:
+        """Changes for a post that made no publish call in this step and tries again at
+        `next_attempt_at`: the publish attempt its claim stored is taken back."""
+        changes: dict[str, object] = {"next_attempt_at": next_attempt_at}
         claimed_attempt = post.publish_attempted_at is not None and (
             post.publish_attempted_at == post.claimed_at
         )
         if post.status is Status.READY and claimed_attempt:
-            changes["publish_attempted_at"] = None  # marked by the claim; no call was made
+            changes["publish_attempted_at"] = None  # marked by the claim; no call went through
+        return changes
+
+    def wait(self, post: Post, account: Account, *, subcode: int | None = None) -> Outcome:
+        """The post waits for a working token: status kept, next look in a while."""
+        message = reconnect_message(account, account.health_reason)
+        changes = {
+            **self.unmarked(post, self.clock.now() + RECONNECT_RECHECK),
+            "error_message": message,
+            "error_code": 190,
+            "error_subcode": subcode,
+        }
         first = post.error is None or post.error.message != message
         return Outcome(post.status, changes, f"waiting: {message}" if first else "")
 
     def refused(self, post: Post, exc: GraphError, token: str) -> Outcome:
-        """Instagram refused the token: mark the account (once) and make the post wait."""
+        """Instagram refused the account's token (the post's, or the same token sent with
+        the post): mark the account (once) and make the post wait."""
         now = self.clock.now()
         found = self.store.credentials(post.owner_id, post.account, fresh=True)
-        if found is None:  # a post stored with its own token before accounts existed
-            self.store.attach([(post.owner_id, post.account, token)], now=now)
-            found = self.store.credentials(post.owner_id, post.account, fresh=True)
-            assert found is not None
-        if found.token != token:  # a new token was stored while this step ran: use it now
+        if found is None or found.token != token:
+            # The account was removed, or a new token stored while this step ran: look again.
             return Outcome(post.status, {"next_attempt_at": now}, "")
         mark_needs_reconnect(self.store, found, describe_token_error(exc), now)
         account = self.store.get(post.owner_id, post.account)
         return self.wait(post, account, subcode=exc.subcode)
+
+    @staticmethod
+    def bind(token: str, found: Credentials | None, instagram_base_url: str | None) -> str:
+        """`token` bound to the Instagram Login host when it is an Instagram Login token: the
+        account says so for its own token, the token's prefix for a post's own token."""
+        login = found.account.login if found is not None and found.token == token else None
+        if (login or guess_login(token)) == "instagram" and instagram_base_url:
+            from .graph.client import HostToken
+
+            return HostToken(token, instagram_base_url)
+        return token
 
 
 def api_token(found: Credentials, instagram_base_url: str | None) -> str:

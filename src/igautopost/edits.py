@@ -8,7 +8,15 @@ from typing import Any
 
 from .models import Post, PostSpec, Status
 from .policy import LeadTimes
-from .posts import DEFAULT_LEADS, EDITABLE, attach_tokens, check_editable
+from .posts import (
+    DEFAULT_LEADS,
+    EDITABLE,
+    attach_tokens,
+    check_editable,
+    may_be_published,
+    replanned,
+    unchanged_since,
+)
 from .storage.sql import SqlStore
 from .validation import parse_post
 
@@ -43,12 +51,36 @@ def edit(
     """Change a post's fields (all of them with `replace`, as PUT does; else only those given).
 
     A content change on a post whose container is prepared discards that container; the post
-    is prepared again ahead of its publish time. A failed post becomes scheduled again.
+    is prepared again ahead of its publish time. A failed post becomes scheduled again. A
+    failed post whose publish call may have gone through keeps its container until the
+    engine has asked Instagram about it: published, it is recorded as published.
     """
-    post = store.get(post_id, owner_id=owner_id)
-    check_editable(post, now=now)
-    base = {} if replace else post.spec.model_dump(exclude={"access_token"}, exclude_none=True)
-    spec = parse_post({**base, **canonical(data)}, now=now)
+
+    def change() -> Post:
+        post = store.get(post_id, owner_id=owner_id)
+        check_editable(post, now=now)
+        keep = {} if replace else post.spec.model_dump(exclude={"access_token"}, exclude_none=True)
+        spec = parse_post({**keep, **canonical(data)}, now=now)
+        status, changes, detail = _plan(post, spec, now=now, leads=leads)
+        edited = store.transition(
+            post_id,
+            status,
+            now=now,
+            detail=detail,
+            expect=EDITABLE,
+            changes=changes,
+            check=unchanged_since(post, now=now),
+        )
+        attach_tokens(store, [spec], post.owner_id, now)
+        return edited
+
+    return replanned(change)
+
+
+def _plan(
+    post: Post, spec: PostSpec, *, now: datetime, leads: LeadTimes
+) -> tuple[Status, dict[str, Any], str]:
+    """The edited post's status, the columns to write and the event's detail."""
     content_changed = _content(spec) != _content(post.spec)
     changes: dict[str, Any] = {
         "spec": spec,
@@ -57,6 +89,12 @@ def edit(
         "error_subcode": None,
         "attempts": 0,
     }
+    if post.status is Status.FAILED and may_be_published(post):
+        # Its container is asked about at once: a content change replaces it only once
+        # Instagram says it is not published (`Steps.prepare`); otherwise it is polled.
+        changes["next_attempt_at"] = now
+        status = Status.SCHEDULED if content_changed else Status.PROCESSING
+        return status, changes, "edited; a publish call may have gone through: asking Instagram"
     status = post.status
     if content_changed or status is Status.FAILED:
         changes.update(container_id=None, child_container_ids=None, container_created_at=None)
@@ -66,12 +104,11 @@ def edit(
         next_at = now  # poll the container again at once
     changes["next_attempt_at"] = next_at
     discarded = content_changed and (post.container_id or post.child_container_ids)
-    detail = "edited" + ("; the prepared container is discarded" if discarded else "")
-    edited = store.transition(
-        post_id, status, now=now, detail=detail, expect=EDITABLE, changes=changes
+    return (
+        status,
+        changes,
+        "edited" + ("; the prepared container is discarded" if discarded else ""),
     )
-    attach_tokens(store, [spec], post.owner_id, now)
-    return edited
 
 
 def _content(spec: PostSpec) -> dict[str, Any]:

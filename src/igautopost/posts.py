@@ -5,7 +5,7 @@ Each takes the store and the current time explicitly; none reads a clock or the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,9 +83,10 @@ def schedule(
 def attach_tokens(
     store: SqlStore, specs: Iterable[PostSpec], owner_id: int | None, now: datetime
 ) -> dict[str, str]:
-    """The old form (a token on each post) keeps the owner's account record current: the
-    newest token given for an account becomes the account's, for all its posts. Returns the
-    ciphertexts already stored for these tokens, which the posts' rows may reuse."""
+    """The old form (a token on each post): the owner gets an account record for the
+    account if it had none, with that token. A post's token never replaces an account's
+    stored token; the post itself is published with its own. Returns the ciphertexts
+    already stored for these tokens, which the posts' rows may reuse."""
     pairs = [(owner_id, s.account, t) for s in specs if (t := s.token_value()) is not None]
     return store.accounts.attach(pairs, now=now) if pairs else {}
 
@@ -96,7 +97,14 @@ def cancel(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None
     if post.status is Status.CANCELLED:
         return post
     check_editable(post, now=now)
-    return store.transition(post_id, Status.CANCELLED, now=now, detail="cancelled", expect=EDITABLE)
+    return store.transition(
+        post_id,
+        Status.CANCELLED,
+        now=now,
+        detail="cancelled",
+        expect=EDITABLE,
+        check=lambda current: check_editable(current, now=now),
+    )
 
 
 def reschedule(
@@ -113,26 +121,35 @@ def reschedule(
     A container already prepared is kept while it stays valid; the engine checks its age
     before publishing and prepares a new one when needed.
     """
-    post = store.get(post_id, owner_id=owner_id)
-    check_editable(post, now=now)
     problems = check_publish_at(publish_at, now=now)
     if problems:
         raise InvalidPost(problems)
-    spec = post.spec.model_copy(update={"publish_at": publish_at})
-    return store.transition(
-        post_id,
-        Status.SCHEDULED if post.status is Status.FAILED else post.status,
-        now=now,
-        detail=f"rescheduled from {post.publish_at.isoformat()} to {publish_at.isoformat()}",
-        expect=EDITABLE,
-        changes={
-            "spec": spec,
-            "next_attempt_at": _next_step(post, spec, leads),
-            "error_message": None,
-            "error_code": None,
-            "error_subcode": None,
-        },
-    )
+
+    def change() -> Post:
+        post = store.get(post_id, owner_id=owner_id)
+        check_editable(post, now=now)
+        spec = post.spec.model_copy(update={"publish_at": publish_at})
+        to = Status.SCHEDULED if post.status is Status.FAILED else post.status
+        next_at = _next_step(post, spec, leads)
+        if post.status is Status.FAILED and may_be_published(post):
+            to, next_at = Status.PROCESSING, now  # ask Instagram about its container first
+        return store.transition(
+            post_id,
+            to,
+            now=now,
+            detail=f"rescheduled from {post.publish_at.isoformat()} to {publish_at.isoformat()}",
+            expect=EDITABLE,
+            changes={
+                "spec": spec,
+                "next_attempt_at": next_at,
+                "error_message": None,
+                "error_code": None,
+                "error_subcode": None,
+            },
+            check=unchanged_since(post, now=now),
+        )
+
+    return replanned(change)
 
 
 def check_editable(post: Post, *, now: datetime) -> None:
@@ -149,6 +166,51 @@ def check_editable(post: Post, *, now: datetime) -> None:
     leased = post.lease_until is not None and post.lease_until > now
     if leased and post.status is Status.READY and now >= post.publish_at:
         raise InvalidTransition(f"post {post.id} is being published right now")
+
+
+def may_be_published(post: Post) -> bool:
+    """A publish call for the post's container may have gone through (its answer was lost,
+    or the worker died): the container must be asked about before it is replaced."""
+    return post.publish_attempted_at is not None and post.container_id is not None
+
+
+class PostChanged(InvalidTransition):
+    """The post changed between a change's read and its write (a worker took a step)."""
+
+
+def unchanged_since(read: Post, *, now: datetime) -> Callable[[Post], None]:
+    """The check a user's change makes inside its write, on the post as stored then: it
+    may still be changed, and nothing the change was planned on has moved since it was
+    read (a worker claimed it, stored a publish attempt or a container; another edit)."""
+
+    def check(current: Post) -> None:
+        check_editable(current, now=now)
+        if _planned_on(current) != _planned_on(read):
+            raise PostChanged(f"post {read.id} changed while it was being changed; try again")
+
+    return check
+
+
+def replanned(change: Callable[[], Post], *, tries: int = 3) -> Post:
+    """Run `change` (read, plan, write with `unchanged_since`), reading again when the post
+    changed under it; a post that keeps changing is refused (`PostChanged`)."""
+    for _ in range(tries - 1):
+        try:
+            return change()
+        except PostChanged:
+            continue
+    return change()
+
+
+def _planned_on(post: Post) -> tuple[object, ...]:
+    return (
+        post.status,
+        post.spec,
+        post.container_id,
+        tuple(post.child_container_ids),
+        post.container_created_at,
+        post.publish_attempted_at,
+    )
 
 
 def _next_step(post: Post, spec: PostSpec, leads: LeadTimes) -> datetime:
@@ -224,30 +286,35 @@ def retry(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None 
     """Put a failed post back to scheduled, to be tried again now.
 
     A publish time already past moves to now, so the post gets a full retry window. A post
-    whose publish attempt may have gone through keeps its container: the engine asks
-    Instagram about it before publishing, so a retry cannot publish twice.
+    whose publish attempt may have gone through keeps its container and goes to processing:
+    the engine asks Instagram about that container first, so a retry cannot publish twice.
     """
-    post = store.get(post_id, owner_id=owner_id)
-    if post.status is not Status.FAILED:
-        raise InvalidTransition(
-            f"post {post_id} is {post.status}; only failed posts can be retried"
+
+    def change() -> Post:
+        post = store.get(post_id, owner_id=owner_id)
+        if post.status is not Status.FAILED:
+            raise InvalidTransition(
+                f"post {post_id} is {post.status}; only failed posts can be retried"
+            )
+        spec = post.spec
+        if spec.publish_at < now:
+            spec = spec.model_copy(update={"publish_at": now})
+        return store.transition(
+            post_id,
+            Status.PROCESSING if may_be_published(post) else Status.SCHEDULED,
+            now=now,
+            detail="retry requested",
+            expect=frozenset({Status.FAILED}),
+            check=unchanged_since(post, now=now),
+            changes={
+                "spec": spec,
+                "next_attempt_at": now,
+                "attempts": 0,
+                "containers_created": 0,
+                "error_message": None,
+                "error_code": None,
+                "error_subcode": None,
+            },
         )
-    spec = post.spec
-    if spec.publish_at < now:
-        spec = spec.model_copy(update={"publish_at": now})
-    return store.transition(
-        post_id,
-        Status.SCHEDULED,
-        now=now,
-        detail="retry requested",
-        expect=frozenset({Status.FAILED}),
-        changes={
-            "spec": spec,
-            "next_attempt_at": now,
-            "attempts": 0,
-            "containers_created": 0,
-            "error_message": None,
-            "error_code": None,
-            "error_subcode": None,
-        },
-    )
+
+    return replanned(change)

@@ -19,12 +19,13 @@ import os
 import random
 import socket
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from .accounts import TokenGate
+from .accounts import TokenGate, describe_token_error
 from .clock import Clock
-from .graph.client import GraphClient, HostToken
+from .graph.client import GraphClient
 from .graph.errors import (
     Action,
     ContainerNotReady,
@@ -38,6 +39,7 @@ from .leases import LeaseKeeper, publish_call_time
 from .models import Post, Status
 from .policy import DEFAULT_POLICY, EnginePolicy
 from .quota import QuotaTracker
+from .recurrence import next_occurrence
 from .steps import Outcome, Steps, is_video_post
 from .storage.sql import SqlStore
 
@@ -107,23 +109,7 @@ class Publisher:
         return self.leases.hold(post, mark)
 
     def _step(self, post: Post, *, reload: bool) -> Post | None:
-        now = self.clock.now()
-        found = self.gate.credentials(post)  # the account's token; else the post's own
-        token = found.token if found is not None else self.store.token_of(post)
-        if found is not None and found.account.login == "instagram" and self.instagram_base_url:
-            token = HostToken(found.token, self.instagram_base_url)
-        outcome: Outcome | None
-        if found is not None and found.account.needs_reconnect:
-            outcome = self.gate.wait(post, found.account)
-        elif token is None and post.status is Status.PUBLISHED:
-            outcome = Outcome(Status.PUBLISHED, {"next_attempt_at": None}, "no token: no follow-up")
-        elif token is None:
-            outcome = self.fail(post, "no access token is stored for this post")
-        else:
-            try:
-                outcome = self._steps.run(post, token, now)
-            except GraphError as exc:
-                outcome = self.on_error(post, exc, token)
+        outcome = self._outcome(post, self.clock.now())
         if outcome is None:  # the lease was lost while the step ran: another worker owns it
             log.warning("post %s: lease lost during the step; its result was not saved", post.id)
             return None
@@ -143,23 +129,59 @@ class Publisher:
             log.info("post %s: %s -> %s: %s", post.id, post.status, outcome.to, outcome.detail)
         return self.store.get(post.id) if reload else None
 
+    def _outcome(self, post: Post, now: datetime) -> Outcome | None:
+        # A post sent with its own token is published with it, whatever becomes of its
+        # account's, until Instagram refuses it (`_own_token_refused`); a post without one
+        # uses the account's (see docs/security.md, "Which token a post uses").
+        own = self.store.token_of(post) if post.has_token else None
+        found = self.gate.credentials(post)
+        if own is None and found is not None and found.account.needs_reconnect:
+            return self.gate.wait(post, found.account)
+        token = own if own is not None else found.token if found is not None else None
+        if token is None and post.status is Status.PUBLISHED:
+            return Outcome(Status.PUBLISHED, {"next_attempt_at": None}, "no token: no follow-up")
+        if token is None:
+            return self.fail(post, "no access token is stored for this post")
+        token = self.gate.bind(token, found, self.instagram_base_url)
+        try:
+            return self._steps.run(post, token, now)
+        except GraphError as exc:
+            return self.on_error(post, exc, token)
+
     # -- outcomes shared by the steps ------------------------------------------------------
 
     def later(self, post: Post, at: datetime, detail: str = "", **changes: Any) -> Outcome:
         return Outcome(post.status, {"next_attempt_at": at, **changes}, detail)
 
     def fail(self, post: Post, message: str, exc: GraphError | None = None) -> Outcome:
+        """The post fails; a recurring post's series goes on with its next occurrence."""
         changes = {
             "next_attempt_at": None,
             "error_message": message,
             "error_code": exc.code if exc else None,
             "error_subcode": exc.subcode if exc else None,
         }
-        return Outcome(Status.FAILED, changes, f"failed: {message}")
+        following = self.next_occurrence(post)
+        detail = f"failed: {message}"
+        if following is not None:
+            detail += f"; the series goes on: next occurrence at {following[0].isoformat()}"
+        return Outcome(Status.FAILED, changes, detail, following)
+
+    def next_occurrence(self, post: Post) -> tuple[datetime, datetime] | None:
+        """(publish time, prepare time) of a recurring post's next occurrence: the first
+        after its own publish time, and after now (a late post does not start a backlog)."""
+        if post.spec.recurrence is None:
+            return None
+        after = max(post.publish_at, self.clock.now())
+        at = next_occurrence(post.spec.recurrence, post.spec.timezone, after)
+        spec = post.spec.model_copy(update={"publish_at": at})
+        return at, self.policy.leads.prepare_at(spec)
 
     def on_error(self, post: Post, exc: GraphError, token: str) -> Outcome:
         """Decide what a Graph error means for the post: wait, retry, recreate or fail."""
         now = self.clock.now()
+        if isinstance(exc, TokenInvalid) and post.has_token:
+            return self._own_token_refused(post, exc, token)
         if isinstance(exc, TokenInvalid) and token:
             return self.gate.refused(post, exc, token)  # the post waits for a new token
         if isinstance(exc, ContainerNotReady):
@@ -178,11 +200,28 @@ class Publisher:
                 post, free, f"publishing quota reached: waiting until {free:%H:%M} UTC"
             )
         if exc.is_transient:
-            return self._retry(post, exc, now)
+            return self._retry(post, exc, now, token)
         may_recreate = post.containers_created < self.policy.retries.new_container_attempts
         if exc.needs_new_container and post.publish_attempted_at is None and may_recreate:
             return self.new_container(post, f"{_describe(exc)}: preparing a new container")
         return self.fail(post, _describe(exc), exc)
+
+    def _own_token_refused(self, post: Post, exc: GraphError, token: str) -> Outcome:
+        """The token sent with the post was refused: from now on the post uses its account's
+        stored token, which its owner keeps current; the account is marked as needing a
+        reconnection only when that is the same token."""
+        found = self.gate.credentials(post, fresh=True)
+        reason = describe_token_error(exc)
+        if found is None:
+            return self.fail(
+                post, f"the token sent with this post was refused ({reason}): send a new one", exc
+            )
+        if found.token == token:
+            outcome = self.gate.refused(post, exc, token)
+        else:
+            detail = f"the token sent with this post was refused ({reason}): using its account's"
+            outcome = Outcome(post.status, self.gate.unmarked(post, self.clock.now()), detail)
+        return replace(outcome, changes={**outcome.changes, "token_ciphertext": None})
 
     def new_container(self, post: Post, detail: str) -> Outcome:
         """Forget the current container (never after a publish attempt) and prepare again now."""
@@ -197,14 +236,15 @@ class Publisher:
         }
         return Outcome(Status.SCHEDULED, changes, detail)
 
-    def _retry(self, post: Post, exc: GraphError, now: datetime) -> Outcome:
+    def _retry(self, post: Post, exc: GraphError, now: datetime, token: str) -> Outcome:
         attempt = post.attempts + 1
         delay = self.policy.retries.delay_for(attempt, self.rng)
         if isinstance(exc, RateLimited) and exc.retry_after:
             delay = max(delay, timedelta(seconds=exc.retry_after))
         at = now + delay
-        deadline = self.policy.retries.deadline(post.publish_at)
-        if at > deadline:
+        if at > self.policy.retries.deadline(post.publish_at):
+            if post.publish_attempted_at is not None and post.container_id is not None:
+                return self._answer_before_failing(post, exc, token, at)
             late = self.policy.retries.max_lateness
             return self.fail(
                 post, f"missed: still failing {late} after the publish time ({_describe(exc)})", exc
@@ -212,6 +252,34 @@ class Publisher:
         return self.later(
             post, at, f"{_describe(exc)}: retry {attempt} at {at:%H:%M:%S} UTC", attempts=attempt
         )
+
+    def _answer_before_failing(
+        self, post: Post, exc: GraphError, token: str, at: datetime
+    ) -> Outcome:
+        """Past the deadline, but a publish call for the post may have gone through: the post
+        is failed only once Instagram says its container is not published."""
+        assert post.container_id is not None
+        try:
+            status = self.client.container_status(post.container_id, token=token)
+        except GraphError as unread:
+            return self.later(
+                post,
+                at,
+                f"{_describe(exc)}; past the deadline, but a publish call may have gone "
+                f"through and the container cannot be read ({_describe(unread)}): "
+                f"asking again at {at:%H:%M:%S} UTC",
+                attempts=post.attempts + 1,
+            )
+        if status.is_published:
+            return self._steps.published(post, None, self.clock.now(), "published despite errors")
+        late = self.policy.retries.max_lateness
+        missed = self.fail(
+            post,
+            f"missed: still failing {late} after the publish time ({_describe(exc)}); "
+            f"container {post.container_id} is {status.status_code}, not published",
+            exc,
+        )
+        return replace(missed, changes={**missed.changes, "publish_attempted_at": None})
 
 
 def _describe(exc: GraphError) -> str:

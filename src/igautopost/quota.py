@@ -4,11 +4,20 @@ Meta's pages disagree on the number (100, 50, 25 posts per moving 24 h), so it i
 time (`GET /{ig-user-id}/content_publishing_limit`) and cached; publishes since the read are
 counted locally. When the quota is used up, the post waits until the oldest publish of the
 window is 24 h old, as recorded in the store.
+
+A step takes a slot (`reserve`) before its publish call and settles it after (`settle`), so
+that posts published at the same moment by one process never overbook the quota: with two
+slots left, the third of four posts due in the same second waits instead of calling.
+
+A quota that cannot be read is unknown, not used up: the read is tried again, and meanwhile
+posts are published; Instagram itself refuses a publish beyond the limit (code 9, subcode
+2207042), which `mark_exhausted` records.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -17,6 +26,8 @@ from .graph import GraphClient, GraphError
 
 WINDOW = timedelta(hours=24)
 UNKNOWN_WAIT = timedelta(minutes=15)  # when the store knows no publish that will age out
+READ_TRIES = 2  # reads of the limit in a row before taking the quota as unknown for now
+UNKNOWN_FOR = timedelta(minutes=1)  # how long an unknown quota is left unread
 
 
 class Ledger(Protocol):
@@ -25,10 +36,14 @@ class Ledger(Protocol):
 
 @dataclass
 class _Reading:
-    usage: int
+    usage: int | None  # None: the API could not be read
     total: int
     read_at: datetime
     published_since_read: int = 0
+
+    def fresh(self, now: datetime, cache_for: timedelta) -> bool:
+        life = cache_for if self.usage is not None else min(cache_for, UNKNOWN_FOR)
+        return now - self.read_at < life
 
 
 class QuotaTracker:
@@ -42,45 +57,64 @@ class QuotaTracker:
         self._cache_for = cache_for
         self._default_total = default_total
         self._readings: dict[str, _Reading] = {}
+        self._in_flight: Counter[str] = Counter()  # slots reserved by steps not settled yet
         self._lock = threading.Lock()
 
-    def wait_until(self, account: str, token: str, now: datetime) -> datetime | None:
-        """None if the account may publish now; else when a slot should be free again."""
+    def read_ahead(self, account: str, token: str, now: datetime) -> None:
+        """Read the quota before the publish time, so that the publish step finds it cached."""
+        self._reading(account, token, now)
+
+    def reserve(self, account: str, token: str, now: datetime) -> datetime | None:
+        """Take a slot for one publish call (None), or say when one should be free again.
+        Every None must be followed by one `settle`."""
         reading = self._reading(account, token, now)
-        if reading.usage + reading.published_since_read < reading.total:
-            return None
+        with self._lock:
+            used = self._in_flight[account]
+            if reading.usage is not None:
+                used += reading.usage + reading.published_since_read
+            if reading.usage is None or used < reading.total:
+                self._in_flight[account] += 1
+                return None
         return self.free_at(account, now)
+
+    def settle(self, account: str, *, published: bool) -> None:
+        """Give back the slot `reserve` took; a publish that went through keeps counting."""
+        with self._lock:
+            self._in_flight[account] -= 1
+            if self._in_flight[account] <= 0:
+                del self._in_flight[account]
+            reading = self._readings.get(account)
+            if published and reading is not None:
+                reading.published_since_read += 1
 
     def free_at(self, account: str, now: datetime) -> datetime:
         published = self._ledger.published_since(account, now - WINDOW)
         return published[0] + WINDOW if published else now + UNKNOWN_WAIT
 
-    def record_publish(self, account: str) -> None:
-        with self._lock:
-            reading = self._readings.get(account)
-            if reading is not None:
-                reading.published_since_read += 1
-
     def mark_exhausted(self, account: str, now: datetime) -> None:
         """Instagram said the quota is used up (code 9 / 2207042), whatever we counted."""
         with self._lock:
-            total = (
-                self._readings[account].total if account in self._readings else self._default_total
-            )
+            known = self._readings.get(account)
+            total = known.total if known is not None else self._default_total
             self._readings[account] = _Reading(usage=total, total=total, read_at=now)
 
     def _reading(self, account: str, token: str, now: datetime) -> _Reading:
         with self._lock:
             reading = self._readings.get(account)
-            if reading is not None and now - reading.read_at < self._cache_for:
+            if reading is not None and reading.fresh(now, self._cache_for):
                 return reading
-        try:
-            limit = self._client.publishing_limit(account, token=token)
-            fresh = _Reading(usage=limit.quota_usage, total=limit.quota_total, read_at=now)
-        except GraphError:
-            # Unreadable: count our own publishes in the window against the default quota.
-            used = len(self._ledger.published_since(account, now - WINDOW))
-            fresh = _Reading(usage=used, total=self._default_total, read_at=now)
+        fresh = self._read(account, token, now)
         with self._lock:
             self._readings[account] = fresh
         return fresh
+
+    def _read(self, account: str, token: str, now: datetime) -> _Reading:
+        for _ in range(READ_TRIES):
+            try:
+                limit = self._client.publishing_limit(account, token=token)
+            except GraphError as exc:
+                if exc.is_transient:
+                    continue
+                break  # e.g. a refused token: the publish call will say so
+            return _Reading(usage=limit.quota_usage, total=limit.quota_total, read_at=now)
+        return _Reading(usage=None, total=self._default_total, read_at=now)

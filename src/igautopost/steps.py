@@ -11,7 +11,6 @@ from .graph.params import carousel_child_params, carousel_parent_params, contain
 from .graph.responses import ContainerStatus
 from .mediamatch import Match, find_media, searchable
 from .models import MediaType, Post, Status
-from .recurrence import next_occurrence
 
 if TYPE_CHECKING:
     from .publisher import Publisher
@@ -32,8 +31,11 @@ class Outcome:
 
 
 def is_video_post(post: Post) -> bool:
-    """Whether the post's media needs video processing time (polled less often)."""
+    """Whether the post's media needs video processing time (polled less often). A
+    carousel's parent container, made once its items are finished, needs none."""
     if post.media_type is MediaType.CAROUSEL:
+        if post.container_id is not None:
+            return False
         return any(child.item_kind == "video" for child in post.spec.children)
     return post.spec.is_video
 
@@ -54,6 +56,8 @@ class Steps:
     # -- scheduled: create the container(s) ahead of publish_at --------------------------------
 
     def prepare(self, post: Post, token: str, now: datetime) -> Outcome | None:
+        if post.publish_attempted_at is not None and post.container_id is not None:
+            return self._replace_attempted(post, token, now)
         # A carousel whose item containers are not all created (a crash between two) resumes
         # creating them below; a parent made of the first items only would be rejected.
         items_done = len(post.child_container_ids) >= len(post.spec.children)
@@ -77,6 +81,23 @@ class Steps:
                 "container_created_at": now,
                 "containers_created": post.containers_created + 1,
             },
+        )
+
+    def _replace_attempted(self, post: Post, token: str, now: datetime) -> Outcome:
+        """The post's content was edited after a publish call that may have gone through
+        (see `edits.edit`): the old container is replaced only once Instagram says that it
+        is not published."""
+        assert post.container_id is not None
+        status = self.p.client.container_status(post.container_id, token=token)
+        if status.is_published:
+            return self.published(
+                post, None, now, "published before the last edit: the edit came too late"
+            )
+        unattempted = post.model_copy(update={"publish_attempted_at": None})
+        return self.p.new_container(
+            unattempted,
+            f"container {post.container_id} is {status.status_code}, not published: "
+            "preparing one for the edited post",
         )
 
     def _create_children(self, post: Post, token: str, now: datetime) -> Outcome | None:
@@ -109,7 +130,7 @@ class Steps:
                 f"container {post.container_id} finished",
             )
             if now < post.publish_at:
-                self.p.quota.wait_until(post.account, token, now)  # read ahead, not at publish_at
+                self.p.quota.read_ahead(post.account, token, now)  # not at publish_at
                 return ready
             # Due already: publish in this step; the READY write is skipped, not lost.
             return self.publish(
@@ -129,13 +150,20 @@ class Steps:
         )
         if not self._remember(post, container_id=parent):
             return None
-        return self._polling(post, now, f"carousel container {parent} created", attempts=0)
+        # Its items are finished: the parent is usually ready at once, so it is polled now
+        # (a late carousel publishes in this step) rather than at the next interval.
+        with_parent = post.model_copy(update={"container_id": parent, "attempts": 0})
+        outcome = self.poll(with_parent, token, now)
+        if outcome is None:
+            return None
+        note = f"carousel container {parent} created"
+        return replace(outcome, detail="; ".join(filter(None, [note, outcome.detail])))
 
     def _unfinished(self, post: Post, status: ContainerStatus, now: datetime) -> Outcome:
         if status.is_in_progress:
             return self._polling(post, now, "", attempts=post.attempts + 1)
         if status.is_published:
-            return self._published(post, None, now, "container already published")
+            return self.published(post, None, now, "container already published")
         if status.is_expired:
             # A published container reads PUBLISHED, never EXPIRED: any publish attempt on this
             # one did not go through, so a new container cannot publish the post twice.
@@ -200,14 +228,29 @@ class Steps:
                 return self._unfinished(post, status, now)
         elif _expiring(post, now):
             return self.p.new_container(unmarked, "container too close to its 24 h expiry")
-        wait = self.p.quota.wait_until(post.account, token, now)
+        wait = self.p.quota.reserve(post.account, token, now)
         if wait is not None:
+            # Only this claim's own mark is taken back: an earlier claim's attempt may have
+            # reached Instagram, and its mark keeps the container from being replaced.
+            undo = {"publish_attempted_at": None} if marked else {}
             return self.p.later(
                 post,
                 wait,
                 f"publishing quota used up: waiting until {wait:%Y-%m-%d %H:%M} UTC",
-                publish_attempted_at=None,
+                **undo,
             )
+        outcome: Outcome | None = None
+        try:
+            outcome = self._call_publish(post, token, now, marked=marked)
+            return outcome
+        finally:
+            published = outcome is not None and outcome.to is Status.PUBLISHED
+            self.p.quota.settle(post.account, published=published)
+
+    def _call_publish(
+        self, post: Post, token: str, now: datetime, *, marked: bool
+    ) -> Outcome | None:
+        assert post.container_id is not None
         if not marked and not self._remember(post, publish_attempted_at=now):
             return None
         mark = max(post.publish_at, post.next_attempt_at or post.publish_at)
@@ -226,8 +269,7 @@ class Steps:
         except GraphError as exc:
             attempted = post.model_copy(update={"publish_attempted_at": now})
             return self._after_failed_publish(attempted, exc, token)
-        self.p.quota.record_publish(post.account)
-        return self._published(post, media_id, now, "", token=token)
+        return self.published(post, media_id, now, "", token=token)
 
     def _after_failed_publish(self, post: Post, exc: GraphError, token: str) -> Outcome:
         """A publish call that failed may still have gone through: ask before deciding."""
@@ -238,12 +280,15 @@ class Steps:
         except GraphError:
             return self.p.on_error(post, exc, token)
         if status.is_published:
-            return self._published(post, None, self.p.clock.now(), "published despite an error")
+            return self.published(post, None, self.p.clock.now(), "published despite an error")
         if status.is_expired:  # e.g. -2/2207020 "media expired": the post is not live
             return self._unfinished(post, status, self.p.clock.now())
-        return self.p.on_error(post, exc, token)
+        outcome = self.p.on_error(post, exc, token)
+        if outcome.to is Status.FAILED:  # Instagram answered: this container is not published
+            outcome = replace(outcome, changes={**outcome.changes, "publish_attempted_at": None})
+        return outcome
 
-    def _published(
+    def published(
         self, post: Post, media_id: str | None, now: datetime, note: str, token: str | None = None
     ) -> Outcome:
         lateness = (now - post.publish_at).total_seconds()
@@ -270,7 +315,7 @@ class Steps:
             "next_attempt_at": follow_up,
             "attempts": 0,
         }
-        return Outcome(Status.PUBLISHED, changes, detail, self._next_occurrence(post))
+        return Outcome(Status.PUBLISHED, changes, detail, self.p.next_occurrence(post))
 
     # -- published: permalink and first comment ------------------------------------------------
 
@@ -333,13 +378,6 @@ class Steps:
             {"next_attempt_at": now + delay, "attempts": post.attempts + 1},
             detail,
         )
-
-    def _next_occurrence(self, post: Post) -> tuple[datetime, datetime] | None:
-        if post.spec.recurrence is None:
-            return None
-        at = next_occurrence(post.spec.recurrence, post.spec.timezone, post.publish_at)
-        spec = post.spec.model_copy(update={"publish_at": at})
-        return at, self.p.policy.leads.prepare_at(spec)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from accountstest import ALICE_IG, ALICE_TOKEN, BOB_IG, BOB_TOKEN, WorldFactory
 
 from igautopost.models import Status
+from igautopost.sandbox.tokens import token_hash
 from igautopost.storage.accounts import Health
 
 
@@ -57,7 +58,9 @@ def test_a_replaced_token_resumes_the_waiting_posts(make_world: WorldFactory) ->
     assert world.store.accounts.get(None, ALICE_IG).health is Health.OK
 
 
-def test_the_old_form_attaches_the_token_to_the_account(make_world: WorldFactory) -> None:
+def test_the_old_form_gives_an_owner_without_the_account_an_account_record(
+    make_world: WorldFactory,
+) -> None:
     world = make_world()
     first = world.schedule(ALICE_IG, access_token=ALICE_TOKEN)
     account = world.store.accounts.get(None, ALICE_IG)
@@ -66,9 +69,59 @@ def test_the_old_form_attaches_the_token_to_the_account(make_world: WorldFactory
 
     newer = "IGQV-accounts-test-alice-newer-0b2d"
     world.sandbox.state.add_token(newer, ALICE_IG)
-    world.sandbox.state.revoke_token(ALICE_TOKEN, "expired")
-    second = world.schedule(ALICE_IG, access_token=newer)  # the newest token wins
-    named = world.schedule(ALICE_IG)  # names the account only
+    second = world.schedule(ALICE_IG, access_token=newer)  # published with its own token
+    named = world.schedule(ALICE_IG)  # names the account only: the account's token
     world.run_for(hours=2)
 
     assert [world.get(p).status for p in (first, second, named)] == [Status.PUBLISHED] * 3
+    assert world.store.accounts.token(None, ALICE_IG) == ALICE_TOKEN, "never replaced"
+    calls = world.sandbox.state.with_lock(lambda: list(world.sandbox.state.inspector.calls))
+    assert {c.token_hash for c in calls if c.endpoint == "publish"} == {
+        token_hash(ALICE_TOKEN),
+        token_hash(newer),
+    }
+
+
+def test_a_posts_bad_token_never_replaces_the_accounts_nor_stops_its_posts(
+    make_world: WorldFactory,
+) -> None:
+    world = make_world()
+    world.accounts.add(None, ALICE_IG, ALICE_TOKEN)
+    before = world.schedule(ALICE_IG)
+    bad = world.schedule(ALICE_IG, access_token="IGQV-accounts-test-alice-unknown-9d1e")
+    after = world.schedule(ALICE_IG)
+    assert world.store.accounts.token(None, ALICE_IG) == ALICE_TOKEN
+
+    world.run_for(hours=2)
+
+    assert [world.get(p).status for p in (before, bad, after)] == [Status.PUBLISHED] * 3
+    assert "the token sent with this post was refused" in "\n".join(
+        e.detail for e in world.store.events(bad.id)
+    )
+    assert not world.get(bad).has_token, "it now uses its account's token"
+    account = world.store.accounts.get(None, ALICE_IG)
+    assert account.health is Health.OK
+    assert world.store.accounts.token(None, ALICE_IG) == ALICE_TOKEN
+    calls = world.sandbox.state.with_lock(lambda: list(world.sandbox.state.inspector.calls))
+    assert len([c for c in calls if c.error_code == 190]) == 1
+
+
+def test_a_posts_token_that_is_its_accounts_makes_the_account_wait_when_refused(
+    make_world: WorldFactory,
+) -> None:
+    """The old form's first token became the account's: refused, it is the account's token
+    that is bad, so the account's posts wait for a reconnection, this one with them."""
+    world = make_world()
+    sent = world.schedule(ALICE_IG, access_token=ALICE_TOKEN)
+    named = world.schedule(ALICE_IG)
+    world.sandbox.state.revoke_token(ALICE_TOKEN, "expired")
+    world.run_for(hours=2)
+    assert [world.get(p).status for p in (sent, named)] == [Status.SCHEDULED] * 2
+    assert world.store.accounts.get(None, ALICE_IG).health is Health.NEEDS_RECONNECT
+
+    new_token = "IGQV-accounts-test-alice-new-55e1"
+    world.sandbox.state.add_token(new_token, ALICE_IG)
+    world.accounts.add(None, ALICE_IG, new_token, replace=True)
+    world.run_for(hours=1)
+
+    assert [world.get(p).status for p in (sent, named)] == [Status.PUBLISHED] * 2

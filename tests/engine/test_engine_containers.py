@@ -199,3 +199,29 @@ def test_container_error_with_a_retryable_cause_gets_a_new_container_after_a_bac
     assert "preparing a new container" in world.details(post)
     status_calls = world.calls_for("get_object", stored.container_id or "")
     assert status_calls, "the new container was polled"
+
+
+def test_a_late_carousel_is_published_in_the_step_that_makes_its_parent(
+    make_world: WorldFactory,
+) -> None:
+    """The video item took longer than the lead: the parent container, made once the items
+    are finished, is polled at once (not at the next interval) and published then."""
+    world = make_world(video_processing_seconds=40)
+    post = world.schedule(
+        media_type="carousel",
+        media_url=None,
+        children=[
+            {"media_url": "https://cdn.example.com/c/1.jpg"},
+            {"media_url": "https://cdn.example.com/c/2.mp4"},
+        ],
+        caption="late carousel",
+        prepare_ahead=10,
+    )
+
+    world.run_for(hours=2)
+
+    stored = world.assert_published_once(post)
+    parent = world.sandbox.state.containers[stored.container_id or ""]
+    assert parent.created_at > post.publish_at, "late: the items finished after the time"
+    assert stored.published_at == parent.created_at
+    assert f"carousel container {parent.id} created" in world.details(post)

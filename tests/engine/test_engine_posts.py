@@ -250,10 +250,11 @@ def test_a_post_whose_container_failed_is_retried_with_a_new_container(
     assert len(world.calls("create_container")) == 2
 
 
-def test_a_post_failed_after_a_publish_attempt_is_retried_without_a_second_publish(
+def test_a_post_whose_container_cannot_be_read_after_a_publish_attempt_is_never_failed(
     make_world: WorldFactory,
 ) -> None:
-    """Published behind errors until the post failed as missed; a retry finds it live."""
+    """Published behind an error, then its container unreadable for hours: the post is not
+    failed as missed while it may be live, and is recorded once Instagram answers."""
     rule = FaultRule(
         kind="after_success_error",
         endpoints=("publish",),
@@ -269,16 +270,18 @@ def test_a_post_failed_after_a_publish_attempt_is_retried_without_a_second_publi
         publish_at=world.clock.now() + timedelta(minutes=1),
     )
     world.run_for(hours=3)
-    assert world.get(post).status is Status.FAILED
+    waiting = world.get(post)
+    assert waiting.status is Status.READY, "past its deadline, but maybe live: not failed"
+    assert waiting.next_attempt_at is not None
     assert len(world.publishes()) == 1
 
     world.update_sandbox(faults=())
-    retry(world.store, post.id, now=world.clock.now())
     world.run_for(hours=1)
 
     stored = world.get(post)
     assert stored.status is Status.PUBLISHED
     assert len(world.publishes()) == 1
+    assert len(world.calls("publish")) == 1
     assert world.sandbox.state.inspector.repeat_attempts == {}
     assert len(world.calls("create_container")) == 1
 
@@ -330,3 +333,39 @@ def test_an_edit_takes_the_post_from_a_worker_mid_step(make_world: WorldFactory)
     stored = world.assert_published_once(post)
     assert stored.spec.caption == "after the edit"
     assert [p.caption for p in world.publishes()] == ["after the edit"]
+
+
+def test_a_failed_occurrence_still_creates_the_next_one_and_says_so(
+    make_world: WorldFactory,
+) -> None:
+    refused = FaultRule(
+        kind="error",
+        endpoints=("create_container",),
+        on_calls=(1,),
+        errors=(ErrorSpec(code=100, message="Invalid parameter"),),
+    )
+    world = make_world(faults=(refused,))
+    first = world.schedule(
+        caption="daily",
+        client_key="daily",
+        recurrence="0 9 * * *",
+        publish_at=world.clock.now() + timedelta(hours=1),
+    )
+
+    world.run_until(first.publish_at + timedelta(minutes=5))
+
+    assert world.get(first).status is Status.FAILED
+    [following] = [p for p in world.store.list(PostQuery()) if p.id != first.id]
+    assert following.status is Status.SCHEDULED
+    assert following.publish_at == first.publish_at + timedelta(days=1)
+    assert following.spec.recurrence == "0 9 * * *"
+    assert f"next occurrence at {following.publish_at.isoformat()}" in world.details(first)
+
+    # retried and published the same day: the series goes on once, not twice
+    retry(world.store, first.id, now=world.clock.now())
+    world.run_for(hours=1)
+    assert world.get(first).status is Status.PUBLISHED
+    assert len(world.store.list(PostQuery())) == 2
+    world.run_until(following.publish_at + timedelta(minutes=5))
+    assert world.get(following).status is Status.PUBLISHED
+    assert len(world.store.list(PostQuery())) == 3

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from enginetest import WorldFactory, sandbox_time
 
+from igautopost.graph.responses import PublishingLimit
 from igautopost.models import Status
 from igautopost.policy import EnginePolicy, PollPolicy
 from igautopost.publisher import Publisher
+from igautopost.quota import QuotaTracker
 from igautopost.sandbox import ErrorSpec, FaultRule
 
 # -- quota ---------------------------------------------------------------------------------
@@ -69,6 +71,105 @@ def test_a_quota_reached_answer_delays_the_post_instead_of_failing_it(
     stored = world.assert_published_once(post)
     assert stored.published_at == waiting.next_attempt_at
     assert len(world.calls("publish")) == 2
+
+
+def test_one_failed_read_of_the_limit_does_not_delay_the_post(make_world: WorldFactory) -> None:
+    """An unknown quota is not a used-up quota: the read is tried again at once."""
+    limit_down = FaultRule(
+        kind="server_error", endpoints=("publishing_limit",), on_calls=(2,), http_statuses=(503,)
+    )
+    world = make_world(policy=EnginePolicy(quota_default=2), faults=(limit_down,))
+    now = world.clock.now()
+    first = [
+        world.schedule(caption=f"early {i}", publish_at=now + timedelta(minutes=30 + i))
+        for i in (0, 1)
+    ]
+    post = world.schedule(caption="after the 503", publish_at=now + timedelta(hours=2))
+
+    world.run_until(post.publish_at + timedelta(minutes=1))
+
+    for early in first:
+        world.assert_published_once(early)
+    stored = world.assert_published_once(post)
+    assert stored.published_at == post.publish_at
+    assert [c.status for c in world.calls("publishing_limit")] == [200, 503, 200]
+
+
+def test_a_limit_that_cannot_be_read_at_all_lets_posts_publish_on_time(
+    make_world: WorldFactory,
+) -> None:
+    """Instagram refuses a publish beyond the limit (9/2207042) if it is really reached."""
+    limit_down = FaultRule(kind="server_error", endpoints=("publishing_limit",), rate=1.0)
+    world = make_world(
+        policy=EnginePolicy(quota_default=2), faults=(limit_down,), publishing_quota=3
+    )
+    now = world.clock.now()
+    posts = [
+        world.schedule(caption=f"unknown quota {i}", publish_at=now + timedelta(minutes=30 * i))
+        for i in (1, 2, 3, 4)
+    ]
+
+    world.run_until(posts[-1].publish_at + timedelta(minutes=1))
+
+    for post in posts[:3]:
+        assert world.assert_published_once(post).published_at == post.publish_at
+    last = world.get(posts[3])
+    assert last.status is Status.READY, "refused by Instagram: waits for the window"
+    assert "publishing quota reached" in world.details(last)
+    assert len(world.calls("publish")) == 4
+
+
+def test_posts_published_at_the_same_moment_never_overbook_the_quota(
+    make_world: WorldFactory,
+) -> None:
+    """Quota 2 and four posts due in the same second, their steps run at once: two publish
+    calls, and two posts wait for the window."""
+    slow = FaultRule(kind="slow", endpoints=("publish",), rate=1.0, delay_seconds=0.5)
+    world = make_world(publishing_quota=2, faults=(slow,))
+    publish_at = world.clock.now() + timedelta(hours=1)
+    posts = [world.schedule(caption=f"burst {i}", publish_at=publish_at) for i in range(4)]
+    world.run_until(publish_at - timedelta(seconds=1))
+    world.clock.set(publish_at - timedelta(milliseconds=300))
+    claimed = world.store.claim_due(
+        owner=world.publisher.owner,
+        now=world.clock.now(),
+        lease=world.policy.lease,
+        limit=10,
+        ahead=world.policy.publish_ahead,
+    )
+    assert len(claimed) == 4
+    threads = [threading.Thread(target=world.publisher.step, args=(p,)) for p in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert [c.status for c in world.calls("publish")] == [200, 200]
+    statuses = sorted(world.get(p).status.value for p in posts)
+    assert statuses == ["published", "published", "ready", "ready"]
+    waiting = [p for p in posts if world.get(p).status is Status.READY]
+    assert all("publishing quota used up" in world.details(p) for p in waiting)
+
+
+def test_a_reserved_slot_is_given_back_when_no_publish_went_through() -> None:
+    class Limit:
+        def publishing_limit(self, account: str, *, token: str) -> PublishingLimit:
+            return PublishingLimit(quota_usage=0, quota_total=2)
+
+    class Ledger:
+        def published_since(self, account: str, since: datetime) -> list[datetime]:
+            return []
+
+    quota = QuotaTracker(Limit(), Ledger(), cache_for=timedelta(minutes=5), default_total=50)  # type: ignore[arg-type]
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    answers = [quota.reserve("a", "token", now) for _ in range(3)]
+    assert answers[:2] == [None, None] and answers[2] is not None
+    quota.settle("a", published=False)  # that call failed: its slot is free again
+    assert quota.reserve("a", "token", now) is None
+    quota.settle("a", published=True)
+    quota.settle("a", published=True)
+    assert quota.reserve("b", "token", now) is None, "per account"
+    assert quota.reserve("a", "token", now) is not None, "two published, none left"
 
 
 # -- leases --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -235,25 +235,24 @@ class AccountStore:
     def attach(
         self, pairs: Iterable[tuple[int | None, str, str]], *, now: datetime
     ) -> dict[str, str]:
-        """The old form: a post's (owner, account, token) makes that token the account's,
-        creating the account when needed. The last token given for an account wins.
+        """The old form: a post's (owner, account, token) gives the owner an account record
+        with that token when it has none. An existing account's token is never replaced:
+        the post is published with its own token, and a bad one must not break the
+        account's other posts.
 
-        Returns each token's stored ciphertext, for the posts to reuse. A token equal to the
-        one this process read for the account in the last `CREDENTIALS_TTL` seconds is taken
-        as current without reading the database again (every POST in the old form comes
-        with the same token): a different token sent to another API process in those
-        seconds may then stay the account's, both having just been given by its owner."""
+        Returns the ciphertext of each token that is its account's, for the posts to reuse."""
         latest = {(owner_key(o), account): token for o, account, token in pairs}
         ciphertexts: dict[str, str] = {}
         for (owner, account), token in latest.items():
             found = self.credentials(owner, account)
-            if found is None or found.token != token:
+            if found is None:
                 found = self.credentials(owner, account, fresh=True)
-            if found is not None and found.token == token:
-                ciphertexts[token] = found.ciphertext
+            if found is not None:
+                if found.token == token:
+                    ciphertexts[token] = found.ciphertext
                 continue
-            login = found.account.login if found is not None else guess_login(token)
-            self.put(owner, account, token, now=now, login=login, replace=True)
+            with suppress(AccountExists):  # stored meanwhile by another request: it stays
+                self.put(owner, account, token, now=now, login=guess_login(token))
         return ciphertexts
 
     def _write_account(

@@ -10,7 +10,7 @@ import builtins
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import cached_property
@@ -239,7 +239,11 @@ class SqlStore(ClaimsMixin):
         detail: str = "",
         expect: frozenset[Status] | None = None,
         changes: Mapping[str, Any] | None = None,
+        check: Callable[[Post], None] | None = None,
     ) -> Post:
+        """A user's change of a post. `check` runs on the post as stored, inside the write
+        (the row locked): the rules that allow the change hold when it is made, whatever a
+        worker claimed meanwhile. It raises (e.g. `InvalidTransition`) to refuse."""
         # A user's change takes the post from any worker running a step for it: that step's
         # leased write then fails, and its result is discarded instead of undoing this change.
         values = {
@@ -260,6 +264,8 @@ class SqlStore(ClaimsMixin):
                     f"post {post_id} is {before['status']}; this needs it to be "
                     + " or ".join(sorted(s.value for s in expect))
                 )
+            if check is not None:
+                check(self._to_post(before))
             if new_spec and (problem := read_post(before)[1]) is not None:
                 # its new spec was made from what could be salvaged: never publish that
                 raise InvalidTransition(f"post {post_id}: {UNREADABLE.format(problem)}")
