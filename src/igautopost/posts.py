@@ -121,13 +121,13 @@ def reschedule(
     A container already prepared is kept while it stays valid; the engine checks its age
     before publishing and prepares a new one when needed.
     """
-    problems = check_publish_at(publish_at, now=now)
-    if problems:
-        raise InvalidPost(problems)
 
     def change() -> Post:
         post = store.get(post_id, owner_id=owner_id)
         check_editable(post, now=now)
+        problems = check_publish_at(publish_at, now=now)
+        if problems:
+            raise InvalidPost(problems)
         spec = post.spec.model_copy(update={"publish_at": publish_at})
         to = Status.SCHEDULED if post.status is Status.FAILED else post.status
         next_at = _next_step(post, spec, leads)
