@@ -28,7 +28,10 @@ from .graph.client import Prepared
 log = logging.getLogger(__name__)
 
 IDLE = 30.0  # seconds without a call before the launcher's thread ends
-GRACE = 10.0  # seconds past its mark after which a step stops waiting for the launcher
+# Seconds past its mark after which a step stops waiting for the launcher and sends its
+# call itself. A call has surely left by then: a lease must cover it (see leases.py), so a
+# longer grace would keep a dead worker's posts longer.
+GRACE = 3.0
 
 
 @dataclass(order=True)

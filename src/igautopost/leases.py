@@ -13,12 +13,15 @@ lease.
 
 The publish call is the one call that must never overlap another worker's step. Right
 before it, `hold` checks that the step still holds the claim it started with (not taken
-over, not claimed again by this worker) and that the lease lasts until the call has surely
-ended: its mark, then `publish_call_time` to connect, send and read the answer. Only then
-is the call sent; renewals are not needed while it is in flight. The claim of a ready post
-about to be published already leases it that long (`claim_due(hold=...)`), so the check is
-usually made in memory, without a write. A worker that dies during the call leaves the post
-until then; the next step asks Instagram about the container before anything else.
+over, not claimed again by this worker), that the call can end before the step's deadline,
+and that the lease lasts until the call has surely left (its mark plus the launcher's
+grace). The claim of a ready post about to be published leases it that long already
+(`claim_due(hold=...)`), so the check is usually made in memory, without a write; while the
+call is in flight the renewals keep the post. The lease is not stretched over the whole
+call (connect and read timeouts, a minute with the defaults): a worker killed before its
+call left then frees the post within seconds too. A worker killed while its call was in
+flight frees it one lease later; the next step asks Instagram about the container first
+(PUBLISHED: recorded, its media found by mediamatch.py) and never publishes it twice.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ log = logging.getLogger("igautopost.leases")
 
 IDLE = 30.0  # seconds without a running step before the renewing thread ends
 MARGIN = timedelta(seconds=1)  # for the clocks of two workers, and the answer's own write
+# From its mark, by when a publish call has left: a step sends its own call when the
+# launcher has not done so within GRACE.
+LAUNCH_WINDOW = timedelta(seconds=GRACE) + MARGIN
 
 
 def publish_call_time(timeout: Timeout) -> timedelta:
@@ -133,6 +139,7 @@ class LeaseKeeper:
         self.lease = lease
         self.step_limit = step_limit
         self.publish_call = publish_call
+        self.launch_window = LAUNCH_WINDOW
         self._steps: dict[int, _Step] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -154,17 +161,18 @@ class LeaseKeeper:
 
     def hold(self, post: Post, mark: datetime) -> bool:
         """Whether the step may send the post's publish call on `mark`: it still holds its
-        claim, and its lease lasts until the call has ended (extended if needed). A step past
-        its deadline gives the post up instead."""
-        needed = max(self.clock.now(), mark) + self.publish_call
+        claim, leased until the call has surely left (extended if needed), and the call can
+        end by the step's deadline. A step past its deadline gives the post up instead."""
+        leaves = max(self.clock.now(), mark)
         step = self._steps.get(post.id)
-        if step is not None and step.leased_until is not None and step.leased_until >= needed:
-            return True  # our own lease runs until then: nobody can have taken the post
-        deadline = step.deadline if step else (post.claimed_at or needed) + self.step_limit
-        if needed > deadline:
+        deadline = step.deadline if step else (post.claimed_at or leaves) + self.step_limit
+        if leaves + self.publish_call > deadline:
             log.warning("post %s: step past its deadline; not publishing, released", post.id)
             self.store.release(post.id, owner=self.owner)
             return False
+        needed = leaves + LAUNCH_WINDOW
+        if step is not None and step.leased_until is not None and step.leased_until >= needed:
+            return True  # our own lease runs until then: nobody can have taken the post
         held = self.store.hold_lease(
             post.id, owner=self.owner, claimed_at=post.claimed_at, until=needed
         )

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections.abc import Callable
@@ -26,12 +27,18 @@ from igautopost.models import Post, Status
 from igautopost.publisher import Publisher
 
 
+class Killed(BaseException):
+    """The worker process died: nothing after this point runs (not even an except block)."""
+
+
 class HeldPublish:
     """A transport that holds every publish call on its way until released: the call is in
-    flight (the step made it) while the test moves time and lets other workers try."""
+    flight (the step made it) while the test moves time and lets other workers try. With
+    `dies`, the worker dies once the call has reached Instagram, before reading its answer."""
 
-    def __init__(self, inner: Transport) -> None:
+    def __init__(self, inner: Transport, *, dies: bool = False) -> None:
         self.inner = inner
+        self.dies = dies
         self.in_flight = threading.Event()
         self.release = threading.Event()
 
@@ -42,7 +49,10 @@ class HeldPublish:
 
     def send(self, request: Request) -> Answer:
         self._hold(request)
-        return self.inner.send(request)
+        answer = self.inner.send(request)
+        if self.dies and request.path.endswith("/media_publish"):
+            raise Killed
+        return answer
 
     def open(self, request: Request) -> Pending:
         return self.inner.open(request)
@@ -66,7 +76,11 @@ def ready_and_due(world: World, caption: str) -> Post:
 
 
 def in_thread(action: Callable[[], object]) -> threading.Thread:
-    thread = threading.Thread(target=action)
+    def run() -> None:
+        with contextlib.suppress(Killed):
+            action()
+
+    thread = threading.Thread(target=run)
     thread.start()
     return thread
 
@@ -84,16 +98,44 @@ def test_no_worker_takes_over_a_post_while_its_publish_call_is_in_flight(
 
     step = in_thread(lambda: slow.advance(post.id))
     assert held.in_flight.wait(10)
-    world.clock.advance(timedelta(seconds=150))  # the read has not timed out yet
-    taken = other.advance(post.id)
+    taken = []
+    for _ in range(60):  # 150 s of a slow answer; the live worker renews as its thread would
+        slow.leases.renew()
+        world.clock.advance(world.policy.lease / 4)
+        taken.append(other.advance(post.id))
     held.release.set()
     step.join(10)
 
-    assert taken is None, "another worker took over a post whose publish call was in flight"
+    assert taken == [None] * 60, "another worker took over a post whose publish call was in flight"
     world.assert_published_once(post)
     assert len(world.calls("publish")) == 1
     other.client.close()
     slow_client.close()
+
+
+def test_a_post_whose_worker_died_with_its_call_in_flight_is_recorded_not_republished(
+    make_world: WorldFactory,
+) -> None:
+    world = make_world()
+    post = ready_and_due(world, "worker died mid-call")
+    held = HeldPublish(Urllib3Transport(), dies=True)
+    dying = publisher_on(
+        world, "worker-dying", GraphClient(base_url=world.sandbox.url, transport=held)
+    )
+    other = world.another_worker("worker-other")
+
+    step = in_thread(lambda: dying.advance(post.id))
+    assert held.in_flight.wait(10)
+    held.release.set()  # the call reaches Instagram; its worker dies before saving anything
+    step.join(10)
+    world.clock.advance(world.policy.lease + timedelta(seconds=12))  # no renewal: it is dead
+    assert other.advance(post.id) is not None
+
+    stored = world.assert_published_once(post)
+    assert len(world.calls("publish")) == 1
+    assert "container already published" in world.details(post)
+    assert stored.status is Status.PUBLISHED
+    dying.client.close()
 
 
 def test_a_step_that_lost_its_claim_before_the_publish_call_does_not_send_it(

@@ -134,7 +134,7 @@ class StepRunner:
                 now=now,
                 lease=publisher.policy.lease,
                 ahead=publisher.policy.publish_ahead,
-                hold=publisher.leases.publish_call,
+                hold=publisher.leases.launch_window,
             )
         except Exception:  # each post is then tried on its own below
             log.exception("claiming a batch of %s posts failed", len(items))
@@ -166,7 +166,7 @@ def run_step(publisher: Publisher, post_id: int) -> None:
         now=now,
         lease=publisher.policy.lease,
         ahead=publisher.policy.publish_ahead,
-        hold=publisher.leases.publish_call,
+        hold=publisher.leases.launch_window,
     )
     if post is None:
         log.debug("post %s: not claimed (not due, taken by another worker, or done)", post_id)

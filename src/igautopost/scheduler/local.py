@@ -159,7 +159,7 @@ class LocalScheduler:
             lease=self.publisher.policy.lease,
             limit=min(self.batch, free),
             ahead=self.publisher.policy.publish_ahead,
-            hold=self.publisher.leases.publish_call,
+            hold=self.publisher.leases.launch_window,
         )
         for post in posts:
             with self._lock:

@@ -51,7 +51,7 @@ _CLAIMABLE = sa.and_(
 # What a claim sets. A ready post whose publish time has come (or comes by the horizon) is
 # marked as about to be published by the claim itself: one write for a whole batch, instead
 # of one per post before its publish call (see `Steps.publish`). Its lease covers the wait
-# for the mark and the publish call (`c_hold_until`, see leases.py), so that the step need
+# for the mark and the call's leaving (`c_hold_until`, see leases.py), so that the step need
 # not extend it with a write of its own just before the call.
 _PUBLISHING = sa.and_(posts.c.status == Status.READY.value, posts.c.publish_at <= _HORIZON)
 _LEASE = {
@@ -224,8 +224,8 @@ class ClaimsMixin:
         """Take the lease on up to `limit` due posts, most overdue first; with `ahead`, also
         ready posts due within it (the scheduler then publishes them on their mark).
 
-        `hold`: how long a publish call may take from its mark to its answer; a ready post
-        about to be published is leased until the horizon plus that (see leases.py)."""
+        `hold`: by when, after its mark, a publish call has surely left; a ready post about
+        to be published is leased until the horizon plus that (see leases.py)."""
         statement = _CLAIM_DUE_LOCKED if self.engine.dialect.name == "postgresql" else _CLAIM_DUE
         params = _claim_params(owner, now, lease, ahead, hold) | {"c_limit": limit}
         with self._write() as conn:
