@@ -124,18 +124,20 @@ class Steps:
             return self._poll_children(post, token, now)
         status = self.p.client.container_status(post.container_id, token=token)
         if status.is_finished:
+            # FINISHED, not PUBLISHED: an earlier publish call for it did not go through, so
+            # its attempt mark goes (the post may be changed again until it is published).
+            unmarked = {"attempts": 0, "publish_attempted_at": None}
             ready = Outcome(
                 Status.READY,
-                {"next_attempt_at": post.publish_at, "attempts": 0},
+                {"next_attempt_at": post.publish_at, **unmarked},
                 f"container {post.container_id} finished",
             )
             if now < post.publish_at:
                 self.p.quota.read_ahead(post.account, token, now)  # not at publish_at
                 return ready
             # Due already: publish in this step; the READY write is skipped, not lost.
-            return self.publish(
-                post.model_copy(update={"status": Status.READY, "attempts": 0}), token, now
-            )
+            ready_now = post.model_copy(update={"status": Status.READY, **unmarked})
+            return self.publish(ready_now, token, now)
         return self._unfinished(post, status, now)
 
     def _poll_children(self, post: Post, token: str, now: datetime) -> Outcome | None:

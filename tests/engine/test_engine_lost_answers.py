@@ -87,6 +87,29 @@ def test_a_failed_post_whose_publish_went_through_is_recorded_when_its_date_is_e
     assert len(world.calls("create_container")) == 1
 
 
+def test_a_date_edit_after_a_publish_that_did_not_go_through_keeps_the_container(
+    make_world: WorldFactory,
+) -> None:
+    world = make_world(faults=(DROPPED, UNREADABLE))
+    failed = _failed_with_an_open_question(world, "not live")
+    later = world.clock.now() + timedelta(hours=3)
+
+    edit(world.store, failed.id, {"date_pub": later.isoformat()}, now=world.clock.now())
+    world.run_for(minutes=1)  # the container is asked about at once: FINISHED
+
+    asked = world.get(failed)
+    assert asked.status is Status.READY and asked.container_id == failed.container_id
+    assert asked.publish_attempted_at is None, "answered: the post may be changed again"
+    later = later + timedelta(minutes=30)
+    edit(world.store, failed.id, {"date_pub": later.isoformat()}, now=world.clock.now())
+    world.run_for(hours=4)
+
+    stored = world.assert_published_once(failed)
+    assert stored.published_at == later
+    assert stored.container_id == failed.container_id
+    assert len(world.calls("create_container")) == 1
+
+
 def test_a_content_edit_after_a_publish_that_went_through_does_not_publish_again(
     make_world: WorldFactory,
 ) -> None:
