@@ -108,10 +108,11 @@ def run(args: argparse.Namespace) -> None:
     standby = start_worker(env, workdir / "worker-1.log") if args.standby else None
     now = datetime.now(UTC)
     start = now + timedelta(seconds=6)
+    accounts = max(5, args.posts // 10)  # well inside the sandbox's 50 posts a day each
     items = [
         {
-            "account": str(17841400000000000 + i % 5),
-            "access_token": f"dead-worker-token-{i % 5}",
+            "account": str(17841400000000000 + i % accounts),
+            "access_token": f"dead-worker-token-{i % accounts}",
             "media_type": "image",
             "media_url": f"https://cdn.example.com/dead/{i}.jpg",
             "caption": f"dead worker post {i}",
