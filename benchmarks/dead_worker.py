@@ -5,7 +5,7 @@ other over `--seconds`; an `igautopost worker` publishes them, is SIGKILLed half
 and a second worker takes over: started right after the kill (a restart, as systemd would)
 or, with `--standby`, running from the start beside the first.
 
-Reported, for the posts the killed worker held at the moment it died, and for all posts:
+Reported, for the posts the killed worker held at the moment it died, and for the others:
 
 - on Instagram: the sandbox's publish time minus the post's publish time;
 - recorded: when the store says it was published, minus the publish time (a post whose
@@ -151,8 +151,9 @@ def run(args: argparse.Namespace) -> None:
     )
     print(describe("orphans, late on Instagram", [late[i][0] for i in orphans if i in late]))
     print(describe("orphans, late as recorded", [late[i][1] for i in orphans if i in late]))
-    print(describe("all posts, late on Instagram", [v[0] for v in late.values()]))
-    print(describe("all posts, late as recorded", [v[1] for v in late.values()]))
+    others = [v for i, v in late.items() if i not in orphans]
+    print(describe("other posts, late on Instagram", [v[0] for v in others]))
+    print(describe("other posts, late as recorded", [v[1] for v in others]))
     unknown = [p.id for p in stored if p.media_id is None]
     print(
         f"published {len(late)}/{len(created)}, lost {len(created) - len(late)}, "
