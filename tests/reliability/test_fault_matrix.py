@@ -266,10 +266,10 @@ def waiting_cases() -> dict[str, Case]:
             error=190,
             comments=0,
         )
-    # Not ready: back to polling; once FINISHED (and due), the status read that precedes
-    # any publish after an attempt, then the publish.
+    # Not ready: back to polling; the poll that reads FINISHED (and due) answers the question
+    # of the refused attempt and publishes in the same step.
     cases["publish-not-ready-9007-2207027"] = Case(
-        PUBLISH, error(9007, 2207027), calls=THROUGH + Counter(publish=1, get_object=2)
+        PUBLISH, error(9007, 2207027), calls=THROUGH + Counter(publish=1, get_object=1)
     )
     # Quota reached: wait for the window (15 minutes when no publish of ours ages out), read
     # the quota again, read the status (a publish attempt is behind it), publish.
