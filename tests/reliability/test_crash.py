@@ -96,6 +96,7 @@ def assert_exactly_once(run: Run, figures: Figures) -> None:
     assert (figures.published, figures.lost, figures.duplicates) == (POSTS, 0, 0), figures
     assert figures.rejected_repeats == 0, "a published container was sent to publish again"
     assert figures.double_comments == 0
+    assert figures.media_id_unknown == 0, "a lost publish answer's media id is found again"
     assert figures.faults > 0.05 * figures.calls, "about a tenth of the calls misbehaved"
     assert figures.leased_at_kills > 0, "the kills hit work in flight"
     assert store_problems(run.sandbox, run.store, run.posts) == []

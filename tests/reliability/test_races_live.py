@@ -118,12 +118,12 @@ def act_retry(live: Live, post: Post, rng: random.Random) -> object:
     return igautopost.retry(live.store, post.id, now=live.now())
 
 
-ACTS: list[tuple[Act, int]] = [
-    (act_edit, 4),
-    (act_patch_date_pub, 3),
-    (act_reschedule, 3),
+ACTS: list[tuple[Act, int]] = [  # few cancels: a cancelled post races no more
+    (act_edit, 8),
+    (act_patch_date_pub, 6),
+    (act_reschedule, 6),
     (act_cancel, 1),
-    (act_retry, 1),
+    (act_retry, 2),
 ]
 
 
