@@ -198,10 +198,6 @@ class LeaseKeeper:
             step.leased_until = until if renewed == len(steps) else None
         return renewed
 
-    def running_steps(self) -> int:
-        with self._lock:
-            return len(self._steps)
-
     def _start_renewing(self) -> None:  # the lock is held
         if self._thread is None and not isinstance(self.clock, FakeClock):
             self._thread = threading.Thread(
