@@ -22,8 +22,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/igautopost serve --sandbox
 
+# Two workers for the tests that can run side by side, then the Celery ones (they share Redis
+# and one restarts PostgreSQL) one after another.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile -m "not services"
+	$(BIN)/pytest -m services
 
 check: install
 	$(BIN)/ruff check src cli tests benchmarks examples

@@ -104,7 +104,9 @@ def _unmarked(url: str) -> str | None:
     if file is not None and not Path(file).is_file():
         return "it does not exist (the sandbox creates only its own)"
     options = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if file is None else {}
-    engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool, connect_args=options)
+    engine = sa.create_engine(
+        parsed, poolclass=sa.pool.NullPool, connect_args=options, hide_parameters=True
+    )
     try:
         marked = is_sandbox_database(engine)
     except Exception as exc:  # unreachable, bad credentials, no driver: refuse all the same

@@ -99,3 +99,12 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("NO_COLOR", "1")
     return Cli(data_dir, monkeypatch)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that share Redis or restart PostgreSQL (the Celery ones) `services`:
+    `make test` runs the others on two pytest-xdist workers, then these one after another,
+    since they would disturb each other and the tests beside them."""
+    for item in items:
+        if "celery" in item.nodeid.lower():
+            item.add_marker(pytest.mark.services)
