@@ -32,6 +32,7 @@ check: install
 	$(BIN)/ruff check src cli tests benchmarks examples
 	$(BIN)/ruff format --check src cli tests benchmarks examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Known vulnerabilities in the installed packages. Not part of `check`: it needs PyPI's
 # vulnerability data (pypi.org's JSON API), which some build machines cannot reach; --strict

@@ -40,7 +40,7 @@ from engine_bench import pct, posts_due, publish_lateness, sandbox
 from scale_bench import fill
 
 import igautopost
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 
 POSTGRES = os.environ.get(

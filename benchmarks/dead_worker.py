@@ -33,8 +33,8 @@ from typing import Any
 import sqlalchemy as sa
 
 import igautopost
+from igautopost.crypto import TokenCipher
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.tables import posts as posts_table
 

@@ -32,8 +32,8 @@ from typing import Any
 import requests
 
 import igautopost
-from igautopost.policy import EnginePolicy, LeadTimes
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
+from igautopost.engine.policy import EnginePolicy, LeadTimes
 from igautopost.storage.sql import SqlStore
 
 SANDBOX = """

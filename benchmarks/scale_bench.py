@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.tables import posts
 

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.table import Table
 
-from . import app as cli
-from .app import JsonOption, app, err, fail, out, reported
+from . import base as cli
+from .base import JsonOption, app, err, fail, out, reported
 from .output import local_time, print_json
 
 if TYPE_CHECKING:
     from igautopost import Publisher
-    from igautopost.accounts import Accounts
-    from igautopost.keeper import AccountKeeper
+    from igautopost.accounts.service import Accounts
+    from igautopost.accounts.upkeep import AccountKeeper
     from igautopost.storage.accounts import Account
 
 account_app = typer.Typer(
@@ -35,7 +35,7 @@ Login = Literal["facebook", "instagram"]
 
 def _accounts() -> Accounts:
     from igautopost import GraphClient, SystemClock
-    from igautopost.accounts import Accounts
+    from igautopost.accounts.service import Accounts
 
     settings = cli.runtime.settings
     client = GraphClient(
@@ -153,7 +153,7 @@ def account_show(
     for name, value in account.public_dict().items():
         out.print(f"{name}: {value if value is not None else '-'}")
     if account.needs_reconnect:
-        from igautopost.accounts import reconnect_message
+        from igautopost.accounts.service import reconnect_message
 
         err.print(f"[red]{reconnect_message(account, account.health_reason)}[/]")
 
@@ -185,7 +185,7 @@ def account_check(
     ig_user_id: IgUserId, user: UserOption = None, as_json: JsonOption = False
 ) -> None:
     """Call the API with the stored token and read the publishing quota."""
-    from igautopost.accounts import reconnect_message
+    from igautopost.accounts.service import reconnect_message
     from igautopost.graph.errors import TokenInvalid
 
     with reported():
@@ -232,8 +232,8 @@ def secrets_rotate() -> None:
     (``NEW,OLD``) everywhere, restart, then run this. With the key file: a new key is added
     in front of all the current ones, and used at once. Older keys are kept: drop them with
     `igautopost secrets prune` once no stored secret needs them."""
-    from igautopost.runtime import token_cipher
-    from igautopost.secretbox import TokenCipher, load_keys, write_keys
+    from igautopost.crypto import TokenCipher, load_keys, write_keys
+    from igautopost.services import token_cipher
     from igautopost.storage.rotation import reencrypt_all
 
     settings = cli.runtime.settings
@@ -267,8 +267,8 @@ def secrets_prune() -> None:
     Refused (exit 1) while some do: run `igautopost secrets rotate` again after restarting
     the processes that started before the last rotation (they may still write under an old
     key). With IGAUTOPOST_SECRET_KEY, only checks: then list the first key alone."""
-    from igautopost.runtime import token_cipher
-    from igautopost.secretbox import load_keys, write_keys
+    from igautopost.crypto import load_keys, write_keys
+    from igautopost.services import token_cipher
     from igautopost.storage.rotation import under_old_keys
 
     settings = cli.runtime.settings
@@ -301,7 +301,7 @@ def protect_logs() -> None:
 
 def start_keeper(publisher: Publisher) -> AccountKeeper:
     """Refresh and watch the stored accounts' tokens while the worker runs."""
-    from igautopost.keeper import AccountKeeper
+    from igautopost.accounts.upkeep import AccountKeeper
 
     return AccountKeeper(
         publisher.store.accounts,

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .app import (
+from . import base
+from .base import (
     ApiTokenOption,
     JsonOption,
     ServerOption,
-    _print_one,
     app,
     err,
     fail,
     out,
+    print_one,
     remote_posts,
     reported,
-    runtime,
 )
 from .output import post_json, print_json
 
@@ -35,30 +35,30 @@ SandboxOption = Annotated[
 ]
 
 
-def _start_sandbox(stack: ExitStack) -> str:
+def start_sandbox(stack: ExitStack) -> str:
     """Serve the sandbox in this process and point the engine at it, on a database made for
     the sandbox: never a real one, whose posts it would "publish" (see cli/sandboxdb.py)."""
     from igautopost.sandbox import SandboxConfig, SandboxServer
 
     from .sandboxdb import mark_sandbox_database, sandbox_database, shown_url
 
-    settings = runtime.settings
+    settings = base.runtime.settings
     settings.database_url = sandbox_database(settings)  # exits for a database not made for it
     server = stack.enter_context(SandboxServer(SandboxConfig(video_processing_seconds=5)))
     settings.graph_base_url = server.url
     settings.graph_instagram_base_url = server.url  # the sandbox serves both hosts' paths
-    mark_sandbox_database(runtime.store.engine)
+    mark_sandbox_database(base.runtime.store.engine)
     err.print(f"sandbox Graph API at {server.url}; database {shown_url(settings.database_url)}")
     return server.url
 
 
-def _publisher() -> Publisher:
+def build_publisher() -> Publisher:
     """The engine from the settings; a `ConfigurationError` for leases that cannot hold a
-    step (`igautopost.leases.engine_policy`)."""
+    step (`igautopost.engine.leases.engine_policy`)."""
     from igautopost import GraphClient, Publisher, SystemClock
-    from igautopost.leases import engine_policy
+    from igautopost.engine.leases import engine_policy
 
-    settings = runtime.settings
+    settings = base.runtime.settings
     policy = engine_policy(settings)
     client = GraphClient(
         base_url=settings.graph_base_url,
@@ -67,7 +67,7 @@ def _publisher() -> Publisher:
         timeout=settings.graph_timeout,
     )
     return Publisher(
-        runtime.store,
+        base.runtime.store,
         client,
         SystemClock(),
         policy=policy,
@@ -75,14 +75,7 @@ def _publisher() -> Publisher:
     )
 
 
-def _start_keeper(publisher: Publisher) -> Any:
-    """Refresh and watch the stored accounts' tokens while publishing runs here."""
-    from .accounts import start_keeper
-
-    return start_keeper(publisher)
-
-
-def _configure_logging(verbose: bool) -> None:
+def configure_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
     handler = RichHandler(console=err, show_path=False, rich_tracebacks=False)
@@ -122,7 +115,7 @@ def worker(
     """Run the local scheduler: publish due posts until stopped (Ctrl-C or SIGTERM)."""
     from igautopost import LocalScheduler
 
-    _configure_logging(verbose)
+    configure_logging(verbose)
     if scheduler_name not in ("local", "celery"):
         raise typer.BadParameter("local or celery", param_hint="--scheduler")
     if scheduler_name == "celery":
@@ -131,16 +124,18 @@ def worker(
         return run_celery_worker(threads, beat, verbose)
     with ExitStack() as stack, reported():
         if sandbox:
-            _start_sandbox(stack)
+            start_sandbox(stack)
         elif demo:
             fail("--demo needs --sandbox: demo posts are never sent to Instagram")
         if demo:
             _schedule_demo()
-        scheduler = LocalScheduler(_publisher(), workers=threads)
+        scheduler = LocalScheduler(build_publisher(), workers=threads)
         stopping: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
         scheduler.start()
-        stack.callback(_start_keeper(scheduler.publisher).stop)
+        from .accounts import start_keeper
+
+        stack.callback(start_keeper(scheduler.publisher).stop)
         err.print(f"worker {scheduler.publisher.owner} running with {threads} threads")
         with suppress(KeyboardInterrupt):
             _watch(scheduler, stopping, exit_when_idle)
@@ -159,17 +154,17 @@ def _watch(scheduler: Any, stopping: list[int], exit_when_idle: bool) -> None:
         console=err, refresh_per_second=2, transient=True, auto_refresh=err.is_terminal
     ) as live:
         while not stopping:
-            counts = runtime.store.counts()
+            counts = base.runtime.store.counts()
             if err.is_terminal:
                 live.update(
                     status_line(
                         counts,
                         scheduler.running_steps(),
-                        runtime.zone,
-                        runtime.store.next_due(runtime.now()),
+                        base.runtime.zone,
+                        base.runtime.store.next_due(base.runtime.now()),
                     )
                 )
-            if exit_when_idle and runtime.store.next_due(runtime.now()) is None:
+            if exit_when_idle and base.runtime.store.next_due(base.runtime.now()) is None:
                 return
             time.sleep(0.5)
 
@@ -177,24 +172,24 @@ def _watch(scheduler: Any, stopping: list[int], exit_when_idle: bool) -> None:
 def _schedule_demo() -> None:
     import igautopost
 
-    now = runtime.now()
-    base = {"account": "17841400000000001", "access_token": "sandbox-demo-token"}
+    now = base.runtime.now()
+    demo = {"account": "17841400000000001", "access_token": "sandbox-demo-token"}
     posts: list[dict[str, Any]] = [
         {
-            **base,
+            **demo,
             "media_type": "image",
             "media_url": "https://example.com/demo/photo.jpg",
             "caption": "A photo, published by igautopost #demo",
             "first_comment": "First!",
         },
         {
-            **base,
+            **demo,
             "media_type": "reel",
             "media_url": "https://example.com/demo/reel.mp4",
             "caption": "A reel: its container is processed ahead of time #demo",
         },
         {
-            **base,
+            **demo,
             "media_type": "carousel",
             "caption": "A carousel #demo",
             "children": [
@@ -206,11 +201,11 @@ def _schedule_demo() -> None:
     for offset, item in enumerate(posts, start=1):
         item["publish_at"] = now + timedelta(seconds=15 * offset)
         item["prepare_ahead"] = 14
-    result = igautopost.schedule(runtime.store, posts, now=now)
+    result = igautopost.schedule(base.runtime.store, posts, now=now)
     for post in result.created:
         err.print(
             f"demo: post {post.id} ({post.media_type}) publishes at "
-            f"{post.publish_at.astimezone(runtime.zone):%H:%M:%S}"
+            f"{post.publish_at.astimezone(base.runtime.zone):%H:%M:%S}"
         )
 
 
@@ -226,9 +221,9 @@ def publish(
         raise typer.BadParameter("add --now: `publish` publishes immediately", param_hint="--now")
     with ExitStack() as stack, reported():
         if sandbox:
-            _start_sandbox(stack)
+            start_sandbox(stack)
         post_id = _publish_target(target)
-        post = _follow(_publisher(), post_id)
+        post = _follow(build_publisher(), post_id)
     if as_json:
         print_json(out, post_json(post))
     elif post.permalink or post.media_id:
@@ -242,32 +237,32 @@ def _publish_target(target: str) -> int:
 
     from .inputs import read_posts
 
-    moment = runtime.now()
+    moment = base.runtime.now()
     if target.isdigit():
-        post = runtime.store.get(int(target))
+        post = base.runtime.store.get(int(target))
         if post.status.value == "failed":
-            return igautopost.retry(runtime.store, post.id, now=moment).id
-        return igautopost.reschedule(runtime.store, post.id, moment, now=moment).id
+            return igautopost.retry(base.runtime.store, post.id, now=moment).id
+        return igautopost.reschedule(base.runtime.store, post.id, moment, now=moment).id
     items = read_posts([target])
     if len(items) != 1 or not isinstance(items[0], dict):
         fail(f"{target}: `publish --now` takes one post; use `schedule` for several")
     item = {**items[0], "publish_at": moment.isoformat(), "prepare_ahead": 0}
     for alias in ("date_pub",):
         item.pop(alias, None)
-    result = igautopost.schedule(runtime.store, [item], now=moment)
+    result = igautopost.schedule(base.runtime.store, [item], now=moment)
     if result.created:
         return result.created[0].id
     known = result.existing[0]  # its client key is stored already: publish that post
     if not known.status.is_active:
         fail(f"{target}: already stored as post {known.id}, which is {known.status}")
-    return igautopost.reschedule(runtime.store, known.id, moment, now=moment).id
+    return igautopost.reschedule(base.runtime.store, known.id, moment, now=moment).id
 
 
 def _follow(publisher: Publisher, post_id: int) -> Post:
     """Run the post's steps here until it is published or failed, with a spinner."""
     with err.status("publishing") as spinner:
         while True:
-            post = publisher.advance(post_id) or runtime.store.get(post_id)
+            post = publisher.advance(post_id) or base.runtime.store.get(post_id)
             spinner.update(
                 f"post {post.id}: {post.status}"
                 + (f" (container {post.container_id})" if post.container_id else "")
@@ -277,7 +272,7 @@ def _follow(publisher: Publisher, post_id: int) -> Post:
                 return post
             wait = 0.2
             if post.next_attempt_at is not None:
-                wait = (post.next_attempt_at - runtime.now()).total_seconds()
+                wait = (post.next_attempt_at - base.runtime.now()).total_seconds()
             time.sleep(min(max(wait, 0.05), 5.0))
 
 
@@ -295,10 +290,10 @@ def retry(
         if remote:
             post = remote.retry(post_id)
         else:
-            post = igautopost.retry(runtime.store, post_id, now=runtime.now())
-    _print_one(
+            post = igautopost.retry(base.runtime.store, post_id, now=base.runtime.now())
+    print_one(
         post,
         as_json,
         f"post {post.id} scheduled again for "
-        f"{post.publish_at.astimezone(runtime.zone):%Y-%m-%d %H:%M:%S %Z}",
+        f"{post.publish_at.astimezone(base.runtime.zone):%Y-%m-%d %H:%M:%S %Z}",
     )

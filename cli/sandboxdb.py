@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from .app import fail
+from .base import fail
 
 if TYPE_CHECKING:
     from igautopost.config import Settings

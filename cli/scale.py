@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .app import db_app, err, out, reported, runtime
+from . import base
+from .base import db_app, err, out, reported
 
 
 @db_app.command("copy")
@@ -43,9 +44,9 @@ def run_celery_worker(threads: int, beat: bool, verbose: bool) -> None:
     from igautopost.scheduler.celery import run_worker
 
     _plain_logging(verbose)
-    settings = runtime.settings
+    settings = base.runtime.settings
     with reported():
-        runtime.store  # noqa: B018  (migrate before the first task, and fail early if down)
+        base.runtime.store  # noqa: B018  (migrate before the first task, and fail early if down)
         err.print(
             f"celery worker on {settings.celery_queue!r} with {threads} threads"
             + (", and the sweeper" if beat else "")

@@ -13,19 +13,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from .app import app, err, fail, out, reported, runtime
+from . import base
+from .accounts import start_keeper
+from .base import app, err, fail, out, reported
 from .engine import (
     SandboxOption,
-    _configure_logging,
-    _publisher,
-    _start_keeper,
-    _start_sandbox,
+    build_publisher,
+    configure_logging,
+    start_sandbox,
 )
 from .output import local_time
 
 if TYPE_CHECKING:
+    from igautopost.auth.users import Users
     from igautopost.scheduler import Scheduler
-    from igautopost.users import Users
 
 user_app = typer.Typer(help="Manage the people who may use the HTTP API.", no_args_is_help=True)
 token_app = typer.Typer(
@@ -42,11 +43,11 @@ PasswordStdin = Annotated[
 
 def _users() -> Users:
     from igautopost import SystemClock
-    from igautopost.runtime import token_cipher
+    from igautopost.auth.users import Users
+    from igautopost.services import token_cipher
     from igautopost.storage.users import UserStore
-    from igautopost.users import Users
 
-    from . import app as cli  # the current runtime (tests replace it per call)
+    from . import base as cli  # the current runtime (tests replace it per call)
 
     store, settings = cli.runtime.store, cli.runtime.settings
     return Users(UserStore(store.engine), token_cipher(settings), SystemClock())
@@ -76,7 +77,7 @@ def user_list() -> None:
     for column in ("id", "username", "created"):
         table.add_column(column)
     for user in users:
-        table.add_row(str(user.id), user.username, local_time(user.created_at, runtime.zone))
+        table.add_row(str(user.id), user.username, local_time(user.created_at, base.runtime.zone))
     out.print(table)
 
 
@@ -154,9 +155,9 @@ def token_list(
             str(token.id),
             token.username,
             token.prefix + "…",
-            local_time(token.created_at, runtime.zone),
-            local_time(token.last_used_at, runtime.zone),
-            local_time(token.expires_at, runtime.zone),
+            local_time(token.created_at, base.runtime.zone),
+            local_time(token.last_used_at, base.runtime.zone),
+            local_time(token.expires_at, base.runtime.zone),
             "login" if token.reusable else "cli",
         )
     out.print(table)
@@ -245,19 +246,19 @@ def serve(
     from igautopost import LocalScheduler
     from igautopost.api.serve import ACCESS_LOG_ENV, MAX_BODY_ENV, configure_access_log
 
-    _configure_logging(verbose)
+    configure_logging(verbose)
     configure_access_log(access_log)
     proxy = Proxy(proxy_headers, forwarded_allow_ips)
     with ExitStack() as stack, reported():
         if sandbox:
-            _start_sandbox(stack)
-        runtime.store  # noqa: B018  (open and migrate before serving)
+            start_sandbox(stack)
+        base.runtime.store  # noqa: B018  (open and migrate before serving)
         if sandbox:
             _print_demo(host, port)
-        scheduler = None if no_worker else LocalScheduler(_publisher(), workers=threads)
+        scheduler = None if no_worker else LocalScheduler(build_publisher(), workers=threads)
         if scheduler is not None:
             scheduler.start()
-            stack.callback(_start_keeper(scheduler.publisher).stop)
+            stack.callback(start_keeper(scheduler.publisher).stop)
         where = "publishing here" if scheduler else "API only (--no-worker)"
         waker = _celery_waker() if no_worker else None
         if waker is not None:
@@ -303,18 +304,18 @@ def _in_memory_database() -> bool:
     """An in-memory SQLite database lives in one process: API processes could not share it."""
     from igautopost.storage.base import sqlite_file
 
-    url = runtime.settings.resolved_database_url()
+    url = base.runtime.settings.resolved_database_url()
     return url.startswith("sqlite") and sqlite_file(url) is None
 
 
 def _celery_waker() -> Any:
     """With a broker configured, the API hands posts due within a second to the Celery
     workers itself instead of leaving them to the next sweep."""
-    if not runtime.settings.broker_url:
+    if not base.runtime.settings.broker_url:
         return None
     from igautopost.scheduler.celery import CeleryWaker, create_app
 
-    return CeleryWaker(create_app(runtime.settings))
+    return CeleryWaker(create_app(base.runtime.settings))
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -329,7 +330,10 @@ def _serve_here(
     from igautopost.api import create_app
 
     app = create_app(
-        runtime.settings, store=runtime.store, scheduler=scheduler, max_body_bytes=max_body
+        base.runtime.settings,
+        store=base.runtime.store,
+        scheduler=scheduler,
+        max_body_bytes=max_body,
     )
     config = uvicorn.Config(
         app,
@@ -367,7 +371,7 @@ def _serve_processes(host: str, port: int, workers: int, proxy: Proxy) -> None:
 
 def _export_settings() -> None:
     """Hand the settings (the sandbox's database among them) to the worker processes."""
-    settings = runtime.settings
+    settings = base.runtime.settings
     os.environ["IGAUTOPOST_DATABASE_URL"] = settings.resolved_database_url()
     os.environ["IGAUTOPOST_DATA_DIR"] = str(settings.data_dir)
     os.environ["IGAUTOPOST_GRAPH_BASE_URL"] = settings.graph_base_url
@@ -380,7 +384,7 @@ def _print_demo(host: str, port: int) -> None:
 
     from .sandboxdb import is_sandbox_database
 
-    if not is_sandbox_database(runtime.store.engine):  # a demo user only where it is harmless
+    if not is_sandbox_database(base.runtime.store.engine):  # a demo user only where it is harmless
         fail("the demo user is created only in a sandbox database")
     users = _users()
     try:

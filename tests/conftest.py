@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 
 TOKEN = "EAAB-test-token-Zq9xV3kLm2Pw7Rt"
@@ -60,10 +60,11 @@ class Cli:
 
     def __call__(self, *args: str, input: str | bytes | None = None) -> Result:
         from igautopost_cli import app as cli_app
+        from igautopost_cli import base as cli_base
 
         # A fresh Runtime per call, as a new process would have: settings are read again.
-        runtime = cli_app.Runtime()
-        self._monkeypatch.setattr(cli_app, "runtime", runtime)
+        runtime = cli_base.Runtime()
+        self._monkeypatch.setattr(cli_base, "runtime", runtime)
         try:
             return CliRunner().invoke(cli_app.app, list(args), input=input)
         finally:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from igautopost.clock import FakeClock, SystemClock
+from igautopost.engine.launcher import Launcher
 from igautopost.graph.client import Answer, Prepared, Request
-from igautopost.launcher import Launcher
 
 
 class Recorded:
@@ -126,7 +126,7 @@ def test_a_past_mark_or_a_fake_clock_returns_at_once_leaving_the_send_to_the_cal
 def test_an_idle_launcher_ends_its_thread_and_starts_another_when_needed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("igautopost.launcher.IDLE", 0.05)
+    monkeypatch.setattr("igautopost.engine.launcher.IDLE", 0.05)
     log: list[tuple[str, datetime, str]] = []
     launcher = Launcher(SystemClock())
     for name in ("first", "second"):
@@ -150,7 +150,7 @@ class Stuck(Recorded):
 def test_a_step_stops_waiting_for_a_launcher_that_fell_behind(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("igautopost.launcher.GRACE", 0.1)
+    monkeypatch.setattr("igautopost.engine.launcher.GRACE", 0.1)
     log: list[tuple[str, datetime, str]] = []
     launcher = Launcher(SystemClock())
     mark = datetime.now(UTC) + timedelta(milliseconds=100)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from igautopost import Settings
-from igautopost.runtime import open_store
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
+from igautopost.services import open_store
 from igautopost.storage.sql import SqlStore
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")

@@ -7,9 +7,9 @@ import stat
 import pytest
 
 from igautopost.config import Settings
+from igautopost.crypto import KEY_FILE_NAME, TokenCipher, load_or_create_key
 from igautopost.errors import ConfigurationError
-from igautopost.runtime import open_store, token_cipher
-from igautopost.secretbox import KEY_FILE_NAME, TokenCipher, load_or_create_key
+from igautopost.services import open_store, token_cipher
 
 SECRET = "EAAB-very-secret-token-4f1c9"
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from igautopost.crypto import TokenCipher
 from igautopost.errors import InvalidPost, InvalidTransition, PostNotFound
 from igautopost.models import PostSpec, Status
-from igautopost.secretbox import TokenCipher
 from igautopost.storage import PostQuery, SqlStore, migrate
 from igautopost.storage.sql import create_engine
 from igautopost.storage.tables import SQLModel

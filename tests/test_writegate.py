@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from igautopost.crypto import TokenCipher
 from igautopost.posts import parse_posts
-from igautopost.secretbox import TokenCipher
 from igautopost.storage import writegate
 from igautopost.storage.base import PostQuery, sqlite_file
 from igautopost.storage.sql import SqlStore, create_engine
@@ -26,7 +26,7 @@ WRITER = """
 import sys
 from datetime import datetime, timezone
 from igautopost.posts import parse_posts
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 
 url, key, tag, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

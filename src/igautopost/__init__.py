@@ -41,22 +41,22 @@ _EXPORTS = {
     "PostQuery": "storage",
     "SqlStore": "storage",
     "Store": "storage",
-    "TokenCipher": "secretbox",
-    "open_store": "runtime",
+    "TokenCipher": "crypto",
+    "open_store": "services",
     "ScheduleResult": "posts",
     "cancel": "posts",
     "parse_posts": "posts",
     "reschedule": "posts",
     "retry": "posts",
     "edit": "edits",
-    "Publisher": "publisher",
-    "EnginePolicy": "policy",
-    "LeadTimes": "policy",
-    "PollPolicy": "policy",
-    "RetryPolicy": "policy",
+    "Publisher": "engine.publisher",
+    "EnginePolicy": "engine.policy",
+    "LeadTimes": "engine.policy",
+    "PollPolicy": "engine.policy",
+    "RetryPolicy": "engine.policy",
     "LocalScheduler": "scheduler",
     "Scheduler": "scheduler",
-    "Simulation": "simulation",
+    "Simulation": "engine.simulation",
     "GraphClient": "graph",
     "GraphError": "graph",
     "schedule": "posts",
@@ -114,7 +114,11 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 if TYPE_CHECKING:
     from .clock import Clock, FakeClock, SystemClock
     from .config import Settings
+    from .crypto import TokenCipher
     from .edits import edit
+    from .engine.policy import EnginePolicy, LeadTimes, PollPolicy, RetryPolicy
+    from .engine.publisher import Publisher
+    from .engine.simulation import Simulation
     from .errors import (
         ConfigurationError,
         IgAutopostError,
@@ -125,12 +129,8 @@ if TYPE_CHECKING:
     )
     from .graph import GraphClient, GraphError
     from .models import CarouselItem, Event, MediaType, Post, PostError, PostSpec, Status, UserTag
-    from .policy import EnginePolicy, LeadTimes, PollPolicy, RetryPolicy
     from .posts import ScheduleResult, cancel, parse_posts, reschedule, retry, schedule
-    from .publisher import Publisher
     from .recurrence import next_occurrence
-    from .runtime import open_store
     from .scheduler import LocalScheduler, Scheduler
-    from .secretbox import TokenCipher
-    from .simulation import Simulation
+    from .services import open_store
     from .storage import PostQuery, SqlStore, Store

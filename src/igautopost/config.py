@@ -35,11 +35,11 @@ class Settings(BaseSettings):
     # How long a claim holds a post without renewal. A worker renews the leases of its
     # running steps every third of this, so a worker that dies (SIGKILL, a lost machine)
     # delays its posts by at most this much; a post whose publish call was leaving stays
-    # held until that call has surely ended (see leases.py). At least 3 s.
+    # held until that call has surely ended (see engine/leases.py). At least 3 s.
     lease_seconds: float = 10.0
     # A step's deadline, from its claim: past it the lease is no longer renewed and no
     # publish call is sent, so a stuck step gives its post up. It must hold a step's Graph
-    # calls (checked when a worker starts: `igautopost.leases.engine_policy`).
+    # calls (checked when a worker starts: `igautopost.engine.leases.engine_policy`).
     step_seconds: float = 300.0
     # How long before its publish time a worker claims a ready post and prepares its
     # publish call, which then leaves on the time. Longer lets a large burst be prepared

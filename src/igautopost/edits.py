@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .engine.policy import LeadTimes
 from .models import Post, PostSpec, Status
-from .policy import LeadTimes
 from .posts import (
     DEFAULT_LEADS,
     EDITABLE,

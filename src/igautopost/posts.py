@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .engine.policy import LeadTimes
 from .errors import InvalidPost, InvalidTransition, Problem
 from .models import Post, PostSpec, Status
-from .policy import LeadTimes
 from .storage.sql import SqlStore
 from .validation import check_post, check_publish_at, parse_post
 

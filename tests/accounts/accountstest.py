@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from igautopost.accounts import Accounts
+from igautopost.accounts.service import Accounts
 from igautopost.clock import FakeClock
+from igautopost.crypto import TokenCipher
+from igautopost.engine.publisher import Publisher
+from igautopost.engine.simulation import Simulation
 from igautopost.graph.client import GraphClient
 from igautopost.models import Post
 from igautopost.posts import schedule
-from igautopost.publisher import Publisher
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
-from igautopost.simulation import Simulation
 from igautopost.storage.sql import SqlStore
 
 START = datetime(2030, 3, 4, 8, 0, tzinfo=UTC)
@@ -131,8 +131,8 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
 
     from igautopost import Settings
     from igautopost.api import create_app
+    from igautopost.auth.users import Users
     from igautopost.storage.users import UserStore
-    from igautopost.users import Users
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

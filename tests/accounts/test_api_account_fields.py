@@ -12,9 +12,9 @@ import pytest
 from accountstest import ALICE_IG, ALICE_TOKEN, Api
 
 from igautopost import Settings
+from igautopost.crypto import TokenCipher
 from igautopost.graph.client import GraphClient
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
 
 URL = "/api/v1/accounts/"
 

@@ -11,8 +11,8 @@ import pytest
 from accountstest import PASSWORD, Api
 from argon2 import PasswordHasher
 
+from igautopost.auth.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
 from igautopost.storage import migrate
-from igautopost.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
 
 LOGIN = "/api/v1/api-token-auth/"
 

@@ -11,8 +11,8 @@ import pytest
 from accountstest import ALICE_IG, ALICE_TOKEN
 from typer.testing import CliRunner, Result
 
+from igautopost.crypto import TokenCipher
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
 
 Cli = Callable[..., Result]
 
@@ -21,6 +21,7 @@ Cli = Callable[..., Result]
 def cli(tmp_path: Path) -> Iterator[Cli]:
     """Run a command as a fresh process would, against a sandbox that knows Alice's token."""
     from igautopost_cli import app as cli_app
+    from igautopost_cli import base as cli_base
 
     with SandboxServer(SandboxConfig(tokens={ALICE_TOKEN: ALICE_IG})) as sandbox:
         env = {k: v for k, v in os.environ.items() if not k.startswith("IGAUTOPOST_")}
@@ -32,7 +33,7 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
         )
 
         def run(*args: str, stdin: str | None = None, code: int = 0) -> Result:
-            cli_app.runtime = cli_app.Runtime()
+            cli_base.runtime = cli_base.Runtime()
             result = CliRunner().invoke(cli_app.app, list(args), input=stdin, env=env)
             assert result.exit_code == code, result.output
             assert ALICE_TOKEN not in result.output

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from accountstest import ALICE_IG, ALICE_TOKEN, BOB_IG, BOB_TOKEN, AccountWorld, WorldFactory
 
-from igautopost.keeper import AccountKeeper, Chore, KeeperPolicy
+from igautopost.accounts.upkeep import AccountKeeper, Chore, KeeperPolicy
 from igautopost.models import Status
 from igautopost.storage.accounts import Health
 
@@ -74,7 +74,7 @@ def test_facebook_tokens_warn_ahead_of_expiry_once_a_day(
         world.clock,
         policy=KeeperPolicy(interval=timedelta(hours=6)),
     )
-    with caplog.at_level(logging.WARNING, logger="igautopost.accounts"):
+    with caplog.at_level(logging.WARNING, logger="igautopost.accounts.service"):
         passes = run_days(world, keeper, 5)
     warnings = [r.getMessage() for r in caplog.records if "expires in" in r.getMessage()]
     assert 2 <= len(warnings) <= 3, warnings  # from 7 days before expiry, once a day

@@ -19,14 +19,14 @@ import pytest
 from accountstest import START, Api
 
 from igautopost import redaction
+from igautopost.accounts.upkeep import AccountKeeper
 from igautopost.clock import FakeClock
+from igautopost.crypto import TokenCipher
+from igautopost.engine.publisher import Publisher
+from igautopost.engine.simulation import Simulation
 from igautopost.graph.client import GraphClient
-from igautopost.keeper import AccountKeeper
 from igautopost.models import Status
-from igautopost.publisher import Publisher
 from igautopost.sandbox import ErrorSpec, FaultRule, SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
-from igautopost.simulation import Simulation
 from igautopost.storage.sql import SqlStore
 
 ALICE_IG, BOB_IG = "17841400000000011", "17841400000000022"
@@ -125,7 +125,7 @@ def test_a_full_run_leaks_no_token_and_no_password(
         "responses": "\n".join(api.bodies),
     }
     store.close()
-    assert "urllib3" in texts["logs"] and "igautopost.publisher" in texts["logs"]
+    assert "urllib3" in texts["logs"] and "igautopost.engine.publisher" in texts["logs"]
     assert "needs reconnecting" in texts["logs"] and "token refreshed" in texts["logs"]
     for name, text in texts.items():
         for secret in SECRETS:

@@ -9,13 +9,13 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from igautopost import Settings, SystemClock
+from igautopost.auth.users import Users
+from igautopost.crypto import TokenCipher, load_keys
 from igautopost.posts import schedule
-from igautopost.runtime import token_cipher
-from igautopost.secretbox import TokenCipher, load_keys
+from igautopost.services import token_cipher
 from igautopost.storage.rotation import reencrypt_all
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.users import UserStore
-from igautopost.users import Users
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 IG = "17841400000000001"
@@ -75,8 +75,9 @@ def test_rotation_with_the_key_file_needs_no_restart(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IGAUTOPOST_")}
     env["IGAUTOPOST_DATA_DIR"] = str(tmp_path)
     from igautopost_cli import app as cli_app
+    from igautopost_cli import base as cli_base
 
-    cli_app.runtime = cli_app.Runtime()
+    cli_base.runtime = cli_base.Runtime()
     result = CliRunner().invoke(cli_app.app, ["secrets", "rotate"], env=env)
     assert result.exit_code == 0, result.output
     assert "0 remaining" in result.output

@@ -13,10 +13,10 @@ import pytest
 from accountstest import ALICE_IG, ALICE_TOKEN, BOB_IG, BOB_TOKEN
 from typer.testing import CliRunner, Result
 
+from igautopost.accounts.upkeep import AccountKeeper, Chore
 from igautopost.clock import SystemClock
-from igautopost.keeper import AccountKeeper, Chore
+from igautopost.crypto import TokenCipher
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
 
 Cli = Callable[..., Result]
 
@@ -54,9 +54,10 @@ def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
 
 def _cli(env: dict[str, str]) -> Cli:
     from igautopost_cli import app as cli_app
+    from igautopost_cli import base as cli_base
 
     def run(*args: str, stdin: str | None = None, code: int = 0) -> Result:
-        cli_app.runtime = cli_app.Runtime()
+        cli_base.runtime = cli_base.Runtime()
         result = CliRunner().invoke(cli_app.app, list(args), input=stdin, env=env)
         assert result.exit_code == code, result.output
         return result
@@ -104,7 +105,7 @@ def test_account_add_exchanges_each_login_types_token_at_its_host(
 def test_the_workers_keeper_refreshes_at_the_instagram_login_host(
     hosts: Hosts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from igautopost_cli import app as cli_app
+    from igautopost_cli import base as cli_base
     from igautopost_cli import engine
 
     env = _env(
@@ -114,8 +115,8 @@ def test_the_workers_keeper_refreshes_at_the_instagram_login_host(
     )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(engine, "runtime", cli_app.Runtime())
-    publisher = engine._publisher()  # what `worker` and `serve` publish (and keep tokens) with
+    monkeypatch.setattr(cli_base, "runtime", cli_base.Runtime())
+    publisher = engine.build_publisher()  # what `worker` and `serve` publish (and keep tokens) with
     clock = SystemClock()
     two_days_ago = clock.now() - timedelta(days=2)  # old enough to refresh, close to expiry
     publisher.store.accounts.put(

@@ -14,11 +14,11 @@ import pytest
 from argon2 import PasswordHasher
 
 from igautopost import Settings
+from igautopost.auth.users import Users
 from igautopost.clock import Clock, FakeClock
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.users import UserStore
-from igautopost.users import Users
 
 with warnings.catch_warnings():
     # starlette warns at import that it prefers httpx2; the TestClient works with httpx.

@@ -11,8 +11,8 @@ from apitest import old_post
 
 from igautopost import EnginePolicy, GraphClient, LocalScheduler, PollPolicy, Publisher
 from igautopost.clock import SystemClock
+from igautopost.crypto import TokenCipher
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
 from igautopost.storage.sql import SqlStore
 
 FAST_POLLS = PollPolicy(image_first=timedelta(seconds=0.2), video_first=timedelta(seconds=0.3))

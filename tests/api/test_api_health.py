@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from apitest import Api
 
+from igautopost.engine.publisher import Publisher
 from igautopost.graph.client import GraphClient
-from igautopost.publisher import Publisher
 from igautopost.scheduler import LocalScheduler
 from igautopost.scheduler.local import FAILING_AFTER
 

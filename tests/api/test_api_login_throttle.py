@@ -16,13 +16,13 @@ import pytest
 from apitest import CHEAP, NOW, PASSWORD, Api
 from argon2 import PasswordHasher
 
+from igautopost.auth.throttle import LoginThrottled, address_key
+from igautopost.auth.users import InvalidCredentials, User, Users
 from igautopost.clock import FakeClock
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.logins import ADDRESS_ALONE, LoginFailureStore
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.users import UserStore
-from igautopost.throttle import LoginThrottled, address_key
-from igautopost.users import InvalidCredentials, User, Users
 from services import postgres_schemas
 
 with warnings.catch_warnings():

@@ -17,10 +17,10 @@ import pytest
 from apitest import IG_TOKEN, NOW, Api, old_post
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from igautopost.engine.publisher import Publisher
+from igautopost.engine.simulation import Simulation
 from igautopost.graph.client import GraphClient
-from igautopost.publisher import Publisher
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.simulation import Simulation
 
 LATER = int(NOW.timestamp()) + 3600
 INT64_MAX = 2**63 - 1

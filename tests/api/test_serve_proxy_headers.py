@@ -16,11 +16,11 @@ import pytest
 import requests
 from apitest import CHEAP, PASSWORD
 
+from igautopost.auth.users import Users
 from igautopost.clock import SystemClock
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.users import UserStore
-from igautopost.users import Users
 
 pytest.importorskip("fastapi")
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from cluster import Cluster, MakeCluster
 
+from igautopost.crypto import TokenCipher
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
 from igautopost.storage.sql import SqlStore
 from services import need_redis, postgres_schemas
 

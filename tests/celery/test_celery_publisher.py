@@ -9,11 +9,11 @@ import pytest
 from pydantic import ValidationError
 
 from igautopost.config import Settings
+from igautopost.crypto import TokenCipher
+from igautopost.engine.launcher import GRACE
+from igautopost.engine.leases import engine_policy
 from igautopost.errors import ConfigurationError
-from igautopost.launcher import GRACE
-from igautopost.leases import engine_policy
 from igautopost.scheduler.celery import build_publisher, run_worker
-from igautopost.secretbox import TokenCipher
 
 
 def test_the_lease_and_the_publish_ahead_come_from_the_settings(tmp_path: Path) -> None:

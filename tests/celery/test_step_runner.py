@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import igautopost
-from igautopost.policy import EnginePolicy
+from igautopost.engine.policy import EnginePolicy
 from igautopost.scheduler.batches import MAX_HOPS, Item, StepRunner
 from igautopost.storage.sql import SqlStore
 

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 import igautopost
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from services import postgres_schemas
 
 SCRIPT = Path(sys.executable).parent / "igautopost"

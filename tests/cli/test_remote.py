@@ -17,10 +17,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from igautopost import Settings, Status, SystemClock
-from igautopost.secretbox import TokenCipher
+from igautopost.auth.users import Users
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.users import UserStore
-from igautopost.users import Users
 
 pytest.importorskip("fastapi")
 

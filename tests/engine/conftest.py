@@ -12,13 +12,13 @@ import pytest
 from enginetest import START, World, WorldFactory
 
 from igautopost.clock import FakeClock, SystemClock
+from igautopost.crypto import TokenCipher
+from igautopost.engine.policy import EnginePolicy
+from igautopost.engine.publisher import Publisher
+from igautopost.engine.simulation import Simulation
 from igautopost.graph.client import GraphClient
-from igautopost.policy import EnginePolicy
-from igautopost.publisher import Publisher
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.scheduler import LocalScheduler
-from igautopost.secretbox import TokenCipher
-from igautopost.simulation import Simulation
 from igautopost.storage.sql import SqlStore
 from services import postgres_schemas
 

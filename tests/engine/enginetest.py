@@ -17,14 +17,14 @@ from typing import Any
 
 import igautopost
 from igautopost.clock import FakeClock, SystemClock
+from igautopost.crypto import TokenCipher
+from igautopost.engine.policy import EnginePolicy
+from igautopost.engine.publisher import Publisher
+from igautopost.engine.simulation import Simulation
 from igautopost.graph.client import GraphClient
 from igautopost.models import Event, Post, Status
-from igautopost.policy import EnginePolicy
-from igautopost.publisher import Publisher
 from igautopost.sandbox import SandboxServer
 from igautopost.sandbox.inspect import CallRecord, PublishRecord
-from igautopost.secretbox import TokenCipher
-from igautopost.simulation import Simulation
 from igautopost.storage.sql import SqlStore
 
 ACCOUNT = "17841400000000001"

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from enginetest import WorldFactory, sandbox_time
 
+from igautopost.engine.policy import EnginePolicy, PollPolicy, RetryPolicy
 from igautopost.models import Status
-from igautopost.policy import EnginePolicy, PollPolicy, RetryPolicy
 from igautopost.sandbox import ErrorSpec, FaultRule
 
 REEL = {"media_type": "reel", "media_url": "https://cdn.example.com/v/clip.mp4"}

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from enginetest import TOKEN, WorldFactory, sandbox_time
 
+from igautopost.engine.policy import EnginePolicy, RetryPolicy
 from igautopost.models import Status
-from igautopost.policy import EnginePolicy, RetryPolicy
 from igautopost.sandbox import ErrorSpec, FaultRule
 
 ENDPOINTS = ("create_container", "get_object", "publish")

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from enginetest import World, WorldFactory
 
+from igautopost.engine.publisher import Publisher
 from igautopost.graph.client import (
     Answer,
     GraphClient,
@@ -24,7 +25,6 @@ from igautopost.graph.client import (
     Urllib3Transport,
 )
 from igautopost.models import Post, Status
-from igautopost.publisher import Publisher
 
 
 class Killed(BaseException):

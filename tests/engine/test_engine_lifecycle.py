@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from enginetest import WorldFactory, sandbox_time
 
+from igautopost.engine.policy import EnginePolicy, LeadTimes
 from igautopost.models import Status
-from igautopost.policy import EnginePolicy, LeadTimes
 
 LIFECYCLE = [
     (Status.SCHEDULED, Status.PROCESSING),

@@ -12,9 +12,9 @@ import pytest
 from enginetest import World, WorldFactory
 
 from igautopost.edits import edit
+from igautopost.engine.policy import EnginePolicy, RetryPolicy
 from igautopost.errors import InvalidTransition
 from igautopost.models import Post, Status
-from igautopost.policy import EnginePolicy, RetryPolicy
 from igautopost.sandbox import ErrorSpec, FaultRule
 
 LOST = FaultRule(kind="after_success_drop", endpoints=("publish",), on_calls=(1,))

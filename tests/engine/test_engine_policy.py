@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from igautopost.engine.policy import MAX_LEAD, LeadTimes, PollPolicy, RetryPolicy
 from igautopost.models import PostSpec
-from igautopost.policy import MAX_LEAD, LeadTimes, PollPolicy, RetryPolicy
 
 seconds = st.floats(min_value=0.0, max_value=3600.0, allow_nan=False)
 attempts = st.integers(min_value=1, max_value=5000)

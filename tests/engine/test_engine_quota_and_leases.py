@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from enginetest import WorldFactory, sandbox_time
 
+from igautopost.engine.policy import EnginePolicy, PollPolicy
+from igautopost.engine.publisher import Publisher
+from igautopost.engine.quota import QuotaTracker
 from igautopost.graph.responses import PublishingLimit
 from igautopost.models import Status
-from igautopost.policy import EnginePolicy, PollPolicy
-from igautopost.publisher import Publisher
-from igautopost.quota import QuotaTracker
 from igautopost.sandbox import ErrorSpec, FaultRule
 
 # -- quota ---------------------------------------------------------------------------------

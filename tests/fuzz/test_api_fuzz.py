@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
 from igautopost import Settings
+from igautopost.auth.users import Users
 from igautopost.clock import FakeClock
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.users import UserStore
-from igautopost.users import Users
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

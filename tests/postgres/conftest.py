@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from services import postgres_schemas
 
 

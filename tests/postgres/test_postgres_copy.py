@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import igautopost
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.copy import TargetNotEmpty, copy_database
 from igautopost.storage.sql import SqlStore
 

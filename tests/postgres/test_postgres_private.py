@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.tables import accounts
 

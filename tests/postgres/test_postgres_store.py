@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 import igautopost
-from igautopost.secretbox import TokenCipher
+from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 from services import POSTGRES_URL
 

@@ -11,15 +11,15 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 import igautopost
+from igautopost.auth.users import Users
 from igautopost.clock import FakeClock
+from igautopost.crypto import TokenCipher
 from igautopost.errors import InvalidPost
 from igautopost.models import PostSpec
-from igautopost.secretbox import TokenCipher
 from igautopost.storage import PostQuery, migrate
 from igautopost.storage.sql import SqlStore, create_engine
 from igautopost.storage.tables import accounts, api_tokens, events, posts, users
 from igautopost.storage.users import UserHasData, UserStore
-from igautopost.users import Users
 
 NOW = datetime(2030, 5, 1, 12, tzinfo=UTC)
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

@@ -11,11 +11,11 @@ import pytest
 from reliabilitytest import START, MakeWorld, SimWorld
 
 from igautopost.clock import FakeClock
+from igautopost.crypto import TokenCipher
+from igautopost.engine.policy import EnginePolicy
+from igautopost.engine.publisher import Publisher
 from igautopost.graph.client import GraphClient, Transport, Urllib3Transport
-from igautopost.policy import EnginePolicy
-from igautopost.publisher import Publisher
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
 from igautopost.storage.sql import SqlStore
 
 

@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 
 import igautopost
 from igautopost.clock import FakeClock
+from igautopost.engine.policy import EnginePolicy
+from igautopost.engine.publisher import Publisher
+from igautopost.engine.simulation import Simulation
 from igautopost.graph.client import Answer, GraphClient, Pending, Request, Transport
 from igautopost.models import Event, Post, Status
-from igautopost.policy import EnginePolicy
-from igautopost.publisher import Publisher
 from igautopost.sandbox import SandboxServer
 from igautopost.sandbox.objects import Media
-from igautopost.simulation import Simulation
 from igautopost.storage.sql import SqlStore
 
 ACCOUNT = "17841400000000001"

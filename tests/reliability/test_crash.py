@@ -36,9 +36,9 @@ from crashtest import (
 from reliabilitytest import wait_until
 
 from igautopost.clock import SystemClock, sleep_until
+from igautopost.crypto import TokenCipher
 from igautopost.models import Post
 from igautopost.sandbox import SandboxConfig, SandboxServer
-from igautopost.secretbox import TokenCipher
 from igautopost.storage.sql import SqlStore
 from services import need_redis, postgres_schemas
 

@@ -22,14 +22,14 @@ from reliabilitytest import lifecycle_problems, wait_until
 
 import igautopost
 from igautopost.clock import SystemClock
+from igautopost.crypto import TokenCipher
+from igautopost.engine.publisher import Publisher
 from igautopost.errors import InvalidTransition
 from igautopost.graph.client import GraphClient
 from igautopost.models import Post, Status
-from igautopost.publisher import Publisher
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.sandbox.objects import Media
 from igautopost.scheduler import LocalScheduler
-from igautopost.secretbox import TokenCipher
 from igautopost.storage.sql import SqlStore
 from services import postgres_schemas
 

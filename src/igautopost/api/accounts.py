@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..accounts import Accounts
+from ..accounts.service import Accounts
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError
 from ..storage.accounts import Account, Login

@@ -17,13 +17,13 @@ from fastapi import FastAPI
 
 import igautopost
 
+from ..auth.users import Users
 from ..clock import Clock, SystemClock
 from ..config import Settings
-from ..runtime import open_store, token_cipher
 from ..scheduler import Scheduler
+from ..services import open_store, token_cipher
 from ..storage.sql import SqlStore
 from ..storage.users import UserStore
-from ..users import Users
 from . import accounts, actions, auth, health, options, posts, schema
 from .context import ApiContext
 from .errors import HANDLERS

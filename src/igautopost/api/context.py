@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from ..auth.users import Users
 from ..clock import Clock
 from ..config import Settings
 from ..models import Post
 from ..scheduler import Scheduler
 from ..storage.sql import SqlStore
-from ..users import Users
 from ..validation import text_problems
 from .errors import NON_FIELD, ApiError, field_errors
 

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from ..clock import Clock
+from ..engine.publisher import Publisher
 from ..models import Post
-from ..publisher import Publisher
 
 log = logging.getLogger("igautopost.celery")
 T = TypeVar("T")

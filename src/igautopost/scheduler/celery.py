@@ -31,11 +31,11 @@ from celery import Celery
 
 from ..clock import Clock, SystemClock
 from ..config import Settings
+from ..engine.leases import engine_policy
+from ..engine.publisher import Publisher
 from ..errors import ConfigurationError
 from ..graph.client import GraphClient
-from ..leases import engine_policy
-from ..publisher import Publisher
-from ..runtime import token_cipher
+from ..services import token_cipher
 from ..storage.sql import SqlStore
 from .batches import Item, PerProcess, StepRunner, chunks, decode, encode
 from .sweeper import Sweeper, lock_for

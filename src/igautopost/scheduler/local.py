@@ -18,8 +18,8 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from ..engine.publisher import Publisher
 from ..models import Post
-from ..publisher import Publisher
 
 log = logging.getLogger("igautopost.scheduler")
 FAILING_AFTER = 3  # consecutive failures before the scheduler reports itself failing

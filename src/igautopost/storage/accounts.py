@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from ..crypto import TokenCipher
 from ..errors import IgAutopostError
 from ..models import Status
-from ..secretbox import TokenCipher
 from .tables import accounts, events, posts
 from .writegate import write_transaction
 

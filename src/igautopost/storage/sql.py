@@ -18,9 +18,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..crypto import TokenCipher
 from ..errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ..models import Event, Post, PostSpec, Status
-from ..secretbox import TokenCipher
 from . import migrate
 from .accounts import AccountStore
 from .base import PostQuery, sqlite_file

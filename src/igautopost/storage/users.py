@@ -1,7 +1,8 @@
 """Users of the HTTP API and their API tokens, on the same database as the posts.
 
-Plain SQLAlchemy Core: these are a handful of small rows, read on every request's cache miss.
-Hashing and key generation live in `igautopost.users`; this module only stores what it is given.
+Plain SQLAlchemy Core: these are a handful of small rows, read on every request's cache
+miss. Hashing and key generation live in `igautopost.auth.users`; this module only stores
+what it is given.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .config import Settings
-from .secretbox import TokenCipher, load_keys
+from .crypto import TokenCipher, load_keys
 from .storage.files import private_directory
 from .storage.sql import SqlStore
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from .graph import GraphClient, GraphError
+from ..graph import GraphClient, GraphError
 
 WINDOW = timedelta(hours=24)
 UNKNOWN_WAIT = timedelta(minutes=15)  # when the store knows no publish that will age out

@@ -23,10 +23,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .graph.client import GraphClient, Token
-from .graph.responses import MediaInfo
-from .models import MediaType, Post
-from .storage.sql import SqlStore
+from ..graph.client import GraphClient, Token
+from ..graph.responses import MediaInfo
+from ..models import MediaType, Post
+from ..storage.sql import SqlStore
 
 SKEW = timedelta(minutes=2)
 LISTED_TYPES = {

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .clock import Clock
-from .errors import IgAutopostError
-from .secretbox import TokenCipher
-from .storage.logins import LoginFailureStore
-from .storage.users import ApiToken, DeletedUser, User, UserStore
+from ..clock import Clock
+from ..crypto import TokenCipher
+from ..errors import IgAutopostError
+from ..storage.logins import LoginFailureStore
+from ..storage.users import ApiToken, DeletedUser, User, UserStore
 from .throttle import LoginThrottle
 
 if TYPE_CHECKING:

@@ -4,8 +4,9 @@ publisher does when a token stops working.
 An account is stored once per (owner, IG user id) with its long-lived token, encrypted
 (`igautopost.storage.accounts`). Posts name the account; the publisher reads its token at
 every step. A token that Instagram refuses (Graph error 190 or 102) marks the account as
-needing reconnection: its posts wait instead of failing, and continue as soon as a working
-token is stored (`igautopost account add ID --replace`, or ``POST /api/v1/accounts/``).
+needing reconnection: its posts wait instead of failing (`igautopost.engine.tokens`), and
+continue as soon as a working token is stored (`igautopost account add ID --replace`, or
+``POST /api/v1/accounts/``).
 
 A post sent with its own token (the old form) is published with that token while Instagram
 accepts it, then with its account's; a post's token never replaces the account's stored
@@ -21,13 +22,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .clock import Clock
-from .graph.client import GraphClient
-from .graph.errors import GraphError, TokenInvalid
-from .graph.responses import PublishingLimit
-from .models import Post, Status
-from .steps import Outcome
-from .storage.accounts import (
+from ..clock import Clock
+from ..graph.client import GraphClient
+from ..graph.errors import GraphError, TokenInvalid
+from ..graph.responses import PublishingLimit
+from ..storage.accounts import (
     Account,
     AccountStore,
     Credentials,
@@ -35,9 +34,7 @@ from .storage.accounts import (
     guess_login,
 )
 
-log = logging.getLogger("igautopost.accounts")
-
-RECONNECT_RECHECK = timedelta(minutes=15)  # how often a waiting post looks at its account again
+log = logging.getLogger("igautopost.accounts.service")
 
 
 def reconnect_command(account: Account | str) -> str:
@@ -189,70 +186,11 @@ def mark_needs_reconnect(
         log.warning("%s", reconnect_message(found.account, reason))
 
 
-class TokenGate:
-    """The publisher's view of accounts: the token for a step, and waiting instead of
-    failing while an account needs reconnection."""
-
-    def __init__(self, store: AccountStore, clock: Clock) -> None:
-        self.store = store
-        self.clock = clock
-
-    def credentials(self, post: Post, *, fresh: bool = False) -> Credentials | None:
-        return self.store.credentials(post.owner_id, post.account, fresh=fresh)
-
-    @staticmethod
-    def unmarked(post: Post, next_attempt_at: datetime) -> dict[str, object]:
-        """Changes for a post that made no publish call in this step and tries again at
-        `next_attempt_at`: the publish attempt its claim stored is taken back."""
-        changes: dict[str, object] = {"next_attempt_at": next_attempt_at}
-        claimed_attempt = post.publish_attempted_at is not None and (
-            post.publish_attempted_at == post.claimed_at
-        )
-        if post.status is Status.READY and claimed_attempt:
-            changes["publish_attempted_at"] = None  # marked by the claim; no call went through
-        return changes
-
-    def wait(self, post: Post, account: Account, *, subcode: int | None = None) -> Outcome:
-        """The post waits for a working token: status kept, next look in a while."""
-        message = reconnect_message(account, account.health_reason)
-        changes = {
-            **self.unmarked(post, self.clock.now() + RECONNECT_RECHECK),
-            "error_message": message,
-            "error_code": 190,
-            "error_subcode": subcode,
-        }
-        first = post.error is None or post.error.message != message
-        return Outcome(post.status, changes, f"waiting: {message}" if first else "")
-
-    def refused(self, post: Post, exc: GraphError, token: str) -> Outcome:
-        """Instagram refused the account's token (the post's, or the same token sent with
-        the post): mark the account (once) and make the post wait."""
-        now = self.clock.now()
-        found = self.store.credentials(post.owner_id, post.account, fresh=True)
-        if found is None or found.token != token:
-            # The account was removed, or a new token stored while this step ran: look again.
-            return Outcome(post.status, {"next_attempt_at": now}, "")
-        mark_needs_reconnect(self.store, found, describe_token_error(exc), now)
-        account = self.store.get(post.owner_id, post.account)
-        return self.wait(post, account, subcode=exc.subcode)
-
-    @staticmethod
-    def bind(token: str, found: Credentials | None, instagram_base_url: str | None) -> str:
-        """`token` bound to the Instagram Login host when it is an Instagram Login token: the
-        account says so for its own token, the token's prefix for a post's own token."""
-        login = found.account.login if found is not None and found.token == token else None
-        if (login or guess_login(token)) == "instagram" and instagram_base_url:
-            from .graph.client import HostToken
-
-            return HostToken(token, instagram_base_url)
-        return token
-
-
 def api_token(found: Credentials, instagram_base_url: str | None) -> str:
     """The account's token, bound to the Instagram Login host when the account logged in
     that way (calls with it then go there, whatever the client's default host)."""
     if found.account.login == "instagram" and instagram_base_url:
-        from .graph.client import HostToken
+        from ..graph.client import HostToken
 
         return HostToken(found.token, instagram_base_url)
     return found.token

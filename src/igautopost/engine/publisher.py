@@ -23,10 +23,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from .accounts import TokenGate, describe_token_error
-from .clock import Clock
-from .graph.client import GraphClient
-from .graph.errors import (
+from ..accounts.service import describe_token_error
+from ..clock import Clock
+from ..graph.client import GraphClient
+from ..graph.errors import (
     Action,
     ContainerNotReady,
     GraphError,
@@ -34,16 +34,17 @@ from .graph.errors import (
     RateLimited,
     TokenInvalid,
 )
+from ..models import Post, Status
+from ..recurrence import next_occurrence
+from ..storage.sql import SqlStore
 from .launcher import Launcher
 from .leases import LeaseKeeper, publish_call_time
-from .models import Post, Status
 from .policy import DEFAULT_POLICY, EnginePolicy
 from .quota import QuotaTracker
-from .recurrence import next_occurrence
-from .steps import Outcome, Steps, is_video_post
-from .storage.sql import SqlStore
+from .tokens import TokenGate
+from .transitions import Outcome, Steps, is_video_post
 
-log = logging.getLogger("igautopost.publisher")
+log = logging.getLogger("igautopost.engine.publisher")
 
 
 def worker_name() -> str:

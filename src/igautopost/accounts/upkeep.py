@@ -20,19 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .accounts import (
+from ..clock import Clock
+from ..graph.client import GraphClient
+from ..graph.errors import GraphError, TokenInvalid
+from ..storage.accounts import Account, AccountStore, Credentials
+from .service import (
     api_token,
     describe_token_error,
     mark_needs_reconnect,
     reconnect_command,
     refresh_token,
 )
-from .clock import Clock
-from .graph.client import GraphClient
-from .graph.errors import GraphError, TokenInvalid
-from .storage.accounts import Account, AccountStore, Credentials
 
-log = logging.getLogger("igautopost.accounts")
+log = logging.getLogger("igautopost.accounts.service")
 
 
 class Chore(StrEnum):

@@ -22,8 +22,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .clock import Clock, FakeClock, sleep_until
-from .graph.client import Prepared
+from ..clock import Clock, FakeClock, sleep_until
+from ..graph.client import Prepared
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .models import MediaType, PostSpec
+from ..models import MediaType, PostSpec
 
 MAX_LEAD = timedelta(hours=20)  # a container expires 24 h after creation
 

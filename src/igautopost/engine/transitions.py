@@ -1,19 +1,27 @@
-"""The steps of the publishing state machine, one method per status (see publisher.py)."""
+"""The steps of the publishing state machine, one method per status (see publisher.py).
+
+`Steps` sees the publisher through `StepContext`: the few things a step needs (the client,
+the store, the policy, and the publisher's ways to end a step), not the publisher itself.
+"""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .graph.errors import GraphError
-from .graph.params import carousel_child_params, carousel_parent_params, container_params
-from .graph.responses import ContainerStatus
+from ..clock import Clock
+from ..graph.client import GraphClient
+from ..graph.errors import GraphError
+from ..graph.params import carousel_child_params, carousel_parent_params, container_params
+from ..graph.responses import ContainerStatus
+from ..models import MediaType, Post, Status
+from ..storage.sql import SqlStore
+from .launcher import Launcher
 from .mediamatch import Match, find_media, searchable
-from .models import MediaType, Post, Status
-
-if TYPE_CHECKING:
-    from .publisher import Publisher
+from .policy import EnginePolicy
+from .quota import QuotaTracker
 
 CONTAINER_LIFE = timedelta(hours=24)
 FOLLOW_UP_TRIES = 5  # reads of the permalink after transient errors
@@ -30,6 +38,31 @@ class Outcome:
     next_occurrence: tuple[datetime, datetime] | None = None
 
 
+class StepContext(Protocol):
+    """What a step needs of the publisher that runs it."""
+
+    client: GraphClient
+    store: SqlStore
+    clock: Clock
+    policy: EnginePolicy
+    quota: QuotaTracker
+    launcher: Launcher
+    owner: str
+    rng: random.Random
+
+    def later(self, post: Post, at: datetime, detail: str = "", **changes: Any) -> Outcome: ...
+
+    def fail(self, post: Post, message: str, exc: GraphError | None = None) -> Outcome: ...
+
+    def on_error(self, post: Post, exc: GraphError, token: str) -> Outcome: ...
+
+    def new_container(self, post: Post, detail: str) -> Outcome: ...
+
+    def next_occurrence(self, post: Post) -> tuple[datetime, datetime] | None: ...
+
+    def hold_lease(self, post: Post, mark: datetime) -> bool: ...
+
+
 def is_video_post(post: Post) -> bool:
     """Whether the post's media needs video processing time (polled less often). A
     carousel's parent container, made once its items are finished, needs none."""
@@ -41,7 +74,7 @@ def is_video_post(post: Post) -> bool:
 
 
 class Steps:
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: StepContext) -> None:
         self.p = publisher
 
     def run(self, post: Post, token: str, now: datetime) -> Outcome | None:

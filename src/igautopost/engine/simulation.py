@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .clock import FakeClock
+from ..clock import FakeClock
 from .publisher import Publisher
 
 

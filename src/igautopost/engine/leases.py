@@ -34,16 +34,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .clock import Clock, FakeClock
-from .config import Settings
-from .errors import ConfigurationError
-from .graph.client import Timeout
+from ..clock import Clock, FakeClock
+from ..config import Settings
+from ..errors import ConfigurationError
+from ..graph.client import Timeout
+from ..models import Post
+from ..storage.sql import SqlStore
 from .launcher import GRACE
-from .models import Post
 from .policy import EnginePolicy
-from .storage.sql import SqlStore
 
-log = logging.getLogger("igautopost.leases")
+log = logging.getLogger("igautopost.engine.leases")
 
 IDLE = 30.0  # seconds without a running step before the renewing thread ends
 MARGIN = timedelta(seconds=1)  # for the clocks of two workers, and the answer's own write

@@ -1,0 +1,1 @@
+"""Instagram accounts: storing their tokens (`service`) and keeping them fresh (`upkeep`)."""
