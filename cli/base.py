@@ -38,7 +38,7 @@ app.add_typer(db_app, name="db")
 out = Console()
 err = Console(stderr=True)
 
-TABLE_ROWS_MAX = 50  # rendering a 10,000-row table takes longer than scheduling it
+TABLE_ROWS_MAX = 50  # a table is for reading; a long one would take longer to draw than the work
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ServerOption = Annotated[
     str | None,

@@ -56,7 +56,8 @@ def run_celery_worker(threads: int, beat: bool, verbose: bool) -> None:
 
 def _plain_logging(verbose: bool) -> None:
     """One plain line per record, for journald: a worker logs every step, and rich's layout
-    cost a tenth of a step. Celery's line per task is left out unless --verbose."""
+    would be work on every step for a reader who sees no colours. Celery's line per task is
+    left out unless --verbose."""
     import logging
 
     logging.basicConfig(

@@ -290,8 +290,8 @@ MAX_DEFAULT_API_PROCESSES = 4
 
 
 def default_api_processes() -> int:
-    """One API process per CPU core this process may use, at most 4. One process serves
-    about 1,700 GETs or 850 POSTs a second on SQLite; two on two cores about 3,000 and 1,200
+    """One API process per CPU core this process may use, at most 4: a process's event loop
+    runs one request at a time on one core, so a second core needs a second process
     (docs/benchmarks.md)."""
     try:
         cores = len(os.sched_getaffinity(0))

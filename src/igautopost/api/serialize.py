@@ -1,7 +1,8 @@
 """A post as the API shows it: the old service's fields (never the token) plus its state.
 
 The pydantic models here describe the bodies for the OpenAPI schema; handlers build plain
-dicts with `post_body`, which is several times faster than validating a model per response.
+dicts with `post_body`: an answer is built from a post already valid, so validating it
+again per response would be work for nothing (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ the ``Authorization: Bearer`` header. Each thread has its own keep-alive connect
 urllib3 pool manager per thread). Every call has a timeout, never retries by itself
 (the publisher decides, from the error's class and ``action``) and raises only `GraphError`s.
 
-Why urllib3 and not `requests` on top of it: a call through `requests` cost 0.8 ms of CPU
-here, through urllib3 0.4 ms (benchmarks/); sessions, cookies, hooks and redirects are of no
-use against the Graph API, and a publishing burst is CPU-bound on exactly this.
+Why urllib3 and not `requests` on top of it: sessions, cookies, hooks and redirects are of
+no use against the Graph API, yet each call would pay for them in CPU, and a publishing burst
+is CPU-bound on exactly this (docs/benchmarks.md).
 
 >>> client = GraphClient(timeout=10)
 >>> container_id = client.create_container("17841400000000000", {"image_url": "https://..."},

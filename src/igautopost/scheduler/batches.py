@@ -1,8 +1,8 @@
 """Wake-ups in batches: what one `advance` task carries, and how a worker runs it.
 
-Sending a Celery task and receiving it each cost about a millisecond of Python, as much as
-the step itself; a burst of 2,000 posts due in one second would spend seconds on messages
-alone. So a task carries up to `CHUNK` posts due within `SPREAD` of each other, and the
+Sending a Celery task and receiving it each cost as much Python as the step itself, so a
+burst of posts due in the same second would spend its time on messages, one per post. So a
+task carries up to `CHUNK` posts due within `SPREAD` of each other, and the
 worker runs them side by side on a pool of step threads, each at its own due time.
 """
 

@@ -56,8 +56,8 @@ class LocalScheduler:
         self.poll_interval = poll_interval
         self.coalesce = coalesce
         self.steps_run = 0
-        # Step threads are started up front: creating threads when a burst is due costs about
-        # a millisecond each here, which would land on the publish calls' lateness.
+        # Step threads are started up front: threads created when a burst is due would be
+        # created on the publish calls' time, and add to their lateness.
         self._queue: queue.SimpleQueue[Post | None] = queue.SimpleQueue()
         self._step_threads: list[threading.Thread] = []
         self._wake = threading.Event()

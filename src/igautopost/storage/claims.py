@@ -26,8 +26,8 @@ ZERO = timedelta(0)
 
 
 # Prebuilt statements for the writes every step makes: the SET clause comes from the keys of
-# the parameters, so one statement serves every step (building one per call cost more than
-# running it).
+# the parameters, so one statement serves every step (every step writes, and building a
+# statement is Python work on that path).
 _LEASED_UPDATE = posts.update().where(
     posts.c.id == sa.bindparam("b_id"), posts.c.lease_owner == sa.bindparam("b_owner")
 )

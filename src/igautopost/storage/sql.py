@@ -1,7 +1,8 @@
 """The `Store` on SQLModel/SQLAlchemy: SQLite by default (WAL, busy timeout), PostgreSQL at scale.
 
 Hot paths (adding many posts, the scheduler's due query) use SQLAlchemy Core statements on the
-SQLModel tables: the ORM's unit of work costs more than twice as much per row here.
+SQLModel tables: the ORM's unit of work keeps per-row state these paths never use
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations

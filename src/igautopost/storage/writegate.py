@@ -11,8 +11,9 @@ next waiter as soon as the holder lets go. SQLite's busy timeout stays as the fa
 other programs writing to the same file (the sqlite3 shell, a backup tool).
 
 Checkpoints (copying the WAL back into the database file) are taken off that path too.
-SQLite's automatic checkpoint runs inside the commit that grows the WAL past 1,000 pages and
-takes 10-30 ms, all of it with the gate held, so every other writer waited for it. Here the
+SQLite's automatic checkpoint runs inside the commit that grows the WAL past 1,000 pages,
+and copying the WAL takes many writes' time, all of it with the gate held, so every other
+writer would wait for it (docs/benchmarks.md, "The HTTP API"). Here the
 connections run with `wal_autocheckpoint=0` (see `storage.sql`), and every
 `CHECKPOINT_EVERY` commits the committing thread, after letting go of the gate, copies the
 bulk while others write, then takes the gate for a short second pass over what they wrote
