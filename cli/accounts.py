@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from . import base as cli
-from .base import JsonOption, app, err, fail, out, reported
+from .base import JsonOption, app, err, fail, out, reconnect_hint, reported
 from .output import local_time, print_json
 
 if TYPE_CHECKING:
@@ -155,7 +155,8 @@ def account_show(
     if account.needs_reconnect:
         from igautopost.accounts.service import reconnect_message
 
-        err.print(f"[red]{reconnect_message(account, account.health_reason)}[/]")
+        message = reconnect_message(account, account.health_reason)
+        err.print(f"[red]{message}: run `{reconnect_hint(ig_user_id)}`[/]")
 
 
 @account_app.command("remove")
@@ -169,9 +170,13 @@ def account_remove(ig_user_id: IgUserId, user: UserOption = None) -> None:
 @account_app.command("refresh")
 def account_refresh(ig_user_id: IgUserId, user: UserOption = None) -> None:
     """Refresh an Instagram Login token now (workers also do this on their own)."""
+    from igautopost.errors import IgAutopostError
+
     with reported():
         try:
             account = _accounts().refresh(_owner(user), ig_user_id)
+        except IgAutopostError:
+            raise  # reported, with its hint
         except ValueError as exc:
             fail(str(exc))
     out.print(
@@ -192,7 +197,8 @@ def account_check(
         try:
             checked = _accounts().check(_owner(user), ig_user_id)
         except TokenInvalid as exc:
-            fail(reconnect_message(ig_user_id, exc.user_message or exc.message))
+            message = reconnect_message(ig_user_id, exc.user_message or exc.message)
+            fail(f"{message}: run `{reconnect_hint(ig_user_id)}`")
     limit = checked.limit
     if as_json:
         print_json(

@@ -107,8 +107,33 @@ def reported() -> Iterator[None]:
         for problem in exc.problems:
             err.print(f"[red]invalid:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    except (IgAutopostError, InputError) as exc:
+    except IgAutopostError as exc:
+        fail(with_hint(exc))
+    except InputError as exc:
         fail(str(exc))
+
+
+def reconnect_hint(ig_user_id: str) -> str:
+    """How to store a working token in place of a refused or expiring one, from the CLI."""
+    return f"igautopost account add {ig_user_id} --replace"
+
+
+def with_hint(exc: Exception) -> str:
+    """The library's message (what happened, with its ids), and the command that helps."""
+    from igautopost import errors
+
+    message = str(exc)
+    if isinstance(exc, errors.AccountNotFound):
+        return f"{message} (see `igautopost account list`)"
+    if isinstance(exc, errors.AccountExists):
+        return f"{message}: use `{reconnect_hint(exc.ig_user_id)}` to store a new token"
+    if isinstance(exc, errors.TokenNotRefreshable):
+        return f"{message}: run `{reconnect_hint(exc.ig_user_id)}`"
+    if isinstance(exc, errors.SchemaOutdated):
+        return f"{message}: run `igautopost db upgrade` on it (IGAUTOPOST_DATABASE_URL=SRC)"
+    if isinstance(exc, errors.TargetNotEmpty):
+        return f"{message} (--force)"
+    return message
 
 
 @contextmanager

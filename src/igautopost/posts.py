@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .engine.policy import LeadTimes
-from .errors import InvalidPost, InvalidTransition, Problem
+from .errors import InvalidPost, InvalidTransition, PostChanged, Problem
 from .models import Post, PostSpec, Status
 from .storage.sql import SqlStore
 from .validation import check_post, check_publish_at, parse_post
@@ -174,10 +174,6 @@ def may_be_published(post: Post) -> bool:
     return post.publish_attempted_at is not None and post.container_id is not None
 
 
-class PostChanged(InvalidTransition):
-    """The post changed between a change's read and its write (a worker took a step)."""
-
-
 def unchanged_since(read: Post, *, now: datetime) -> Callable[[Post], None]:
     """The check a user's change makes inside its write, on the post as stored then: it
     may still be changed, and nothing the change was planned on has moved since it was
@@ -186,7 +182,7 @@ def unchanged_since(read: Post, *, now: datetime) -> Callable[[Post], None]:
     def check(current: Post) -> None:
         check_editable(current, now=now)
         if _planned_on(current) != _planned_on(read):
-            raise PostChanged(f"post {read.id} changed while it was being changed; try again")
+            raise PostChanged(read.id)
 
     return check
 

@@ -11,7 +11,8 @@ import pytest
 from accountstest import PASSWORD, Api
 from argon2 import PasswordHasher
 
-from igautopost.auth.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
+from igautopost.auth.throttle import LoginThrottle, ThrottlePolicy
+from igautopost.errors import LoginThrottled
 from igautopost.storage import migrate
 
 LOGIN = "/api/v1/api-token-auth/"

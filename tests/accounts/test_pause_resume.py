@@ -23,7 +23,7 @@ def test_a_revoked_token_pauses_only_that_accounts_posts(make_world: WorldFactor
         stored = world.get(post)
         assert stored.status is Status.SCHEDULED, "waiting, not failed"
         assert stored.error is not None and stored.error.code == 190
-        assert f"account add {ALICE_IG} --replace" in stored.error.message
+        assert f"account {ALICE_IG} needs reconnecting" in stored.error.message
         assert stored.next_attempt_at is not None and stored.next_attempt_at > world.clock.now()
     assert all(world.get(p).status is Status.PUBLISHED for p in bob)
     account = world.store.accounts.get(None, ALICE_IG)

@@ -16,10 +16,11 @@ import pytest
 from apitest import CHEAP, NOW, PASSWORD, Api
 from argon2 import PasswordHasher
 
-from igautopost.auth.throttle import LoginThrottled, address_key
-from igautopost.auth.users import InvalidCredentials, User, Users
+from igautopost.auth.throttle import address_key
+from igautopost.auth.users import User, Users
 from igautopost.clock import FakeClock
 from igautopost.crypto import TokenCipher
+from igautopost.errors import InvalidCredentials, LoginThrottled
 from igautopost.storage.logins import ADDRESS_ALONE, LoginFailureStore
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.users import UserStore

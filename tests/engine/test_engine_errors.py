@@ -147,6 +147,7 @@ def test_a_revoked_token_makes_the_post_wait_without_retrying(make_world: WorldF
     stored = world.get(post)
     assert stored.status is Status.SCHEDULED
     assert stored.error is not None and stored.error.code == 190
-    assert "account add 17841400000000001 --replace" in stored.error.message
+    assert "account 17841400000000001 needs reconnecting" in stored.error.message
+    assert "igautopost" not in stored.error.message  # the API shows it: no CLI command
     assert len(world.calls()) == 1
     assert world.publishes() == []

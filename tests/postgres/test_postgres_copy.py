@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 import igautopost
 from igautopost.crypto import TokenCipher
-from igautopost.storage.copy import TargetNotEmpty, copy_database
+from igautopost.errors import SchemaOutdated, TargetNotEmpty
+from igautopost.storage.copy import copy_database
 from igautopost.storage.sql import SqlStore
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
@@ -95,8 +96,9 @@ def test_a_source_behind_the_newest_schema_is_refused(tmp_path, pg_database):
     migrate.upgrade(engine, "0001")
     engine.dispose()
 
-    with pytest.raises(igautopost.IgAutopostError, match="db upgrade"):
+    with pytest.raises(igautopost.IgAutopostError, match="schema revision 0001") as refused:
         copy_database(source, pg_database())
+    assert isinstance(refused.value, SchemaOutdated) and refused.value.revision == "0001"
 
 
 def test_the_db_copy_command_prints_what_it_copied(

@@ -14,12 +14,12 @@ import igautopost
 from igautopost.auth.users import Users
 from igautopost.clock import FakeClock
 from igautopost.crypto import TokenCipher
-from igautopost.errors import InvalidPost
+from igautopost.errors import InvalidPost, UserHasData
 from igautopost.models import PostSpec
 from igautopost.storage import PostQuery, migrate
 from igautopost.storage.sql import SqlStore, create_engine
 from igautopost.storage.tables import accounts, api_tokens, events, posts, users
-from igautopost.storage.users import UserHasData, UserStore
+from igautopost.storage.users import UserStore
 
 NOW = datetime(2030, 5, 1, 12, tzinfo=UTC)
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

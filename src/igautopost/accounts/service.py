@@ -5,8 +5,9 @@ An account is stored once per (owner, IG user id) with its long-lived token, enc
 (`igautopost.storage.accounts`). Posts name the account; the publisher reads its token at
 every step. A token that Instagram refuses (Graph error 190 or 102) marks the account as
 needing reconnection: its posts wait instead of failing (`igautopost.engine.tokens`), and
-continue as soon as a working token is stored (`igautopost account add ID --replace`, or
-``POST /api/v1/accounts/``).
+continue as soon as a working token is stored in its place (`Accounts.add` with
+``replace=True``). Messages here name the account and the reason, never a command: the CLI
+and the HTTP API say what to do in their own words.
 
 A post sent with its own token (the old form) is published with that token while Instagram
 accepts it, then with its account's; a post's token never replaces the account's stored
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..clock import Clock
+from ..errors import TokenNotRefreshable
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenInvalid
 from ..graph.responses import PublishingLimit
@@ -37,18 +39,13 @@ from ..storage.accounts import (
 log = logging.getLogger("igautopost.accounts.service")
 
 
-def reconnect_command(account: Account | str) -> str:
-    ig_user_id = account if isinstance(account, str) else account.ig_user_id
-    return f"igautopost account add {ig_user_id} --replace"
-
-
 def reconnect_message(account: Account | str, reason: str | None) -> str:
-    """What an operator reads: which account, why, and what to run."""
+    """What an operator reads: which account, why, and that its posts wait."""
     ig_user_id = account if isinstance(account, str) else account.ig_user_id
     why = f" ({reason})" if reason else ""
     return (
         f"account {ig_user_id} needs reconnecting{why}: its posts wait until a working token "
-        f"is stored with `{reconnect_command(ig_user_id)}` (or POST /api/v1/accounts/)"
+        "is stored in its place"
     )
 
 
@@ -152,10 +149,7 @@ def refresh_token(
 ) -> None:
     """Trade the account's Instagram Login token for a fresh one (60 more days)."""
     if found.account.login != "instagram":
-        raise ValueError(
-            f"account {found.account.ig_user_id} uses Facebook Login, whose tokens cannot be "
-            f"refreshed: log in again and run `{reconnect_command(found.account)}`"
-        )
+        raise TokenNotRefreshable(found.account.ig_user_id)
     try:
         fresh = client.refresh_token(found.token)
     except TokenInvalid as exc:
@@ -181,7 +175,7 @@ def describe_token_error(exc: GraphError) -> str:
 def mark_needs_reconnect(
     store: AccountStore, found: Credentials, reason: str, now: datetime
 ) -> None:
-    """Record a refused token once, with one warning that says what to run."""
+    """Record a refused token once, with one warning that names the account and why."""
     if store.mark_needs_reconnect(found.account, reason, expected=found.ciphertext, now=now):
         log.warning("%s", reconnect_message(found.account, reason))
 

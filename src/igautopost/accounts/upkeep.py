@@ -28,7 +28,6 @@ from .service import (
     api_token,
     describe_token_error,
     mark_needs_reconnect,
-    reconnect_command,
     refresh_token,
 )
 
@@ -130,11 +129,10 @@ class AccountKeeper:
         days = max((account.expires_at - now) / timedelta(days=1), 0)
         log.warning(
             "account %s: its Facebook Login token expires in %.1f days (%s UTC) and cannot be "
-            "refreshed: log in again and run `%s`",
+            "refreshed: log in again and store the new token in its place",
             account.ig_user_id,
             days,
             f"{account.expires_at:%Y-%m-%d %H:%M}",
-            reconnect_command(account),
         )
         self.store.set_times(account, warned_at=now)
 

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
-from ..auth.throttle import LoginThrottled
 from ..auth.users import USERNAME_MAX_CHARS
+from ..errors import LoginThrottled
 from .context import ApiContext, both_slashes, context, read_data
 from .errors import NON_FIELD, REQUIRED, ApiError
 from .serialize import TokenOut

@@ -20,19 +20,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..errors import IgAutopostError
+from ..errors import LoginThrottled
 from ..storage.logins import Budget, LoginFailureStore
 
 ADDRESS_MAX_CHARS = 64  # the column's width; an IPv6 address has at most 45
 UNKNOWN_ADDRESS = "unknown"  # no client address (a Unix socket, a test client without one)
-
-
-class LoginThrottled(IgAutopostError):
-    """Too many failed logins: try again later."""
-
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many failed logins; try again in {retry_after} s")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..clock import Clock
 from ..crypto import TokenCipher
-from ..errors import IgAutopostError
+from ..errors import InvalidCredentials
 from ..storage.logins import LoginFailureStore
 from ..storage.users import ApiToken, DeletedUser, User, UserStore
 from .throttle import LoginThrottle
@@ -38,10 +38,6 @@ PASSWORD_MIN_CHARS = 8
 USERNAME_MAX_CHARS = 150
 CACHE_TTL = timedelta(seconds=30)  # a key revoked by another process stops working within this
 CACHE_MAX = 10_000
-
-
-class InvalidCredentials(IgAutopostError):
-    """A username or password that cannot be used."""
 
 
 def password_hasher() -> PasswordHasher:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from ..crypto import TokenCipher
-from ..errors import IgAutopostError
+from ..errors import AccountExists, AccountNotFound
 from ..models import Status
 from .tables import accounts, events, posts
 from .writegate import write_transaction
@@ -35,23 +35,6 @@ ACTIVE = tuple(s.value for s in Status if s.is_active)
 class Health(StrEnum):
     OK = "ok"
     NEEDS_RECONNECT = "needs_reconnect"
-
-
-class AccountNotFound(IgAutopostError):
-    """No such account (for that owner)."""
-
-    def __init__(self, ig_user_id: str) -> None:
-        super().__init__(f"no account {ig_user_id} is stored (see `igautopost account list`)")
-
-
-class AccountExists(IgAutopostError):
-    """The account is stored already; replace its token with ``--replace``."""
-
-    def __init__(self, ig_user_id: str) -> None:
-        super().__init__(
-            f"account {ig_user_id} is stored already: use `igautopost account add "
-            f"{ig_user_id} --replace` to store a new token"
-        )
 
 
 _ACCOUNT_ROW = sa.select(accounts).where(

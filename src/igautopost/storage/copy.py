@@ -14,16 +14,12 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from ..errors import ConfigurationError
+from ..errors import SchemaOutdated, TargetNotEmpty
 from . import migrate
 from .sql import create_engine
 
 BATCH = 5_000
 VERSION_TABLE = "alembic_version"
-
-
-class TargetNotEmpty(ConfigurationError):
-    """The target database already holds data; copy into an empty one, or pass force."""
 
 
 @dataclass
@@ -65,10 +61,7 @@ def _check_source(source: sa.Engine) -> str:
     head = migrate.head_revision()
     current = migrate.current_revision(source)
     if current != head:
-        raise ConfigurationError(
-            f"the source database is at schema revision {current}, not {head}: run "
-            "`igautopost db upgrade` on it first (IGAUTOPOST_DATABASE_URL=SRC)"
-        )
+        raise SchemaOutdated(current, head)
     return head
 
 
@@ -84,10 +77,7 @@ def _empty_target(conn: sa.Connection, tables: list[sa.Table], force: bool) -> N
     if not filled:
         return
     if not force:
-        raise TargetNotEmpty(
-            f"the target database already has rows in {', '.join(filled)}; "
-            "copy into an empty database, or pass --force to replace them"
-        )
+        raise TargetNotEmpty(filled)
     for table in reversed(tables):
         conn.execute(table.delete())
 

@@ -13,64 +13,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import IgAutopostError
+from ..errors import Holdings, TokenNotFound, UserExists
+from ..errors import UserHasData as UserHasData  # still imported from here by cli/server.py
+from ..errors import UserNotFound as UserNotFound
 from ..models import Status
 from .tables import accounts, api_tokens, events, posts, users
 from .writegate import write_transaction
-
-
-class UserExists(IgAutopostError):
-    """A user with that name exists already."""
-
-    def __init__(self, username: str) -> None:
-        super().__init__(f"user {username!r} exists already")
-
-
-class UserNotFound(IgAutopostError):
-    """No such user."""
-
-    def __init__(self, username: str) -> None:
-        super().__init__(f"no user named {username!r}")
-
-
-class TokenNotFound(IgAutopostError):
-    """No such API token."""
-
-    def __init__(self, token_id: int) -> None:
-        super().__init__(f"no API token with id {token_id}")
-
-
-@dataclass(frozen=True)
-class Holdings:
-    """What a user still has that deleting them would take away."""
-
-    active_posts: int  # scheduled, processing or ready
-    accounts: int
-    publishing: int  # active posts whose publish call may be in flight right now
-
-    @property
-    def keeps_user(self) -> bool:
-        return bool(self.active_posts or self.accounts)
-
-
-class UserHasData(IgAutopostError):
-    """The user still has posts to publish or Instagram accounts: decide what becomes of
-    them (`igautopost user delete --delete-posts-and-accounts`), or wait for a publish."""
-
-    def __init__(self, username: str, holdings: Holdings) -> None:
-        self.username = username
-        self.holdings = holdings
-        if holdings.publishing:
-            message = (
-                f"user {username!r} has {holdings.publishing} post(s) being published right "
-                "now; try again in a minute"
-            )
-        else:
-            message = (
-                f"user {username!r} still has {holdings.active_posts} active post(s) and "
-                f"{holdings.accounts} Instagram account(s)"
-            )
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
