@@ -8,7 +8,7 @@ import signal
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -308,7 +308,7 @@ def _in_memory_database() -> bool:
     return url.startswith("sqlite") and sqlite_file(url) is None
 
 
-def _celery_waker() -> Any:
+def _celery_waker() -> Scheduler | None:
     """With a broker configured, the API hands posts due within a second to the Celery
     workers itself instead of leaving them to the next sweep."""
     if not base.runtime.settings.broker_url:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 import pytest
 from apitest import NOW, old_post
@@ -55,13 +56,19 @@ def test_publish_now_moves_the_time_or_retries(api, alice):
 
 def test_changes_wake_an_in_process_scheduler(make_api):
     class Recorder:
+        """Counts what a LocalScheduler acts on at once: posts due before its next poll."""
+
         wakes = 0
 
-        def wake(self) -> None:
-            self.wakes += 1
+        def wake(self, post_id=None, due_at=None) -> None:
+            if due_at is None or due_at - NOW <= timedelta(seconds=1):
+                self.wakes += 1
 
         def is_alive(self) -> bool:
             return True
+
+        def health(self):
+            return None
 
     scheduler = Recorder()
     api = make_api(scheduler=scheduler)

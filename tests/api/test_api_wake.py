@@ -1,5 +1,5 @@
-"""Which scheduler hears about a new post: an in-process one only for posts due before its
-next poll; a Celery waker (`serve --no-worker` with a broker) with the post's id and time."""
+"""The API tells its scheduler about every post it writes, with the post's due time; the
+scheduler decides whether that is soon enough to act on (tests/scheduler/)."""
 
 from __future__ import annotations
 
@@ -8,43 +8,39 @@ from typing import Any
 
 from apitest import NOW
 
+from igautopost.scheduler import SchedulerHealth
 
-class LocalLike:
+
+class Recorder:
+    """A `Scheduler` that records what it is told."""
+
     def __init__(self) -> None:
-        self.wakes = 0
+        self.posts: list[tuple[int | None, datetime | None]] = []
 
-    def wake(self) -> None:
-        self.wakes += 1
+    def wake(self, post_id: int | None = None, due_at: datetime | None = None) -> None:
+        self.posts.append((post_id, due_at))
 
     def start(self) -> None: ...
     def stop(self, timeout: float | None = None) -> None: ...
     def running_steps(self) -> int:
         return 0
 
+    def is_alive(self) -> bool:
+        return True
 
-class CeleryLike(LocalLike):
-    def __init__(self) -> None:
-        super().__init__()
-        self.posts: list[tuple[int, datetime]] = []
-
-    def wake_post(self, post_id: int, due_at: datetime) -> None:
-        self.posts.append((post_id, due_at))
+    def health(self) -> SchedulerHealth | None:
+        return None
 
 
-def test_a_local_scheduler_is_woken_only_for_posts_due_soon(make_api: Any) -> None:
-    scheduler = LocalLike()
+def test_the_scheduler_hears_of_every_new_post_with_its_due_time(make_api: Any) -> None:
+    scheduler = Recorder()
     api = make_api(scheduler=scheduler)
     headers = api.login()
-    api.create(headers, date_pub=int((NOW + timedelta(days=2)).timestamp()))
-    assert scheduler.wakes == 0
-    api.create(headers, date_pub=int((NOW + timedelta(seconds=1)).timestamp()), prepare_ahead=0)
-    assert scheduler.wakes == 1
-
-
-def test_a_celery_waker_gets_every_new_post_with_its_due_time(make_api: Any) -> None:
-    waker = CeleryLike()
-    api = make_api(scheduler=waker)
-    headers = api.login()
-    created = api.create(headers, date_pub=int((NOW + timedelta(seconds=1)).timestamp()))
-    assert [post_id for post_id, _ in waker.posts] == [created["id"]]
-    assert waker.wakes == 0
+    later = api.create(headers, date_pub=int((NOW + timedelta(days=2)).timestamp()))
+    soon = api.create(
+        headers, date_pub=int((NOW + timedelta(seconds=1)).timestamp()), prepare_ahead=0
+    )
+    assert [post_id for post_id, _ in scheduler.posts] == [later["id"], soon["id"]]
+    due = [due_at for _, due_at in scheduler.posts]
+    assert due[0] is not None and due[0] > NOW + timedelta(days=1)
+    assert due[1] == NOW + timedelta(seconds=1)

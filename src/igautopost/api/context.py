@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -21,7 +20,6 @@ from ..validation import text_problems
 from .errors import NON_FIELD, ApiError, field_errors
 
 T = TypeVar("T")
-WAKE_HORIZON = timedelta(seconds=1)  # the LocalScheduler polls the store at least this often
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -41,16 +39,10 @@ class ApiContext:
         return await run_in_threadpool(call, *args, **kwargs)
 
     def wake(self, post: Post) -> None:
-        """Wake an in-process scheduler when `post` is due before the scheduler's next poll.
-        Later posts are found by that poll; waking it for each would make every write cost a
-        claim query on the scheduler's side (measured: a third of the POST throughput)."""
-        if self.scheduler is None or post.next_attempt_at is None:
-            return
-        wake_post = getattr(self.scheduler, "wake_post", None)
-        if wake_post is not None:  # the Celery waker sends a post due soon to the workers
-            wake_post(post.id, post.next_attempt_at)
-        elif post.next_attempt_at - self.clock.now() <= WAKE_HORIZON:
-            self.scheduler.wake()
+        """Tell the scheduler, if any, that `post` is due at its next attempt; it decides
+        whether that is soon enough to act on now."""
+        if self.scheduler is not None and post.next_attempt_at is not None:
+            self.scheduler.wake(post.id, post.next_attempt_at)
 
 
 async def context(request: Request) -> ApiContext:

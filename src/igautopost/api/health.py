@@ -24,20 +24,18 @@ def scheduler_state(ctx: ApiContext) -> str:
     server processes)."""
     if ctx.scheduler is None:
         return "external"
-    alive = getattr(ctx.scheduler, "is_alive", None)
-    if alive is not None and not alive():
+    if not ctx.scheduler.is_alive():
         return "stopped"
-    health = getattr(ctx.scheduler, "health", None)
-    return "failing" if health is not None and health().failing else "running"
+    health = ctx.scheduler.health()
+    return "failing" if health is not None and health.failing else "running"
 
 
 def scheduler_failures(ctx: ApiContext) -> dict[str, Any] | None:
     """Failures in a row and the last error's kind (never its text), when the scheduler
     runs in this process."""
-    health = getattr(ctx.scheduler, "health", None)
-    if health is None:
+    state = ctx.scheduler.health() if ctx.scheduler is not None else None
+    if state is None:
         return None
-    state = health()
     at = state.last_error_at
     return {
         "failed_cycles": state.failed_cycles,

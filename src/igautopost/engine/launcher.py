@@ -9,8 +9,9 @@ wakes at the mark, writes every call due then (microseconds each: the request is
 the connection open), and only then lets the step threads go on to read their answers.
 
 A call that cannot be written without blocking (its connection is not open, or the
-server closed it meanwhile) is sent by its own step thread on the mark instead. On a
-`FakeClock` the step moves the clock to the mark and sends its call itself.
+server closed it meanwhile) is sent by its own step thread on the mark instead. On a clock
+that does not move by itself (a `FakeClock`), the step moves the clock to the mark and sends
+its call itself.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..clock import Clock, FakeClock, sleep_until
+from ..clock import Clock
 from ..graph.client import Prepared
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,8 @@ class Launcher:
     def launch_at(self, call: Prepared, mark: datetime) -> None:
         """Return once `mark` has come and `call` has left, or is the caller's to send
         (`GraphClient.send_publish` sends a call not launched yet)."""
-        if isinstance(self.clock, FakeClock) or mark <= self.clock.now():
-            sleep_until(self.clock, mark)
+        if not self.clock.moves_by_itself or mark <= self.clock.now():
+            self.clock.sleep_until(mark)
             return
         launch = _Launch(mark, next(self._numbers), call)
         with self._wake:
@@ -70,7 +71,7 @@ class Launcher:
         # Never forever: a launcher that fell behind by GRACE leaves the call to its step
         # (`Pending` writes a request once, whichever thread comes first).
         launch.left.wait((mark - self.clock.now()).total_seconds() + GRACE)
-        sleep_until(self.clock, mark)
+        self.clock.sleep_until(mark)
 
     def _run(self) -> None:
         while True:

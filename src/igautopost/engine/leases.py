@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..clock import Clock, FakeClock
+from ..clock import Clock
 from ..config import Settings
 from ..errors import ConfigurationError
 from ..graph.client import Timeout
@@ -121,7 +121,8 @@ class _Step:
 class LeaseKeeper:
     """The leases of one worker's running steps (one per `Publisher`); see the module text.
 
-    With a `FakeClock` nothing renews in the background: tests call `renew` themselves."""
+    On a clock that does not move by itself (a `FakeClock`) nothing renews in the
+    background: tests call `renew` themselves."""
 
     def __init__(
         self,
@@ -199,7 +200,7 @@ class LeaseKeeper:
         return renewed
 
     def _start_renewing(self) -> None:  # the lock is held
-        if self._thread is None and not isinstance(self.clock, FakeClock):
+        if self._thread is None and self.clock.moves_by_itself:
             self._thread = threading.Thread(
                 target=self._renew_loop, name="igautopost-leases", daemon=True
             )

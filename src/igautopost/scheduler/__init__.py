@@ -1,6 +1,6 @@
 """Schedulers decide when to run publishing steps: `LocalScheduler` in-process (default)."""
 
-from .base import Scheduler
+from .base import Scheduler, SchedulerHealth
 from .local import LocalScheduler
 
-__all__ = ["LocalScheduler", "Scheduler"]
+__all__ = ["LocalScheduler", "Scheduler", "SchedulerHealth"]

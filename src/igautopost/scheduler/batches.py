@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -151,9 +150,8 @@ class StepRunner:
 def wait_until(clock: Clock, due_at: datetime) -> None:
     """A task may start some milliseconds early (Celery's timer, or a post later in its
     batch); a claim then would fail, not due yet, and leave the post to a later sweep."""
-    early = (due_at - clock.now()).total_seconds()
-    if 0 < early <= MAX_WAIT.total_seconds():
-        time.sleep(early)
+    if timedelta(0) < due_at - clock.now() <= MAX_WAIT:
+        clock.sleep_until(due_at)
 
 
 def run_step(publisher: Publisher, post_id: int) -> None:

@@ -37,6 +37,7 @@ from ..errors import ConfigurationError
 from ..graph.client import GraphClient
 from ..services import token_cipher
 from ..storage.sql import SqlStore
+from .base import SchedulerHealth
 from .batches import Item, PerProcess, StepRunner, chunks, decode, encode
 from .sweeper import Sweeper, lock_for
 
@@ -134,14 +135,13 @@ class CeleryWaker:
         self.clock = clock or SystemClock()
         self._send = TaskSender(app, self.clock)
 
-    def wake_post(self, post_id: int, due_at: datetime) -> None:
-        """Send `advance(post_id)` now if it is due before the next sweep."""
-        if due_at - self.clock.now() <= WAKE_HORIZON:
+    def wake(self, post_id: int | None = None, due_at: datetime | None = None) -> None:
+        """Send `advance(post_id)` now if it is due before the next sweep; with no post
+        (something changed, post unknown), ask any worker for a sweep now."""
+        if post_id is None or due_at is None:
+            self.app.send_task(SWEEP)
+        elif due_at - self.clock.now() <= WAKE_HORIZON:
             self._send([(post_id, due_at)])
-
-    def wake(self) -> None:
-        """Something changed, post unknown: ask any worker for a sweep now."""
-        self.app.send_task(SWEEP)
 
     def start(self) -> None:
         pass
@@ -151,6 +151,13 @@ class CeleryWaker:
 
     def running_steps(self) -> int:
         return 0
+
+    def is_alive(self) -> bool:
+        """Always: the steps run in the workers, which report their own state."""
+        return True
+
+    def health(self) -> SchedulerHealth | None:
+        return None
 
 
 MAX_POOL = 20  # database connections per worker process, whatever its threads
