@@ -129,6 +129,10 @@ def with_hint(exc: Exception) -> str:
         return f"{message}: use `{reconnect_hint(exc.ig_user_id)}` to store a new token"
     if isinstance(exc, errors.TokenNotRefreshable):
         return f"{message}: run `{reconnect_hint(exc.ig_user_id)}`"
+    if isinstance(exc, errors.InvalidSecretKey):
+        return f"{message} (make one with `igautopost secrets generate`)"
+    if isinstance(exc, errors.UndecryptableSecret):
+        return f"{message}: was IGAUTOPOST_SECRET_KEY changed without `igautopost secrets rotate`?"
     if isinstance(exc, errors.SchemaOutdated):
         return f"{message}: run `igautopost db upgrade` on it (IGAUTOPOST_DATABASE_URL=SRC)"
     if isinstance(exc, errors.TargetNotEmpty):

@@ -15,12 +15,14 @@ from igautopost.errors import (
     AccountNotFound,
     Holdings,
     IgAutopostError,
+    InvalidSecretKey,
     LoginThrottled,
     PostChanged,
     SchemaOutdated,
     TargetNotEmpty,
     TokenNotFound,
     TokenNotRefreshable,
+    UndecryptableSecret,
     UserExists,
     UserHasData,
     UserNotFound,
@@ -92,7 +94,7 @@ def test_a_refused_refresh_is_still_a_value_error() -> None:
 
 
 def test_the_library_names_no_cli_command() -> None:
-    commands = ("igautopost account", "run `igautopost", "--replace")
+    commands = ("igautopost account", "run `igautopost", "--replace", "secrets generate`")
     for path in SRC.rglob("*.py"):
         if path.relative_to(SRC).parts[0] == "api":
             continue
@@ -108,6 +110,8 @@ def test_the_library_names_no_cli_command() -> None:
         (TokenNotRefreshable("178"), "igautopost account add 178 --replace"),
         (TargetNotEmpty(["posts"]), "--force"),
         (SchemaOutdated("0001", "0009"), "igautopost db upgrade"),
+        (InvalidSecretKey(), "igautopost secrets generate"),
+        (UndecryptableSecret(), "igautopost secrets rotate"),
     ],
 )
 def test_the_cli_phrases_the_hint(exc: IgAutopostError, hint: str) -> None:

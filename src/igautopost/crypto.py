@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from pathlib import Path
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InvalidSecretKey, UndecryptableSecret
 
 KEY_FILE_NAME = "secret.key"
 
@@ -40,10 +40,7 @@ class TokenCipher:
         try:
             fernets = [Fernet(key) for key in keys]
         except ValueError:
-            raise ConfigurationError(
-                "IGAUTOPOST_SECRET_KEY must be a Fernet key: 32 url-safe base64-encoded bytes "
-                "(make one with `igautopost secrets generate`)"
-            ) from None
+            raise InvalidSecretKey from None
         self._primary = fernets[0]
         self._fernet = MultiFernet(fernets)
 
@@ -105,10 +102,7 @@ class TokenCipher:
                 self._use(self._reload())
                 with suppress(InvalidToken):
                     return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-            raise ConfigurationError(
-                "a stored secret cannot be decrypted with the configured key(s): "
-                "was IGAUTOPOST_SECRET_KEY changed without `igautopost secrets rotate`?"
-            ) from None
+            raise UndecryptableSecret from None
 
 
 def load_keys(data_dir: Path) -> list[str]:

@@ -6,6 +6,8 @@ IgAutopostError
 ├── InvalidTransition      the post's status forbids the operation (e.g. editing a published post)
 │   └── PostChanged        the post changed under a change; read it again    .post_id
 ├── ConfigurationError     a setting is missing or malformed
+│   ├── InvalidSecretKey   the secret key is not a Fernet key
+│   ├── UndecryptableSecret  a stored secret does not open with the configured keys
 │   ├── SchemaOutdated     a database is behind the newest schema            .revision, .head
 │   └── TargetNotEmpty     a database copy's target holds data               .tables
 ├── AccountNotFound        no such Instagram account (for that owner)        .ig_user_id
@@ -79,6 +81,23 @@ class PostChanged(InvalidTransition):
     def __init__(self, post_id: int) -> None:
         self.post_id = post_id
         super().__init__(f"post {post_id} changed while it was being changed; try again")
+
+
+class InvalidSecretKey(ConfigurationError):
+    """The secret key is not a Fernet key (`TokenCipher.generate_key()` makes one)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "IGAUTOPOST_SECRET_KEY must be a Fernet key: 32 url-safe base64-encoded bytes"
+        )
+
+
+class UndecryptableSecret(ConfigurationError):
+    """A stored secret does not open with the configured keys: the key changed without the
+    stored secrets being re-encrypted under the new one."""
+
+    def __init__(self) -> None:
+        super().__init__("a stored secret cannot be decrypted with the configured key(s)")
 
 
 class SchemaOutdated(ConfigurationError):
