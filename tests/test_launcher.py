@@ -12,7 +12,8 @@ import pytest
 
 from igautopost.clock import FakeClock, SystemClock
 from igautopost.engine.launcher import Launcher
-from igautopost.graph.client import Answer, Prepared, Request
+from igautopost.graph.prepared import Prepared
+from igautopost.graph.transport import Request, Response
 
 
 class Recorded:
@@ -29,8 +30,8 @@ class Recorded:
         self.log.append((self.name, datetime.now(UTC), threading.current_thread().name))
         return True
 
-    def answer(self) -> Answer:
-        return Answer(200, {}, b'{"id": "1"}')
+    def answer(self) -> Response:
+        return Response(200, {}, b'{"id": "1"}')
 
 
 class Exploding(Recorded):

@@ -16,14 +16,9 @@ from datetime import timedelta
 from enginetest import World, WorldFactory
 
 from igautopost.engine.publisher import Publisher
-from igautopost.graph.client import (
-    Answer,
-    GraphClient,
-    Pending,
-    Request,
-    Transport,
-    Urllib3Transport,
-)
+from igautopost.graph.client import GraphClient
+from igautopost.graph.prepared import Pending
+from igautopost.graph.transport import Request, Response, Transport, Urllib3Transport
 from igautopost.models import Post, Status
 
 
@@ -47,7 +42,7 @@ class HeldPublish:
             self.in_flight.set()
             assert self.release.wait(10), "the test never released the publish call"
 
-    def send(self, request: Request) -> Answer:
+    def send(self, request: Request) -> Response:
         self._hold(request)
         answer = self.inner.send(request)
         if self.dies and request.path.endswith("/media_publish"):

@@ -33,15 +33,17 @@ from igautopost.graph import (
     GraphTimeout,
     TokenInvalid,
 )
-from igautopost.graph.client import Answer, HostToken, Prepared, Request, Urllib3Transport
+from igautopost.graph.client import HostToken
+from igautopost.graph.prepared import Prepared
+from igautopost.graph.transport import Request, Response, Urllib3Transport
 
 Call = tuple[str, str, dict[str, Any]]
-Handler = Callable[[str, str, dict[str, Any]], Answer]
+Handler = Callable[[str, str, dict[str, Any]], Response]
 
 
-def answer(status: int = 200, data: Any = None, raw: bytes | None = None) -> Answer:
+def answer(status: int = 200, data: Any = None, raw: bytes | None = None) -> Response:
     body = raw if raw is not None else json.dumps(data).encode()
-    return Answer(status, {"Content-Type": "application/json"}, body)
+    return Response(status, {"Content-Type": "application/json"}, body)
 
 
 class FakeTransport:
@@ -53,7 +55,7 @@ class FakeTransport:
         self.connected: list[str] = []
         self.closed = False
 
-    def send(self, request: Request) -> Answer:
+    def send(self, request: Request) -> Response:
         url, _, query = request.url.partition("?")
         body = request.body.decode() if request.body is not None else None
         kwargs = {
@@ -85,7 +87,7 @@ class FakePending:
         self.launched = True
         return True
 
-    def answer(self) -> Answer:
+    def answer(self) -> Response:
         return self.transport.send(self.request)
 
 
@@ -182,7 +184,7 @@ LEAKY_URL = "/v25.0/1?access_token=LEAK"
     ],
 )
 def test_transport_exceptions_never_leak(raised: Exception, expected: type[GraphError]):
-    def fail(*_: Any) -> Answer:
+    def fail(*_: Any) -> Response:
         raise raised
 
     with pytest.raises(expected) as caught:
@@ -215,7 +217,7 @@ def test_error_texts_echoing_the_token_are_redacted():
         answer(200, data={"error": {"message": "odd", "type": "OAuthException", "code": 100}}),
     ],
 )
-def test_a_2xx_without_a_json_object_is_an_error(response: Answer):
+def test_a_2xx_without_a_json_object_is_an_error(response: Response):
     with pytest.raises(GraphError):
         fake_client(lambda *_: response).media("1", token=TOKEN)
 
@@ -346,7 +348,7 @@ def test_a_publish_built_ahead_sends_the_same_call_and_its_errors_are_graph_erro
         failing.send_publish(failing.prepare_publish("1784", "1789", token=TOKEN))
     assert raised.value.code == 4
 
-    def unreachable(*_: Any) -> Answer:
+    def unreachable(*_: Any) -> Response:
         raise NewConnectionError(None, f"Failed: /?access_token={TOKEN}")  # type: ignore[arg-type]
 
     down = fake_client(unreachable)

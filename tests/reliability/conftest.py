@@ -14,7 +14,8 @@ from igautopost.clock import FakeClock
 from igautopost.crypto import TokenCipher
 from igautopost.engine.policy import EnginePolicy
 from igautopost.engine.publisher import Publisher
-from igautopost.graph.client import GraphClient, Transport, Urllib3Transport
+from igautopost.graph.client import GraphClient
+from igautopost.graph.transport import Transport, Urllib3Transport
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.storage.sql import SqlStore
 

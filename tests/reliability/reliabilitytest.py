@@ -23,7 +23,9 @@ from igautopost.clock import FakeClock
 from igautopost.engine.policy import EnginePolicy
 from igautopost.engine.publisher import Publisher
 from igautopost.engine.simulation import Simulation
-from igautopost.graph.client import Answer, GraphClient, Pending, Request, Transport
+from igautopost.graph.client import GraphClient
+from igautopost.graph.prepared import Pending
+from igautopost.graph.transport import Request, Response, Transport
 from igautopost.models import Event, Post, Status
 from igautopost.sandbox import SandboxServer
 from igautopost.sandbox.objects import Media
@@ -109,7 +111,7 @@ class Interceptor:
         self.inner = inner
         self.before = before
 
-    def send(self, request: Request) -> Answer:
+    def send(self, request: Request) -> Response:
         self.before(call_kind(request), request)
         return self.inner.send(request)
 
@@ -131,7 +133,7 @@ class _Announced:
         self.announce()
         return self.pending.launch()
 
-    def answer(self) -> Answer:
+    def answer(self) -> Response:
         return self.pending.answer()
 
 

@@ -29,7 +29,7 @@ from reliabilitytest import (
 
 import igautopost
 from igautopost.errors import InvalidTransition
-from igautopost.graph.client import Request, Transport
+from igautopost.graph.transport import Request, Transport
 from igautopost.models import Post, Status
 from igautopost.sandbox import ErrorSpec, FaultRule
 

@@ -7,6 +7,9 @@
 ... except TransientError as exc:
 ...     retry_later(exc)
 
+The client sends through a `Transport` (one method, `send`): `Urllib3Transport` by default,
+`MockTransport(handler)` to answer with a plain function, without a server.
+
 Names are imported on first use, so that importing `igautopost.graph.errors` (or this
 package) does not import `requests`.
 """
@@ -20,6 +23,13 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     "GraphClient": "client",
     "HostToken": "client",
+    "MockTransport": "transport",
+    "Request": "messages",
+    "Response": "messages",
+    "Transport": "transport",
+    "Urllib3Transport": "transport",
+    "OpensAhead": "prepared",
+    "Prepared": "prepared",
     "ContainerStatus": "responses",
     "ContainerStatusCode": "responses",
     "LongLivedToken": "responses",
@@ -73,12 +83,19 @@ __all__ = [
     "LongLivedToken",
     "MediaInfo",
     "MediaRejected",
+    "MockTransport",
+    "OpensAhead",
     "PermissionMissing",
+    "Prepared",
     "PublishingLimit",
     "PublishingLimitReached",
     "RateLimited",
+    "Request",
+    "Response",
     "TokenInvalid",
     "TransientError",
+    "Transport",
+    "Urllib3Transport",
     "carousel_child_params",
     "carousel_parent_params",
     "container_params",
@@ -121,6 +138,7 @@ if TYPE_CHECKING:
         TokenInvalid,
         TransientError,
     )
+    from .messages import Request, Response
     from .params import (
         carousel_child_params,
         carousel_parent_params,
@@ -129,6 +147,7 @@ if TYPE_CHECKING:
         reel_params,
         story_params,
     )
+    from .prepared import OpensAhead, Prepared
     from .ratelimit import retry_after_from_headers
     from .responses import (
         ContainerStatus,
@@ -137,3 +156,4 @@ if TYPE_CHECKING:
         MediaInfo,
         PublishingLimit,
     )
+    from .transport import MockTransport, Transport, Urllib3Transport

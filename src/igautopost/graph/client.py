@@ -18,31 +18,27 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from http.client import HTTPException
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-import certifi
 import requests.utils
-import urllib3
 from pydantic import SecretStr
-from urllib3 import HTTPConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
-from urllib3.util import parse_url
 
 from .error_table import error_from_response
 from .errors import GraphConnectionError, GraphError, GraphNetworkError, GraphTimeout
 from .logfilter import redact_urllib3_request_lines
+from .messages import Request, Response, Timeout
+from .prepared import Prepared, open_ahead
 from .responses import ContainerStatus, LongLivedToken, MediaInfo, PublishingLimit
+from .transport import Closeable, Transport, Urllib3Transport
 
-if TYPE_CHECKING:
-    from urllib3._base_connection import BaseHTTPConnection
+__all__ = ["GraphClient", "HostToken", "Login", "Prepared", "Timeout", "Token", "proxy_for"]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +53,6 @@ SECRET_PARAMS = frozenset({"access_token", "client_secret", "fb_exchange_token"}
 
 Token = str | SecretStr
 Login = Literal["facebook", "instagram"]
-Timeout = float | tuple[float, float]
 
 
 class HostToken(str):
@@ -83,9 +78,10 @@ class GraphClient:
     ``https://graph.instagram.com``, or a sandbox. ``instagram_base_url`` is where Instagram
     Login's token exchange and refresh go: by default ``https://graph.instagram.com`` when
     ``base_url`` is one of Meta's hosts, else ``base_url`` (a sandbox serves both). ``timeout``
-    is in seconds (or a ``(connect, read)`` pair). ``transport`` sends the requests: by default an
-    `Urllib3Transport` keeping ``pool_size`` idle connections per thread and host; tests pass
-    a fake.
+    is in seconds (or a ``(connect, read)`` pair). ``transport`` sends the requests
+    (`igautopost.graph.transport`): by default an `Urllib3Transport` keeping ``pool_size`` idle
+    connections per thread and host; tests pass a `MockTransport`. A publish call is held
+    ahead on an open connection only when the transport offers that (`prepared.OpensAhead`).
     """
 
     def __init__(
@@ -133,7 +129,7 @@ class GraphClient:
         request = self._request(
             "POST", path, token=token, query=None, form={"creation_id": container_id}, base=None
         )
-        return Prepared(request, token, self._transport.open(request))
+        return Prepared(request, token, open_ahead(self._transport, self._transport.send, request))
 
     def send_publish(self, prepared: Prepared) -> str:
         """The answer to a call `prepare_publish` built (sent now unless launched already);
@@ -222,8 +218,9 @@ class GraphClient:
     # -- plumbing ------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connections."""
-        self._transport.close()
+        """Close the transport's connections (if it holds any)."""
+        if isinstance(self._transport, Closeable):
+            self._transport.close()
 
     def __enter__(self) -> GraphClient:
         return self
@@ -284,7 +281,7 @@ class GraphClient:
             url += "?" + urlencode(query)
         return Request(method, path, url, headers, body, self.timeout)
 
-    def _send(self, request: Request, exchange: Callable[[], Answer] | None = None) -> Answer:
+    def _send(self, request: Request, exchange: Callable[[], Response] | None = None) -> Response:
         """The transport's answer (or `exchange`'s, for a request already on its way);
         network failures become `GraphNetworkError`s."""
         method, path = request.method, request.path
@@ -313,7 +310,7 @@ class GraphClient:
     def _finish(
         self,
         request: Request,
-        answer: Answer,
+        answer: Response,
         token: Token | None,
         query: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
@@ -328,217 +325,6 @@ class GraphClient:
             "%s %s failed: %s %s/%s", method, path, type(error).__name__, error.code, error.subcode
         )
         raise error
-
-
-@dataclass(frozen=True)
-class Request:
-    """One Graph API request, ready to send. Its URL carries no token (the header does)."""
-
-    method: str
-    path: str  # what logs and errors show: no host, no query
-    url: str = field(repr=False)
-    headers: dict[str, str] = field(repr=False)
-    body: bytes | None = field(repr=False)
-    timeout: Timeout
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-class Pending(Protocol):
-    """A request on a connection of its own, opened ahead (`Transport.open`)."""
-
-    def launch(self) -> bool:
-        """Write the request now, from any thread, without waiting for the answer; False
-        (nothing written) when that could block: no connection is open."""
-        ...
-
-    def answer(self) -> Answer:
-        """Send the request unless launched, then read its answer; once only."""
-        ...
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A publish call built and connected ahead of sending (`GraphClient.prepare_publish`)."""
-
-    request: Request
-    token: Token = field(repr=False)
-    pending: Pending = field(repr=False)
-
-    def launch(self) -> bool:
-        """Send the call now if that cannot block (see `Pending.launch`): a failure is kept
-        for `GraphClient.send_publish` to report."""
-        return self.pending.launch()
-
-    def answer(self) -> Answer:
-        return self.pending.answer()
-
-
-class Transport(Protocol):
-    """What sends the client's requests (`Urllib3Transport`, or a fake in tests)."""
-
-    def send(self, request: Request) -> Answer: ...
-
-    def open(self, request: Request) -> Pending:
-        """`request` on a connection taken for it and opened now, to be sent later."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class Urllib3Transport:
-    """HTTP/1.1 with keep-alive on urllib3: each thread has its own pool manager, keeping up
-    to `pool_size` idle connections per host. Certificates are checked against certifi's
-    bundle; `proxy`, when given, carries every request. No retries, no redirects."""
-
-    def __init__(self, pool_size: int = 4, proxy: str | None = None) -> None:
-        self._options: dict[str, Any] = {"maxsize": pool_size, "ca_certs": certifi.where()}
-        self._proxy = proxy
-        self._local = threading.local()
-        self._managers: list[urllib3.PoolManager] = []
-        self._lock = threading.Lock()
-
-    @property
-    def _manager(self) -> urllib3.PoolManager:
-        manager: urllib3.PoolManager | None = getattr(self._local, "manager", None)
-        if manager is None:
-            proxy, options = self._proxy, self._options
-            manager = (
-                urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-            )
-            self._local.manager = manager
-            with self._lock:
-                self._managers.append(manager)
-        return manager
-
-    def send(self, request: Request) -> Answer:
-        connect, read = _timeouts(request.timeout)
-        response = self._manager.urlopen(
-            request.method,
-            request.url,
-            body=request.body,
-            headers=request.headers,
-            timeout=urllib3.Timeout(connect=connect, read=read),
-            retries=False,
-            redirect=False,
-        )
-        return Answer(response.status, response.headers, response.data)
-
-    def open(self, request: Request) -> Pending:
-        connect, read = _timeouts(request.timeout)
-        manager = self._manager
-        parsed = parse_url(request.url)
-        pool = manager.connection_from_url(request.url)
-        if not isinstance(pool, HTTPConnectionPool) or (
-            isinstance(manager, urllib3.ProxyManager)
-            and manager._proxy_requires_url_absolute_form(parsed)
-        ):
-            return _Later(self, request)  # a plain-HTTP proxy rewrites requests: no shortcut
-        connection = pool._get_conn()  # urllib3 has no public way to hold one for later
-        try:
-            if not connection.is_connected:
-                connection.timeout = connect
-                connection.connect()
-        except Exception as exc:  # the send reports real failures, after connecting again
-            log.debug("could not connect ahead: %s", type(exc).__name__)
-        return _Outgoing(pool, connection, request, parsed.request_uri, read)
-
-    def close(self) -> None:
-        with self._lock:
-            managers, self._managers = self._managers, []
-        for manager in managers:
-            manager.clear()
-        self._local = threading.local()
-
-
-class _Outgoing:
-    """A request held on its own connection, out of its thread's pool until answered."""
-
-    def __init__(
-        self,
-        pool: HTTPConnectionPool,
-        connection: BaseHTTPConnection,
-        request: Request,
-        target: str,
-        read_timeout: float,
-    ) -> None:
-        self._pool = pool
-        self._connection: BaseHTTPConnection | None = connection
-        self._request = request
-        self._target = target
-        self._read_timeout = read_timeout
-        self._sent = False
-        self._failure: BaseException | None = None
-        self._writing = threading.Lock()  # one write, whichever thread gets there first
-
-    def launch(self) -> bool:
-        with self._writing:
-            connection = self._connection
-            # Not connected, or closed by the server meanwhile: connecting could block.
-            if connection is None or self._sent or not connection.is_connected:
-                return False
-            self._write()
-            return True
-
-    def answer(self) -> Answer:
-        connection = self._connection
-        if connection is None:
-            raise RuntimeError("a prepared request is answered once only")
-        try:
-            with self._writing:
-                if not self._sent:
-                    if not connection.is_closed and not connection.is_connected:
-                        connection.close()  # closed by the server meanwhile: connect again
-                    self._write()
-            if self._failure is not None:
-                raise self._failure
-            connection.timeout = self._read_timeout
-            response = connection.getresponse()
-            answer = Answer(response.status, response.headers, response.data)
-        except BaseException:
-            connection.close()
-            self._pool._put_conn(None)
-            raise
-        finally:
-            self._connection = None
-        self._pool._put_conn(connection)
-        return answer
-
-    def _write(self) -> None:
-        request, connection = self._request, self._connection
-        assert connection is not None
-        self._sent = True
-        try:
-            connection.request(
-                request.method, self._target, body=request.body, headers=request.headers
-            )
-        except BrokenPipeError:
-            pass  # the server may have answered and closed already: the answer tells
-        except BaseException as exc:  # reported by `answer`, in the caller's thread
-            self._failure = exc
-
-
-class _Later:
-    """A request sent only when its answer is asked for (where holding one cannot work)."""
-
-    def __init__(self, transport: Urllib3Transport, request: Request) -> None:
-        self._transport = transport
-        self._request = request
-
-    def launch(self) -> bool:
-        return False
-
-    def answer(self) -> Answer:
-        return self._transport.send(self._request)
-
-
-def _timeouts(timeout: Timeout) -> tuple[float, float]:
-    return timeout if isinstance(timeout, tuple) else (timeout, timeout)
 
 
 def proxy_for(base_url: str) -> str | None:

@@ -1,0 +1,149 @@
+"""The held-ahead request: an optional capability of a transport, not part of its seam.
+
+A publish call must leave on its second. A transport that `OpensAhead` builds the request
+and opens its connection early (`open`), so that sending it later costs no TCP or TLS
+handshake; any thread may then `launch` it, and `answer` reads the answer. A transport
+without the capability still works: `open_ahead` falls back to sending the request when its
+answer is asked for (`SentLater`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .messages import Request, Response
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+    from urllib3 import HTTPConnectionPool
+    from urllib3._base_connection import BaseHTTPConnection
+
+
+class Pending(Protocol):
+    """A request on a connection of its own, opened ahead (`OpensAhead.open`)."""
+
+    def launch(self) -> bool:
+        """Write the request now, from any thread, without waiting for the answer; False
+        (nothing written) when that could block: no connection is open."""
+        ...
+
+    def answer(self) -> Response:
+        """Send the request unless launched, then read its answer; once only."""
+        ...
+
+
+@runtime_checkable
+class OpensAhead(Protocol):
+    """A transport that can hold a request on a connection opened now, to send it later."""
+
+    def open(self, request: Request) -> Pending:
+        """`request` on a connection taken for it and opened now, to be sent later."""
+        ...
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A publish call built and connected ahead of sending (`GraphClient.prepare_publish`)."""
+
+    request: Request
+    token: str | SecretStr = field(repr=False)
+    pending: Pending = field(repr=False)
+
+    def launch(self) -> bool:
+        """Send the call now if that cannot block (see `Pending.launch`): a failure is kept
+        for `GraphClient.send_publish` to report."""
+        return self.pending.launch()
+
+    def answer(self) -> Response:
+        return self.pending.answer()
+
+
+def open_ahead(transport: object, send: Callable[[Request], Response], request: Request) -> Pending:
+    """`request` held ahead by `transport` if it `OpensAhead`, else sent only when answered."""
+    if isinstance(transport, OpensAhead):
+        return transport.open(request)
+    return SentLater(send, request)
+
+
+class SentLater:
+    """A request sent only when its answer is asked for (where holding one cannot work)."""
+
+    def __init__(self, send: Callable[[Request], Response], request: Request) -> None:
+        self._send = send
+        self._request = request
+
+    def launch(self) -> bool:
+        return False
+
+    def answer(self) -> Response:
+        return self._send(self._request)
+
+
+class HeldConnection:
+    """A request held on its own urllib3 connection, out of its thread's pool until answered."""
+
+    def __init__(
+        self,
+        pool: HTTPConnectionPool,
+        connection: BaseHTTPConnection,
+        request: Request,
+        target: str,
+        read_timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._connection: BaseHTTPConnection | None = connection
+        self._request = request
+        self._target = target
+        self._read_timeout = read_timeout
+        self._sent = False
+        self._failure: BaseException | None = None
+        self._writing = threading.Lock()  # one write, whichever thread gets there first
+
+    def launch(self) -> bool:
+        with self._writing:
+            connection = self._connection
+            # Not connected, or closed by the server meanwhile: connecting could block.
+            if connection is None or self._sent or not connection.is_connected:
+                return False
+            self._write()
+            return True
+
+    def answer(self) -> Response:
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("a prepared request is answered once only")
+        try:
+            with self._writing:
+                if not self._sent:
+                    if not connection.is_closed and not connection.is_connected:
+                        connection.close()  # closed by the server meanwhile: connect again
+                    self._write()
+            if self._failure is not None:
+                raise self._failure
+            connection.timeout = self._read_timeout
+            response = connection.getresponse()
+            answer = Response(response.status, response.headers, response.data)
+        except BaseException:
+            connection.close()
+            self._pool._put_conn(None)
+            raise
+        finally:
+            self._connection = None
+        self._pool._put_conn(connection)
+        return answer
+
+    def _write(self) -> None:
+        request, connection = self._request, self._connection
+        assert connection is not None
+        self._sent = True
+        try:
+            connection.request(
+                request.method, self._target, body=request.body, headers=request.headers
+            )
+        except BrokenPipeError:
+            pass  # the server may have answered and closed already: the answer tells
+        except BaseException as exc:  # reported by `answer`, in the caller's thread
+            self._failure = exc
