@@ -285,6 +285,10 @@ class Post(BaseModel):
     publish_attempted_at: datetime | None = None  # set before every publish call
     lease_until: datetime | None = None  # a worker is running a step for it until then
     claimed_at: datetime | None = None  # when the current (or last) lease was taken
+    # Set on a post as its claim returns it: the claim itself stored `publish_attempted_at`
+    # (a due ready post), and no publish call has left since. A step that makes no call
+    # takes that mark back; an attempt stored before the claim may have reached Instagram.
+    publish_marked: bool = Field(default=False, exclude=True)
     token_ciphertext: str | None = Field(default=None, exclude=True, repr=False)
     media_id: str | None = None
     permalink: str | None = None

@@ -35,10 +35,7 @@ class TokenGate:
         """Changes for a post that made no publish call in this step and tries again at
         `next_attempt_at`: the publish attempt its claim stored is taken back."""
         changes: dict[str, object] = {"next_attempt_at": next_attempt_at}
-        claimed_attempt = post.publish_attempted_at is not None and (
-            post.publish_attempted_at == post.claimed_at
-        )
-        if post.status is Status.READY and claimed_attempt:
+        if post.status is Status.READY and post.publish_marked:
             changes["publish_attempted_at"] = None  # marked by the claim; no call went through
         return changes
 

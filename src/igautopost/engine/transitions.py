@@ -26,6 +26,8 @@ from .quota import QuotaTracker
 CONTAINER_LIFE = timedelta(hours=24)
 FOLLOW_UP_TRIES = 5  # reads of the permalink after transient errors
 EXPIRY_MARGIN = timedelta(minutes=10)  # do not publish a container this close to expiring
+# A post as a step goes on without its publish attempt mark (neither stored nor the claim's).
+_UNATTEMPTED: dict[str, Any] = {"publish_attempted_at": None, "publish_marked": False}
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class Steps:
             return self.published(
                 post, None, now, "published before the last edit: the edit came too late"
             )
-        unattempted = post.model_copy(update={"publish_attempted_at": None})
+        unattempted = post.model_copy(update=_UNATTEMPTED)
         return self.p.new_container(
             unattempted,
             f"container {post.container_id} is {status.status_code}, not published: "
@@ -202,7 +204,7 @@ class Steps:
         if status.is_expired:
             # A published container reads PUBLISHED, never EXPIRED: any publish attempt on this
             # one did not go through, so a new container cannot publish the post twice.
-            unattempted = post.model_copy(update={"publish_attempted_at": None})
+            unattempted = post.model_copy(update=_UNATTEMPTED)
             outcome = self.p.new_container(unattempted, f"container {status.id} expired")
             return replace(outcome, changes={**outcome.changes, "publish_attempted_at": None})
         if post.publish_attempted_at is not None:
@@ -253,10 +255,8 @@ class Steps:
         assert post.container_id is not None
         # The claim of a due ready post stored its publish attempt already (one write for the
         # whole batch); an attempt stored before this claim may have reached Instagram.
-        marked = (
-            post.publish_attempted_at is not None and post.publish_attempted_at == post.claimed_at
-        )
-        unmarked = post.model_copy(update={"publish_attempted_at": None}) if marked else post
+        marked = post.publish_marked
+        unmarked = post.model_copy(update=_UNATTEMPTED) if marked else post
         if unmarked.publish_attempted_at is not None:
             status = self.p.client.container_status(post.container_id, token=token)
             if not status.is_finished:
@@ -302,7 +302,10 @@ class Steps:
             else:
                 media_id = self.p.client.publish(post.account, post.container_id, token=token)
         except GraphError as exc:
-            attempted = post.model_copy(update={"publish_attempted_at": now})
+            # the mark now stands for a call that left, whichever step stored it
+            attempted = post.model_copy(
+                update={"publish_attempted_at": now, "publish_marked": False}
+            )
             return self._after_failed_publish(attempted, exc, token)
         return self.published(post, media_id, now, "", token=token)
 

@@ -66,17 +66,21 @@ _LEASE = {
         else_=posts.c.publish_attempted_at,
     ),
 }
+# What a claim returns besides the row: whether it stored the publish attempt itself (read
+# back as `Post.publish_marked`). RETURNING sees the written row only, and the claim wrote
+# its own time there exactly when it marked; the engine reads the flag, never the times.
+_RETURNED = (*posts.c, (posts.c.publish_attempted_at == _NOW).label("publish_marked"))
 _CLAIM_ONE = (
     posts.update()
     .where(posts.c.id == sa.bindparam("c_id"), _CLAIMABLE)
     .values(_LEASE)
-    .returning(*posts.c)
+    .returning(*_RETURNED)
 )
 _CLAIM_MANY = (
     posts.update()
     .where(posts.c.id.in_(sa.bindparam("c_ids", expanding=True)), _CLAIMABLE)
     .values(_LEASE)
-    .returning(*posts.c)
+    .returning(*_RETURNED)
 )
 
 
@@ -93,7 +97,7 @@ def _claim_due_statement(*, skip_locked: bool) -> sa.Update:
         posts.update()
         .where(posts.c.id.in_(due.scalar_subquery()), _CLAIMABLE)
         .values(_LEASE)
-        .returning(*posts.c)
+        .returning(*_RETURNED)
     )
     return statement
 

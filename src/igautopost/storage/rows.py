@@ -59,6 +59,7 @@ def read_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> tuple[Pos
         published_at=row.get("published_at"),
         lease_until=row.get("lease_until"),
         claimed_at=row.get("claimed_at"),
+        publish_marked=bool(row.get("publish_marked")),  # only a claim's rows say so
         token_ciphertext=row.get("token_ciphertext"),
         comment_id=row.get("comment_id"),
         comment_attempted_at=row.get("comment_attempted_at"),
