@@ -101,3 +101,24 @@ def test_holding_a_request_ahead_is_optional():
     assert [(request.method, request.path) for request in seen] == [
         ("POST", "/v25.0/1784/media_publish")
     ]
+
+
+def test_the_api_host_is_an_explicit_argument():
+    seen: list[Request] = []
+    client = mock_client(
+        {
+            ("GET", "/v25.0/1784/content_publishing_limit"): json_response({"data": []}),
+            ("GET", "/refresh_access_token"): json_response(
+                {"access_token": "IGAAfresh", "expires_in": 5183944}
+            ),
+        },
+        seen,
+    )
+    client.publishing_limit("1784", token=TOKEN)
+    client.publishing_limit("1784", token=TOKEN, host="https://graph.instagram.com/")
+    client.refresh_token(TOKEN, host="http://127.0.0.1:8997")
+    assert [request.url.partition("?")[0] for request in seen] == [
+        "https://graph.facebook.com/v25.0/1784/content_publishing_limit",
+        "https://graph.instagram.com/v25.0/1784/content_publishing_limit",
+        "http://127.0.0.1:8997/refresh_access_token",
+    ]

@@ -122,7 +122,7 @@ class Accounts:
         now = self.clock.now()
         try:
             limit = self.client.publishing_limit(
-                ig_user_id, token=api_token(found, self.instagram_base_url)
+                ig_user_id, token=found.token, host=api_host(found, self.instagram_base_url)
             )
         except TokenInvalid as exc:
             mark_needs_reconnect(self.store, found, describe_token_error(exc), now)
@@ -180,11 +180,9 @@ def mark_needs_reconnect(
         log.warning("%s", reconnect_message(found.account, reason))
 
 
-def api_token(found: Credentials, instagram_base_url: str | None) -> str:
-    """The account's token, bound to the Instagram Login host when the account logged in
-    that way (calls with it then go there, whatever the client's default host)."""
+def api_host(found: Credentials, instagram_base_url: str | None) -> str | None:
+    """The API host the account's calls must go to: the Instagram Login host when the
+    account logged in that way, else None (the client's default host)."""
     if found.account.login == "instagram" and instagram_base_url:
-        from ..graph.client import HostToken
-
-        return HostToken(found.token, instagram_base_url)
-    return found.token
+        return instagram_base_url
+    return None

@@ -25,7 +25,7 @@ from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenInvalid
 from ..storage.accounts import Account, AccountStore, Credentials
 from .service import (
-    api_token,
+    api_host,
     describe_token_error,
     mark_needs_reconnect,
     refresh_token,
@@ -152,7 +152,9 @@ class AccountKeeper:
     def _probe(self, found: Credentials, now: datetime) -> None:
         try:
             self.client.publishing_limit(
-                found.account.ig_user_id, token=api_token(found, self.instagram_base_url)
+                found.account.ig_user_id,
+                token=found.token,
+                host=api_host(found, self.instagram_base_url),
             )
         except TokenInvalid as exc:
             log.debug(

@@ -58,7 +58,10 @@ Login = Literal["facebook", "instagram"]
 class HostToken(str):
     """An access token bound to the API host that must receive it: Instagram Login tokens
     are sent to graph.instagram.com, Facebook Login tokens to graph.facebook.com. One client
-    then serves accounts of both login types."""
+    then serves accounts of both login types.
+
+    Being replaced by the explicit ``host=`` argument of the client's calls: only the
+    engine's steps still pass the host this way (`engine.tokens.TokenGate.bind`)."""
 
     api_base: str
 
@@ -82,6 +85,10 @@ class GraphClient:
     (`igautopost.graph.transport`): by default an `Urllib3Transport` keeping ``pool_size`` idle
     connections per thread and host; tests pass a `MockTransport`. A publish call is held
     ahead on an open connection only when the transport offers that (`prepared.OpensAhead`).
+
+    The calls that take an account's token also take ``host``: the API base URL the call
+    must go to, given where the token belongs (an Instagram Login account's calls go to
+    ``instagram_base_url``); None sends it to ``base_url``.
     """
 
     def __init__(
@@ -104,30 +111,40 @@ class GraphClient:
 
     # -- publishing ----------------------------------------------------------------------
 
-    def create_container(self, ig_user_id: str, params: Mapping[str, str], *, token: Token) -> str:
+    def create_container(
+        self, ig_user_id: str, params: Mapping[str, str], *, token: Token, host: str | None = None
+    ) -> str:
         """Create a media container (`igautopost.graph.params` builds ``params``); its id."""
-        data = self._call("POST", self._path(ig_user_id, "media"), token=token, form=params)
+        path = self._path(ig_user_id, "media")
+        data = self._call("POST", path, token=token, form=params, base=host)
         return _id(data, "POST", self._path(ig_user_id, "media"))
 
-    def container_status(self, container_id: str, *, token: Token) -> ContainerStatus:
+    def container_status(
+        self, container_id: str, *, token: Token, host: str | None = None
+    ) -> ContainerStatus:
         """The container's ``status_code`` and ``status`` text (ERROR subcode parsed)."""
         query = {"fields": STATUS_FIELDS}
-        data = self._call("GET", self._path(container_id), token=token, query=query)
+        data = self._call("GET", self._path(container_id), token=token, query=query, base=host)
         return ContainerStatus.from_json(data, container_id)
 
-    def publish(self, ig_user_id: str, container_id: str, *, token: Token) -> str:
+    def publish(
+        self, ig_user_id: str, container_id: str, *, token: Token, host: str | None = None
+    ) -> str:
         """Publish a FINISHED container; the new media id. Never call twice for one post."""
         path = self._path(ig_user_id, "media_publish")
-        data = self._call("POST", path, token=token, form={"creation_id": container_id})
+        form = {"creation_id": container_id}
+        data = self._call("POST", path, token=token, form=form, base=host)
         return _id(data, "POST", path)
 
-    def prepare_publish(self, ig_user_id: str, container_id: str, *, token: Token) -> Prepared:
+    def prepare_publish(
+        self, ig_user_id: str, container_id: str, *, token: Token, host: str | None = None
+    ) -> Prepared:
         """`publish`, built but not sent, on a connection opened now: done ahead of the
         publish time, the call then leaves without a TCP (and TLS) handshake. Any thread may
         send it (`Prepared.launch`, never blocking); `send_publish` reads the answer."""
         path = self._path(ig_user_id, "media_publish")
         request = self._request(
-            "POST", path, token=token, query=None, form={"creation_id": container_id}, base=None
+            "POST", path, token=token, query=None, form={"creation_id": container_id}, base=host
         )
         return Prepared(request, token, open_ahead(self._transport, self._transport.send, request))
 
@@ -138,31 +155,37 @@ class GraphClient:
         data = self._finish(request, self._send(request, prepared.answer), prepared.token)
         return _id(data, request.method, request.path)
 
-    def media(self, media_id: str, *, token: Token) -> MediaInfo:
+    def media(self, media_id: str, *, token: Token, host: str | None = None) -> MediaInfo:
         """A published media's permalink, shortcode, timestamp and types."""
-        data = self._call("GET", self._path(media_id), token=token, query={"fields": MEDIA_FIELDS})
+        query = {"fields": MEDIA_FIELDS}
+        data = self._call("GET", self._path(media_id), token=token, query=query, base=host)
         return MediaInfo.from_json(data, media_id)
 
-    def recent_media(self, ig_user_id: str, *, token: Token, limit: int = 50) -> list[MediaInfo]:
+    def recent_media(
+        self, ig_user_id: str, *, token: Token, limit: int = 50, host: str | None = None
+    ) -> list[MediaInfo]:
         """The account's latest feed posts and reels, newest first (stories are not listed),
         with their captions and times: to find a post whose publish answer was lost."""
         path = self._path(ig_user_id, "media")
         query = {"fields": RECENT_MEDIA_FIELDS, "limit": str(limit)}
-        data = self._call("GET", path, token=token, query=query)
+        data = self._call("GET", path, token=token, query=query, base=host)
         rows = data.get("data")
         items = rows if isinstance(rows, list) else []
         return [MediaInfo.from_json(row, "") for row in items if isinstance(row, dict)]
 
-    def publishing_limit(self, ig_user_id: str, *, token: Token) -> PublishingLimit:
+    def publishing_limit(
+        self, ig_user_id: str, *, token: Token, host: str | None = None
+    ) -> PublishingLimit:
         """The account's publishing quota usage; quota defaults to 50 per 24 h if not sent."""
         path = self._path(ig_user_id, "content_publishing_limit")
-        data = self._call("GET", path, token=token, query={"fields": LIMIT_FIELDS})
+        data = self._call("GET", path, token=token, query={"fields": LIMIT_FIELDS}, base=host)
         return PublishingLimit.from_json(data)
 
-    def comment(self, media_id: str, message: str, *, token: Token) -> str:
+    def comment(self, media_id: str, message: str, *, token: Token, host: str | None = None) -> str:
         """Comment on a media (the "first comment"); the comment's id."""
         path = self._path(media_id, "comments")
-        return _id(self._call("POST", path, token=token, form={"message": message}), "POST", path)
+        data = self._call("POST", path, token=token, form={"message": message}, base=host)
+        return _id(data, "POST", path)
 
     # -- tokens --------------------------------------------------------------------------
 
@@ -199,13 +222,12 @@ class GraphClient:
         }
         return self._instagram_token("/access_token", query, base)
 
-    def refresh_token(self, token: Token) -> LongLivedToken:
+    def refresh_token(self, token: Token, *, host: str | None = None) -> LongLivedToken:
         """Refresh a long-lived Instagram Login token (>= 24 h old, still valid): 60 more days,
-        from `instagram_base_url` (or the host a `HostToken` names)."""
+        from ``host`` if given, else `instagram_base_url` (or the host a `HostToken` names)."""
         query = {"grant_type": "ig_refresh_token", "access_token": _secret(token)}
-        return self._instagram_token(
-            "/refresh_access_token", query, self._token_host("instagram", token)
-        )
+        base = host.rstrip("/") if host else self._token_host("instagram", token)
+        return self._instagram_token("/refresh_access_token", query, base)
 
     def _instagram_token(self, path: str, query: dict[str, str], base: str) -> LongLivedToken:
         # graph.instagram.com answers these only to GET with the secrets in the query string
@@ -276,7 +298,7 @@ class GraphClient:
         if form is not None:
             body = urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        url = (base or getattr(token, "api_base", None) or self.base_url) + path
+        url = (base or getattr(token, "api_base", None) or self.base_url).rstrip("/") + path
         if query:
             url += "?" + urlencode(query)
         return Request(method, path, url, headers, body, self.timeout)
