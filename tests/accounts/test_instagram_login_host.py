@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import igautopost
-from igautopost.graph import HostToken
+from igautopost.engine.tokens import TokenGate
 from igautopost.sandbox import SandboxServer
 
 
@@ -49,7 +49,23 @@ def test_each_account_is_published_through_its_login_types_host(tmp_path: Path) 
     store.close()
 
 
-def test_a_host_bound_token_never_shows_its_text() -> None:
-    token = HostToken("IGAA-secret-value", "https://graph.instagram.com/")
-    assert token == "IGAA-secret-value" and token.api_base == "https://graph.instagram.com"
-    assert "IGAA-secret-value" not in repr(token)
+def test_a_steps_host_follows_the_login_type_of_its_token(tmp_path: Path) -> None:
+    settings = igautopost.Settings(
+        data_dir=tmp_path, secret_key=igautopost.TokenCipher.generate_key()
+    )
+    store = igautopost.open_store(settings)
+    now = datetime(2030, 6, 1, 8, tzinfo=UTC)
+    # The account says it logged in with Instagram Login, whatever its token looks like.
+    store.accounts.put(None, "17841400000000011", "EAAB-ig-login", now=now, login="instagram")
+    store.accounts.put(None, "17841400000000022", "EAAB-fb-login", now=now, login="facebook")
+    instagram = store.accounts.credentials(None, "17841400000000011")
+    facebook = store.accounts.credentials(None, "17841400000000022")
+    host = "https://graph.instagram.com"
+    assert TokenGate.host_for("EAAB-ig-login", instagram, host) == host
+    assert TokenGate.host_for("EAAB-fb-login", facebook, host) is None
+    assert TokenGate.host_for("EAAB-ig-login", instagram, None) is None
+    # A post's own token (not the account's) is placed by its prefix.
+    assert TokenGate.host_for("IGAA-own", facebook, host) == host
+    assert TokenGate.host_for("EAAB-own", instagram, host) is None
+    assert TokenGate.host_for("IGAA-own", None, host) == host
+    store.close()

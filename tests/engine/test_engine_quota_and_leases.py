@@ -153,7 +153,9 @@ def test_posts_published_at_the_same_moment_never_overbook_the_quota(
 
 def test_a_reserved_slot_is_given_back_when_no_publish_went_through() -> None:
     class Limit:
-        def publishing_limit(self, account: str, *, token: str) -> PublishingLimit:
+        def publishing_limit(
+            self, account: str, *, token: str, host: str | None = None
+        ) -> PublishingLimit:
             return PublishingLimit(quota_usage=0, quota_total=2)
 
     class Ledger:
@@ -162,14 +164,14 @@ def test_a_reserved_slot_is_given_back_when_no_publish_went_through() -> None:
 
     quota = QuotaTracker(Limit(), Ledger(), cache_for=timedelta(minutes=5), default_total=50)  # type: ignore[arg-type]
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    answers = [quota.reserve("a", "token", now) for _ in range(3)]
+    answers = [quota.reserve("a", "token", now, host=None) for _ in range(3)]
     assert answers[:2] == [None, None] and answers[2] is not None
     quota.settle("a", published=False)  # that call failed: its slot is free again
-    assert quota.reserve("a", "token", now) is None
+    assert quota.reserve("a", "token", now, host=None) is None
     quota.settle("a", published=True)
     quota.settle("a", published=True)
-    assert quota.reserve("b", "token", now) is None, "per account"
-    assert quota.reserve("a", "token", now) is not None, "two published, none left"
+    assert quota.reserve("b", "token", now, host=None) is None, "per account"
+    assert quota.reserve("a", "token", now, host=None) is not None, "two published, none left"
 
 
 # -- leases --------------------------------------------------------------------------------

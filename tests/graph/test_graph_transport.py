@@ -33,7 +33,6 @@ from igautopost.graph import (
     GraphTimeout,
     TokenInvalid,
 )
-from igautopost.graph.client import HostToken
 from igautopost.graph.prepared import Prepared
 from igautopost.graph.transport import Request, Response, Urllib3Transport
 
@@ -300,11 +299,11 @@ def test_instagram_token_calls_go_to_the_instagram_host_setting(base_url: str):
     ]
 
 
-def test_a_host_bound_token_is_refreshed_at_its_host():
+def test_a_token_is_refreshed_at_the_host_named():
     sessions: list[FakeTransport] = []
     data = {"access_token": "x", "token_type": "bearer", "expires_in": 1}
     client = fake_client(lambda *_: answer(data=data), sessions, base_url="http://127.0.0.1:8999")
-    client.refresh_token(HostToken(IG_TOKEN, "http://127.0.0.1:8997"))
+    client.refresh_token(IG_TOKEN, host="http://127.0.0.1:8997")
     assert [url for _, url, _ in sessions[0].calls] == [
         "http://127.0.0.1:8997/refresh_access_token"
     ]

@@ -85,12 +85,14 @@ def _fits(post: Post, media: MediaInfo) -> bool:
 RECENT = 50  # media read: more than an account publishes in the window (quota: 50 a day)
 
 
-def find_media(client: GraphClient, store: SqlStore, post: Post, token: Token) -> Match:
-    """Read the account's recent media and match the post among them (raises the
-    `GraphError` of the read)."""
+def find_media(
+    client: GraphClient, store: SqlStore, post: Post, token: Token, *, host: str | None
+) -> Match:
+    """Read the account's recent media, from `host` (None: the client's default), and match
+    the post among them (raises the `GraphError` of the read)."""
     reason = searchable(post)
     if reason is not None:
         return Match(None, reason)
-    recent = client.recent_media(post.account, token=token, limit=RECENT)
+    recent = client.recent_media(post.account, token=token, limit=RECENT, host=host)
     recorded = store.recorded_media(post.account, since=window(post)[0])
     return match_media(post, recent, recorded)

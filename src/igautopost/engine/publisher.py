@@ -143,11 +143,11 @@ class Publisher:
             return Outcome(Status.PUBLISHED, {"next_attempt_at": None}, "no token: no follow-up")
         if token is None:
             return self.fail(post, "no access token is stored for this post")
-        token = self.gate.bind(token, found, self.instagram_base_url)
+        host = self.gate.host_for(token, found, self.instagram_base_url)
         try:
-            return self._steps.run(post, token, now)
+            return self._steps.run(post, token, now, host=host)
         except GraphError as exc:
-            return self.on_error(post, exc, token)
+            return self.on_error(post, exc, token, host=host)
 
     # -- outcomes shared by the steps ------------------------------------------------------
 
@@ -178,8 +178,9 @@ class Publisher:
         spec = post.spec.model_copy(update={"publish_at": at})
         return at, self.policy.leads.prepare_at(spec)
 
-    def on_error(self, post: Post, exc: GraphError, token: str) -> Outcome:
-        """Decide what a Graph error means for the post: wait, retry, recreate or fail."""
+    def on_error(self, post: Post, exc: GraphError, token: str, *, host: str | None) -> Outcome:
+        """Decide what a Graph error means for the post: wait, retry, recreate or fail.
+        `host` is the API host `token`'s calls go to (None: the client's default)."""
         now = self.clock.now()
         if isinstance(exc, TokenInvalid) and post.has_token:
             return self._own_token_refused(post, exc, token)
@@ -201,7 +202,7 @@ class Publisher:
                 post, free, f"publishing quota reached: waiting until {free:%H:%M} UTC"
             )
         if exc.is_transient:
-            return self._retry(post, exc, now, token)
+            return self._retry(post, exc, now, token, host=host)
         may_recreate = post.containers_created < self.policy.retries.new_container_attempts
         if exc.needs_new_container and post.publish_attempted_at is None and may_recreate:
             return self.new_container(post, f"{_describe(exc)}: preparing a new container")
@@ -237,7 +238,9 @@ class Publisher:
         }
         return Outcome(Status.SCHEDULED, changes, detail)
 
-    def _retry(self, post: Post, exc: GraphError, now: datetime, token: str) -> Outcome:
+    def _retry(
+        self, post: Post, exc: GraphError, now: datetime, token: str, *, host: str | None
+    ) -> Outcome:
         attempt = post.attempts + 1
         delay = self.policy.retries.delay_for(attempt, self.rng)
         if isinstance(exc, RateLimited) and exc.retry_after:
@@ -245,7 +248,7 @@ class Publisher:
         at = now + delay
         if at > self.policy.retries.deadline(post.publish_at):
             if post.publish_attempted_at is not None and post.container_id is not None:
-                return self._answer_before_failing(post, exc, token, at)
+                return self._answer_before_failing(post, exc, token, at, host=host)
             late = self.policy.retries.max_lateness
             return self.fail(
                 post, f"missed: still failing {late} after the publish time ({_describe(exc)})", exc
@@ -255,13 +258,13 @@ class Publisher:
         )
 
     def _answer_before_failing(
-        self, post: Post, exc: GraphError, token: str, at: datetime
+        self, post: Post, exc: GraphError, token: str, at: datetime, *, host: str | None
     ) -> Outcome:
         """Past the deadline, but a publish call for the post may have gone through: the post
         is failed only once Instagram says its container is not published."""
         assert post.container_id is not None
         try:
-            status = self.client.container_status(post.container_id, token=token)
+            status = self.client.container_status(post.container_id, token=token, host=host)
         except GraphError as unread:
             return self.later(
                 post,

@@ -60,14 +60,17 @@ class QuotaTracker:
         self._in_flight: Counter[str] = Counter()  # slots reserved by steps not settled yet
         self._lock = threading.Lock()
 
-    def read_ahead(self, account: str, token: str, now: datetime) -> None:
-        """Read the quota before the publish time, so that the publish step finds it cached."""
-        self._reading(account, token, now)
+    def read_ahead(self, account: str, token: str, now: datetime, *, host: str | None) -> None:
+        """Read the quota before the publish time, so that the publish step finds it cached.
+        `host` is the API host `token`'s calls go to (None: the client's default)."""
+        self._reading(account, token, now, host=host)
 
-    def reserve(self, account: str, token: str, now: datetime) -> datetime | None:
+    def reserve(
+        self, account: str, token: str, now: datetime, *, host: str | None
+    ) -> datetime | None:
         """Take a slot for one publish call (None), or say when one should be free again.
         Every None must be followed by one `settle`."""
-        reading = self._reading(account, token, now)
+        reading = self._reading(account, token, now, host=host)
         with self._lock:
             used = self._in_flight[account]
             if reading.usage is not None:
@@ -98,20 +101,20 @@ class QuotaTracker:
             total = known.total if known is not None else self._default_total
             self._readings[account] = _Reading(usage=total, total=total, read_at=now)
 
-    def _reading(self, account: str, token: str, now: datetime) -> _Reading:
+    def _reading(self, account: str, token: str, now: datetime, *, host: str | None) -> _Reading:
         with self._lock:
             reading = self._readings.get(account)
             if reading is not None and reading.fresh(now, self._cache_for):
                 return reading
-        fresh = self._read(account, token, now)
+        fresh = self._read(account, token, now, host=host)
         with self._lock:
             self._readings[account] = fresh
         return fresh
 
-    def _read(self, account: str, token: str, now: datetime) -> _Reading:
+    def _read(self, account: str, token: str, now: datetime, *, host: str | None) -> _Reading:
         for _ in range(READ_TRIES):
             try:
-                limit = self._client.publishing_limit(account, token=token)
+                limit = self._client.publishing_limit(account, token=token, host=host)
             except GraphError as exc:
                 if exc.is_transient:
                     continue

@@ -64,12 +64,13 @@ class TokenGate:
         return self.wait(post, account, subcode=exc.subcode)
 
     @staticmethod
-    def bind(token: str, found: Credentials | None, instagram_base_url: str | None) -> str:
-        """`token` bound to the Instagram Login host when it is an Instagram Login token: the
-        account says so for its own token, the token's prefix for a post's own token."""
+    def host_for(
+        token: str, found: Credentials | None, instagram_base_url: str | None
+    ) -> str | None:
+        """The API host `token`'s calls go to: the Instagram Login host for an Instagram Login
+        token (the account says so for its own token, the token's prefix for a post's own
+        token), else None (the client's default host)."""
         login = found.account.login if found is not None and found.token == token else None
         if (login or guess_login(token)) == "instagram" and instagram_base_url:
-            from ..graph.client import HostToken
-
-            return HostToken(token, instagram_base_url)
-        return token
+            return instagram_base_url
+        return None

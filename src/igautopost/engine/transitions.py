@@ -56,7 +56,7 @@ class StepContext(Protocol):
 
     def fail(self, post: Post, message: str, exc: GraphError | None = None) -> Outcome: ...
 
-    def on_error(self, post: Post, exc: GraphError, token: str) -> Outcome: ...
+    def on_error(self, post: Post, exc: GraphError, token: str, *, host: str | None) -> Outcome: ...
 
     def new_container(self, post: Post, detail: str) -> Outcome: ...
 
@@ -79,20 +79,20 @@ class Steps:
     def __init__(self, publisher: StepContext) -> None:
         self.p = publisher
 
-    def run(self, post: Post, token: str, now: datetime) -> Outcome | None:
+    def run(self, post: Post, token: str, now: datetime, *, host: str | None) -> Outcome | None:
         if post.status is Status.PUBLISHED:
-            return self.follow_up(post, token, now)
+            return self.follow_up(post, token, now, host=host)
         if post.status is Status.SCHEDULED:
-            return self.prepare(post, token, now)
+            return self.prepare(post, token, now, host=host)
         if post.status is Status.PROCESSING:
-            return self.poll(post, token, now)
-        return self.publish(post, token, now)
+            return self.poll(post, token, now, host=host)
+        return self.publish(post, token, now, host=host)
 
     # -- scheduled: create the container(s) ahead of publish_at --------------------------------
 
-    def prepare(self, post: Post, token: str, now: datetime) -> Outcome | None:
+    def prepare(self, post: Post, token: str, now: datetime, *, host: str | None) -> Outcome | None:
         if post.publish_attempted_at is not None and post.container_id is not None:
-            return self._replace_attempted(post, token, now)
+            return self._replace_attempted(post, token, now, host=host)
         # A carousel whose item containers are not all created (a crash between two) resumes
         # creating them below; a parent made of the first items only would be rejected.
         items_done = len(post.child_container_ids) >= len(post.spec.children)
@@ -102,9 +102,9 @@ class Steps:
         if now < prepare_at:
             return self.p.later(post, prepare_at)
         if post.media_type is MediaType.CAROUSEL:
-            return self._create_children(post, token, now)
+            return self._create_children(post, token, now, host=host)
         container_id = self.p.client.create_container(
-            post.account, container_params(post.spec), token=token
+            post.account, container_params(post.spec), token=token, host=host
         )
         # Stored by this step's own write, which follows at once: nothing runs in between.
         outcome = self._polling(post, now, f"container {container_id} created", attempts=0)
@@ -118,12 +118,14 @@ class Steps:
             },
         )
 
-    def _replace_attempted(self, post: Post, token: str, now: datetime) -> Outcome:
+    def _replace_attempted(
+        self, post: Post, token: str, now: datetime, *, host: str | None
+    ) -> Outcome:
         """The post's content was edited after a publish call that may have gone through
         (see `edits.edit`): the old container is replaced only once Instagram says that it
         is not published."""
         assert post.container_id is not None
-        status = self.p.client.container_status(post.container_id, token=token)
+        status = self.p.client.container_status(post.container_id, token=token, host=host)
         if status.is_published:
             return self.published(
                 post, None, now, "published before the last edit: the edit came too late"
@@ -135,12 +137,14 @@ class Steps:
             "preparing one for the edited post",
         )
 
-    def _create_children(self, post: Post, token: str, now: datetime) -> Outcome | None:
+    def _create_children(
+        self, post: Post, token: str, now: datetime, *, host: str | None
+    ) -> Outcome | None:
         child_ids = list(post.child_container_ids)
         for item in post.spec.children[len(child_ids) :]:
             child_ids.append(
                 self.p.client.create_container(
-                    post.account, carousel_child_params(item), token=token
+                    post.account, carousel_child_params(item), token=token, host=host
                 )
             )
             # Stored one by one: a crash must not leave an id that we forgot we created.
@@ -154,10 +158,10 @@ class Steps:
 
     # -- processing: poll until FINISHED, as separate steps --------------------------------------
 
-    def poll(self, post: Post, token: str, now: datetime) -> Outcome | None:
+    def poll(self, post: Post, token: str, now: datetime, *, host: str | None) -> Outcome | None:
         if post.container_id is None:  # a carousel whose items are still processing
-            return self._poll_children(post, token, now)
-        status = self.p.client.container_status(post.container_id, token=token)
+            return self._poll_children(post, token, now, host=host)
+        status = self.p.client.container_status(post.container_id, token=token, host=host)
         if status.is_finished:
             # FINISHED, not PUBLISHED: an earlier publish call for it did not go through, so
             # its attempt mark goes (the post may be changed again until it is published).
@@ -168,29 +172,35 @@ class Steps:
                 f"container {post.container_id} finished",
             )
             if now < post.publish_at:
-                self.p.quota.read_ahead(post.account, token, now)  # not at publish_at
+                self.p.quota.read_ahead(post.account, token, now, host=host)  # not at publish_at
                 return ready
             # Due already: publish in this step; the READY write is skipped, not lost.
             ready_now = post.model_copy(update={"status": Status.READY, **unmarked})
-            return self.publish(ready_now, token, now)
+            return self.publish(ready_now, token, now, host=host)
         return self._unfinished(post, status, now)
 
-    def _poll_children(self, post: Post, token: str, now: datetime) -> Outcome | None:
+    def _poll_children(
+        self, post: Post, token: str, now: datetime, *, host: str | None
+    ) -> Outcome | None:
         statuses = [
-            self.p.client.container_status(cid, token=token) for cid in post.child_container_ids
+            self.p.client.container_status(cid, token=token, host=host)
+            for cid in post.child_container_ids
         ]
         for status in statuses:
             if not status.is_finished:
                 return self._unfinished(post, status, now)
         parent = self.p.client.create_container(
-            post.account, carousel_parent_params(post.spec, post.child_container_ids), token=token
+            post.account,
+            carousel_parent_params(post.spec, post.child_container_ids),
+            token=token,
+            host=host,
         )
         if not self._remember(post, container_id=parent):
             return None
         # Its items are finished: the parent is usually ready at once, so it is polled now
         # (a late carousel publishes in this step) rather than at the next interval.
         with_parent = post.model_copy(update={"container_id": parent, "attempts": 0})
-        outcome = self.poll(with_parent, token, now)
+        outcome = self.poll(with_parent, token, now, host=host)
         if outcome is None:
             return None
         note = f"carousel container {parent} created"
@@ -226,7 +236,7 @@ class Steps:
                     post, f"container {status.id}: {error.message}: preparing a new container"
                 )
                 return replace(outcome, changes={**outcome.changes, "next_attempt_at": now + delay})
-        outcome = self.p.on_error(post, error, "")
+        outcome = self.p.on_error(post, error, "", host=None)
         if outcome.to is not Status.FAILED and error.is_transient:
             outcome = self.p.fail(post, error.message, error)
         if outcome.to is Status.FAILED:
@@ -246,7 +256,7 @@ class Steps:
 
     # -- ready: wait for publish_at and quota, then publish once --------------------------------
 
-    def publish(self, post: Post, token: str, now: datetime) -> Outcome | None:
+    def publish(self, post: Post, token: str, now: datetime, *, host: str | None) -> Outcome | None:
         if post.publish_at - now > self.p.policy.publish_ahead:
             if _expiring(post, post.publish_at) and post.publish_attempted_at is None:
                 # Rescheduled beyond the container's life: prepare a fresh one ahead of time.
@@ -258,12 +268,12 @@ class Steps:
         marked = post.publish_marked
         unmarked = post.model_copy(update=_UNATTEMPTED) if marked else post
         if unmarked.publish_attempted_at is not None:
-            status = self.p.client.container_status(post.container_id, token=token)
+            status = self.p.client.container_status(post.container_id, token=token, host=host)
             if not status.is_finished:
                 return self._unfinished(post, status, now)
         elif _expiring(post, now):
             return self.p.new_container(unmarked, "container too close to its 24 h expiry")
-        wait = self.p.quota.reserve(post.account, token, now)
+        wait = self.p.quota.reserve(post.account, token, now, host=host)
         if wait is not None:
             # Only this claim's own mark is taken back: an earlier claim's attempt may have
             # reached Instagram, and its mark keeps the container from being replaced.
@@ -276,14 +286,14 @@ class Steps:
             )
         outcome: Outcome | None = None
         try:
-            outcome = self._call_publish(post, token, now, marked=marked)
+            outcome = self._call_publish(post, token, now, marked=marked, host=host)
             return outcome
         finally:
             published = outcome is not None and outcome.to is Status.PUBLISHED
             self.p.quota.settle(post.account, published=published)
 
     def _call_publish(
-        self, post: Post, token: str, now: datetime, *, marked: bool
+        self, post: Post, token: str, now: datetime, *, host: str | None, marked: bool
     ) -> Outcome | None:
         assert post.container_id is not None
         if not marked and not self._remember(post, publish_attempted_at=now):
@@ -295,33 +305,39 @@ class Steps:
             if now < mark:
                 # Claimed ahead of its time (see `publish_ahead`): everything is done, the
                 # request built and connected; the call leaves on the mark (`Launcher`).
-                call = self.p.client.prepare_publish(post.account, post.container_id, token=token)
+                call = self.p.client.prepare_publish(
+                    post.account, post.container_id, token=token, host=host
+                )
                 self.p.launcher.launch_at(call, mark)
                 now = self.p.clock.now()
                 media_id = self.p.client.send_publish(call)
             else:
-                media_id = self.p.client.publish(post.account, post.container_id, token=token)
+                media_id = self.p.client.publish(
+                    post.account, post.container_id, token=token, host=host
+                )
         except GraphError as exc:
             # the mark now stands for a call that left, whichever step stored it
             attempted = post.model_copy(
                 update={"publish_attempted_at": now, "publish_marked": False}
             )
-            return self._after_failed_publish(attempted, exc, token)
+            return self._after_failed_publish(attempted, exc, token, host=host)
         return self.published(post, media_id, now, "", token=token)
 
-    def _after_failed_publish(self, post: Post, exc: GraphError, token: str) -> Outcome:
+    def _after_failed_publish(
+        self, post: Post, exc: GraphError, token: str, *, host: str | None
+    ) -> Outcome:
         """A publish call that failed may still have gone through: ask before deciding."""
         if exc.is_transient:
-            return self.p.on_error(post, exc, token)
+            return self.p.on_error(post, exc, token, host=host)
         try:
-            status = self.p.client.container_status(post.container_id or "", token=token)
+            status = self.p.client.container_status(post.container_id or "", token=token, host=host)
         except GraphError:
-            return self.p.on_error(post, exc, token)
+            return self.p.on_error(post, exc, token, host=host)
         if status.is_published:
             return self.published(post, None, self.p.clock.now(), "published despite an error")
         if status.is_expired:  # e.g. -2/2207020 "media expired": the post is not live
             return self._unfinished(post, status, self.p.clock.now())
-        outcome = self.p.on_error(post, exc, token)
+        outcome = self.p.on_error(post, exc, token, host=host)
         if outcome.to is Status.FAILED:  # Instagram answered: this container is not published
             outcome = replace(outcome, changes={**outcome.changes, "publish_attempted_at": None})
         return outcome
@@ -357,16 +373,20 @@ class Steps:
 
     # -- published: permalink and first comment ------------------------------------------------
 
-    def follow_up(self, post: Post, token: str, now: datetime) -> Outcome | None:
+    def follow_up(
+        self, post: Post, token: str, now: datetime, *, host: str | None
+    ) -> Outcome | None:
         """Read the permalink and post the first comment. The post is live whatever happens
         here; a comment is never sent twice (no retry once a call may have reached Meta)."""
         if post.media_id is None:
-            return self._recover_media(post, token, now)
+            return self._recover_media(post, token, now, host=host)
         notes: list[str] = []
         changes: dict[str, object] = {"next_attempt_at": None, "attempts": 0}
         if post.permalink is None:
             try:
-                changes["permalink"] = self.p.client.media(post.media_id, token=token).permalink
+                changes["permalink"] = self.p.client.media(
+                    post.media_id, token=token, host=host
+                ).permalink
             except GraphError as exc:
                 if exc.is_transient and post.attempts < FOLLOW_UP_TRIES:
                     return self._follow_up_later(post, now, f"permalink not read: {exc.message}")
@@ -376,7 +396,7 @@ class Steps:
                 return None
             try:
                 changes["comment_id"] = self.p.client.comment(
-                    post.media_id, post.spec.first_comment, token=token
+                    post.media_id, post.spec.first_comment, token=token, host=host
                 )
                 notes.append("first comment posted")
             except GraphError as exc:
@@ -386,11 +406,13 @@ class Steps:
                 )
         return Outcome(Status.PUBLISHED, changes, "; ".join(notes))
 
-    def _recover_media(self, post: Post, token: str, now: datetime) -> Outcome | None:
+    def _recover_media(
+        self, post: Post, token: str, now: datetime, *, host: str | None
+    ) -> Outcome | None:
         """Published while its answer was lost: the media id and permalink, from the
         account's recent media when exactly one can be this post's (see mediamatch.py)."""
         try:
-            match = find_media(self.p.client, self.p.store, post, token)
+            match = find_media(self.p.client, self.p.store, post, token, host=host)
         except GraphError as exc:
             match = Match(None, f"recent media not read: {exc.message}", exc.is_transient)
         if match.media is None:
@@ -399,7 +421,7 @@ class Steps:
             changes = {"next_attempt_at": None, "attempts": 0}
             return Outcome(Status.PUBLISHED, changes, f"media id not recovered: {match.reason}")
         found = {"media_id": match.media.id, "permalink": match.media.permalink}
-        outcome = self.follow_up(post.model_copy(update=found), token, now)
+        outcome = self.follow_up(post.model_copy(update=found), token, now, host=host)
         if outcome is None:
             return None
         note = f"media {match.media.id} found among the account's recent media"

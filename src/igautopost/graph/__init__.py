@@ -22,7 +22,6 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "GraphClient": "client",
-    "HostToken": "client",
     "MockTransport": "transport",
     "Request": "messages",
     "Response": "messages",
@@ -78,7 +77,6 @@ __all__ = [
     "GraphNetworkError",
     "GraphServerError",
     "GraphTimeout",
-    "HostToken",
     "InvalidParameter",
     "LongLivedToken",
     "MediaInfo",
@@ -113,7 +111,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
-    from .client import GraphClient, HostToken
+    from .client import GraphClient
     from .error_table import (
         ERROR_TABLE,
         ErrorRule,

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from http.client import HTTPException
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests.utils
@@ -30,6 +30,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from ..models import Login
 from .error_table import error_from_response
 from .errors import GraphConnectionError, GraphError, GraphNetworkError, GraphTimeout
 from .logfilter import redact_urllib3_request_lines
@@ -38,7 +39,7 @@ from .prepared import Prepared, open_ahead
 from .responses import ContainerStatus, LongLivedToken, MediaInfo, PublishingLimit
 from .transport import Closeable, Transport, Urllib3Transport
 
-__all__ = ["GraphClient", "HostToken", "Login", "Prepared", "Timeout", "Token", "proxy_for"]
+__all__ = ["GraphClient", "Login", "Prepared", "Timeout", "Token", "proxy_for"]
 
 log = logging.getLogger(__name__)
 
@@ -52,26 +53,6 @@ LIMIT_FIELDS = "config,quota_usage"
 SECRET_PARAMS = frozenset({"access_token", "client_secret", "fb_exchange_token"})
 
 Token = str | SecretStr
-Login = Literal["facebook", "instagram"]
-
-
-class HostToken(str):
-    """An access token bound to the API host that must receive it: Instagram Login tokens
-    are sent to graph.instagram.com, Facebook Login tokens to graph.facebook.com. One client
-    then serves accounts of both login types.
-
-    Being replaced by the explicit ``host=`` argument of the client's calls: only the
-    engine's steps still pass the host this way (`engine.tokens.TokenGate.bind`)."""
-
-    api_base: str
-
-    def __new__(cls, token: str, api_base: str) -> HostToken:
-        bound = super().__new__(cls, token)
-        bound.api_base = api_base.rstrip("/")
-        return bound
-
-    def __repr__(self) -> str:
-        return f"HostToken('[redacted]', api_base={self.api_base!r})"
 
 
 class GraphClient:
@@ -201,7 +182,7 @@ class GraphClient:
 
         Facebook Login needs ``app_id``. Server side only: it sends the app secret.
         """
-        base = self._token_host(login, short_lived)
+        base = self._token_host(login)
         if login == "facebook":
             if not app_id:
                 raise ValueError("exchange_token(login='facebook') needs app_id")
@@ -224,9 +205,9 @@ class GraphClient:
 
     def refresh_token(self, token: Token, *, host: str | None = None) -> LongLivedToken:
         """Refresh a long-lived Instagram Login token (>= 24 h old, still valid): 60 more days,
-        from ``host`` if given, else `instagram_base_url` (or the host a `HostToken` names)."""
+        from ``host`` if given, else `instagram_base_url`."""
         query = {"grant_type": "ig_refresh_token", "access_token": _secret(token)}
-        base = host.rstrip("/") if host else self._token_host("instagram", token)
+        base = host.rstrip("/") if host else self._token_host("instagram")
         return self._instagram_token("/refresh_access_token", query, base)
 
     def _instagram_token(self, path: str, query: dict[str, str], base: str) -> LongLivedToken:
@@ -256,12 +237,10 @@ class GraphClient:
             raise ValueError("a Graph object id must not be empty")
         return f"/{self.version}/{segment}" + (f"/{edge}" if edge else "")
 
-    def _token_host(self, login: Login, token: Token | None = None) -> str:
-        """Where that login type's token calls go: a token bound to a host goes there;
-        Instagram Login to `instagram_base_url`; Facebook Login to graph.facebook.com, or to
-        a non-Meta base URL (a sandbox, a proxy) as it is."""
-        if isinstance(token, HostToken):
-            return token.api_base
+    def _token_host(self, login: Login) -> str:
+        """Where that login type's token calls go: Instagram Login to `instagram_base_url`;
+        Facebook Login to graph.facebook.com, or to a non-Meta base URL (a sandbox, a proxy)
+        as it is."""
         if login == "instagram":
             return self.instagram_base_url
         if urlsplit(self.base_url).hostname not in META_HOSTS:
@@ -298,7 +277,7 @@ class GraphClient:
         if form is not None:
             body = urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        url = (base or getattr(token, "api_base", None) or self.base_url).rstrip("/") + path
+        url = (base or self.base_url).rstrip("/") + path
         if query:
             url += "?" + urlencode(query)
         return Request(method, path, url, headers, body, self.timeout)
