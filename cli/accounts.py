@@ -13,9 +13,7 @@ from .base import JsonOption, app, err, fail, out, reconnect_hint, reported
 from .output import local_time, print_json
 
 if TYPE_CHECKING:
-    from igautopost import Publisher
     from igautopost.accounts.service import Accounts
-    from igautopost.accounts.upkeep import AccountKeeper
     from igautopost.storage.accounts import Account
 
 account_app = typer.Typer(
@@ -34,25 +32,9 @@ Login = Literal["facebook", "instagram"]
 
 
 def _accounts() -> Accounts:
-    from igautopost import GraphClient, SystemClock
-    from igautopost.accounts.service import Accounts
+    from igautopost import services
 
-    settings = cli.runtime.settings
-    client = GraphClient(
-        base_url=settings.graph_base_url,
-        instagram_base_url=settings.graph_instagram_base_url,
-        version=settings.graph_version,
-        timeout=settings.graph_timeout,
-    )
-    secret = settings.app_secret.get_secret_value() if settings.app_secret else None
-    return Accounts(
-        cli.runtime.store.accounts,
-        client,
-        SystemClock(),
-        app_id=settings.app_id,
-        app_secret=secret,
-        instagram_base_url=settings.graph_instagram_base_url,
-    )
+    return services.accounts(cli.runtime.settings, cli.runtime.store)
 
 
 def _owner(username: str | None) -> int | None:
@@ -303,15 +285,3 @@ def protect_logs() -> None:
     settings = cli.runtime.settings
     known = [s.get_secret_value() for s in (settings.app_secret, settings.secret_key) if s]
     install([part.strip() for value in known for part in value.split(",")])
-
-
-def start_keeper(publisher: Publisher) -> AccountKeeper:
-    """Refresh and watch the stored accounts' tokens while the worker runs."""
-    from igautopost.accounts.upkeep import AccountKeeper
-
-    return AccountKeeper(
-        publisher.store.accounts,
-        publisher.client,
-        publisher.clock,
-        instagram_base_url=publisher.instagram_base_url,
-    ).start()

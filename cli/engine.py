@@ -53,26 +53,11 @@ def start_sandbox(stack: ExitStack) -> str:
 
 
 def build_publisher() -> Publisher:
-    """The engine from the settings; a `ConfigurationError` for leases that cannot hold a
-    step (`igautopost.engine.leases.engine_policy`)."""
-    from igautopost import GraphClient, Publisher, SystemClock
-    from igautopost.engine.leases import engine_policy
+    """The engine on the CLI's store (`igautopost.services.publisher`); a
+    `ConfigurationError` for leases that cannot hold a step."""
+    from igautopost import services
 
-    settings = base.runtime.settings
-    policy = engine_policy(settings)
-    client = GraphClient(
-        base_url=settings.graph_base_url,
-        instagram_base_url=settings.graph_instagram_base_url,
-        version=settings.graph_version,
-        timeout=settings.graph_timeout,
-    )
-    return Publisher(
-        base.runtime.store,
-        client,
-        SystemClock(),
-        policy=policy,
-        instagram_base_url=settings.graph_instagram_base_url,
-    )
+    return services.publisher(base.runtime.settings, base.runtime.store)
 
 
 def configure_logging(verbose: bool) -> None:
@@ -113,7 +98,7 @@ def worker(
     ] = False,
 ) -> None:
     """Run the local scheduler: publish due posts until stopped (Ctrl-C or SIGTERM)."""
-    from igautopost import LocalScheduler
+    from igautopost import LocalScheduler, services
 
     configure_logging(verbose)
     if scheduler_name not in ("local", "celery"):
@@ -133,9 +118,7 @@ def worker(
         stopping: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
         scheduler.start()
-        from .accounts import start_keeper
-
-        stack.callback(start_keeper(scheduler.publisher).stop)
+        stack.callback(services.account_upkeep(scheduler.publisher).start().stop)
         err.print(f"worker {scheduler.publisher.owner} running with {threads} threads")
         with suppress(KeyboardInterrupt):
             _watch(scheduler, stopping, exit_when_idle)

@@ -14,7 +14,6 @@ import typer
 from rich.table import Table
 
 from . import base
-from .accounts import start_keeper
 from .base import app, err, fail, out, reported
 from .engine import (
     SandboxOption,
@@ -42,15 +41,11 @@ PasswordStdin = Annotated[
 
 
 def _users() -> Users:
-    from igautopost import SystemClock
-    from igautopost.auth.users import Users
-    from igautopost.services import token_cipher
-    from igautopost.storage.users import UserStore
+    from igautopost import services
 
     from . import base as cli  # the current runtime (tests replace it per call)
 
-    store, settings = cli.runtime.store, cli.runtime.settings
-    return Users(UserStore(store.engine), token_cipher(settings), SystemClock())
+    return services.users(cli.runtime.settings, cli.runtime.store)
 
 
 def _password(from_stdin: bool) -> str:
@@ -243,7 +238,7 @@ def serve(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve the /api/v1 HTTP API, with the scheduler publishing in the same process."""
-    from igautopost import LocalScheduler
+    from igautopost import LocalScheduler, services
     from igautopost.api.serve import ACCESS_LOG_ENV, MAX_BODY_ENV, configure_access_log
 
     configure_logging(verbose)
@@ -258,7 +253,7 @@ def serve(
         scheduler = None if no_worker else LocalScheduler(build_publisher(), workers=threads)
         if scheduler is not None:
             scheduler.start()
-            stack.callback(start_keeper(scheduler.publisher).stop)
+            stack.callback(services.account_upkeep(scheduler.publisher).start().stop)
         where = "publishing here" if scheduler else "API only (--no-worker)"
         waker = _celery_waker() if no_worker else None
         if waker is not None:

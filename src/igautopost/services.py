@@ -1,11 +1,30 @@
-"""Building the objects a process needs from `Settings`: used by the CLI and the HTTP app."""
+"""The composition root: from `Settings` to the objects a process runs with.
+
+The CLI, the HTTP app and the Celery workers build their cipher, store, Graph client,
+publisher, account upkeep and users service here, and nowhere else:
+
+>>> settings = Settings()                         # IGAUTOPOST_* from the environment
+>>> store = open_store(settings)
+>>> engine = publisher(settings, store)          # the Graph client and the policy too
+>>> upkeep = account_upkeep(engine)              # not started: `.start()` runs its thread
+>>> account_service = accounts(settings, store)
+>>> api_users = users(settings, store)
+"""
 
 from __future__ import annotations
 
+from .accounts.service import Accounts
+from .accounts.upkeep import AccountKeeper
+from .auth.users import Users
+from .clock import Clock, SystemClock
 from .config import Settings
 from .crypto import TokenCipher, load_keys
+from .engine.leases import engine_policy
+from .engine.publisher import Publisher
+from .graph.client import GraphClient
 from .storage.files import private_directory
 from .storage.sql import SqlStore
+from .storage.users import UserStore
 
 
 def token_cipher(settings: Settings) -> TokenCipher:
@@ -26,3 +45,87 @@ def open_store(settings: Settings | None = None) -> SqlStore:
     settings = settings or Settings()
     private_directory(settings.data_dir)  # the key file and the default database live there
     return SqlStore.open(settings.resolved_database_url(), cipher=token_cipher(settings))
+
+
+def pooled_store(
+    settings: Settings, *, pool_size: int, max_overflow: int | None = None
+) -> SqlStore:
+    """The store for a process that sizes its own database pool (Celery workers, the
+    sweeper); unlike `open_store`, it leaves the data directory alone."""
+    return SqlStore.open(
+        settings.resolved_database_url(),
+        cipher=token_cipher(settings),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+    )
+
+
+def graph_client(settings: Settings) -> GraphClient:
+    """The Graph API client on the settings' hosts, version and timeout."""
+    return GraphClient(
+        base_url=settings.graph_base_url,
+        instagram_base_url=settings.graph_instagram_base_url,
+        version=settings.graph_version,
+        timeout=settings.graph_timeout,
+    )
+
+
+def publisher(settings: Settings, store: SqlStore, *, clock: Clock | None = None) -> Publisher:
+    """The engine on `store`; a `ConfigurationError` for leases that cannot hold a step
+    (`igautopost.engine.leases.engine_policy`)."""
+    policy = engine_policy(settings)
+    return Publisher(
+        store,
+        graph_client(settings),
+        clock or SystemClock(),
+        policy=policy,
+        instagram_base_url=settings.graph_instagram_base_url,
+    )
+
+
+def accounts(
+    settings: Settings,
+    store: SqlStore,
+    *,
+    client: GraphClient | None = None,
+    clock: Clock | None = None,
+) -> Accounts:
+    """Adding, checking and refreshing accounts, with the settings' app id and secret (for
+    token exchanges) and Instagram Login host; on `client`, or a new one from the settings."""
+    secret = settings.app_secret.get_secret_value() if settings.app_secret else None
+    return Accounts(
+        store.accounts,
+        client or graph_client(settings),
+        clock or SystemClock(),
+        app_id=settings.app_id,
+        app_secret=secret,
+        instagram_base_url=settings.graph_instagram_base_url,
+    )
+
+
+def account_upkeep(engine: Publisher) -> AccountKeeper:
+    """Token refreshes and checks for the stored accounts, on the publisher's store, client,
+    clock and Instagram Login host; call `.start()` to run it in the background."""
+    return AccountKeeper(
+        engine.store.accounts,
+        engine.client,
+        engine.clock,
+        instagram_base_url=engine.instagram_base_url,
+    )
+
+
+def users(settings: Settings, store: SqlStore, *, clock: Clock | None = None) -> Users:
+    """API users and their tokens, on `store`'s database."""
+    return Users(UserStore(store.engine), token_cipher(settings), clock or SystemClock())
+
+
+__all__ = [
+    "account_upkeep",
+    "accounts",
+    "graph_client",
+    "open_store",
+    "pooled_store",
+    "publisher",
+    "token_cipher",
+    "users",
+]

@@ -13,7 +13,8 @@ import pytest
 from accountstest import ALICE_IG, ALICE_TOKEN, BOB_IG, BOB_TOKEN
 from typer.testing import CliRunner, Result
 
-from igautopost.accounts.upkeep import AccountKeeper, Chore
+from igautopost import services
+from igautopost.accounts.upkeep import Chore
 from igautopost.clock import SystemClock
 from igautopost.crypto import TokenCipher
 from igautopost.sandbox import SandboxConfig, SandboxServer
@@ -127,12 +128,7 @@ def test_the_workers_keeper_refreshes_at_the_instagram_login_host(
         login="instagram",
         expires_at=clock.now() + timedelta(days=5),
     )
-    keeper = AccountKeeper(
-        publisher.store.accounts,
-        publisher.client,
-        clock,
-        instagram_base_url=publisher.instagram_base_url,
-    )
+    keeper = services.account_upkeep(publisher)  # the keeper `worker` and `serve` start
 
     assert keeper.run_once() == {ALICE_IG: Chore.REFRESH}
 

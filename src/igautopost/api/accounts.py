@@ -16,8 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..accounts.service import Accounts
-from ..graph.client import GraphClient
+from .. import services
 from ..graph.errors import GraphError
 from ..storage.accounts import Account, Login
 from ..validation import USERNAME
@@ -111,22 +110,8 @@ def store_account(ctx: ApiContext, owner: int, data: dict[str, Any]) -> tuple[Ac
     found = _checked(data)
     ig_user_id = found.ig_user_id
     existed = ctx.store.accounts.find(owner, ig_user_id) is not None
-    settings = ctx.settings
-    secret = settings.app_secret.get_secret_value() if settings.app_secret else None
-    with GraphClient(
-        base_url=settings.graph_base_url,
-        instagram_base_url=settings.graph_instagram_base_url,
-        version=settings.graph_version,
-        timeout=settings.graph_timeout,
-    ) as client:
-        accounts = Accounts(
-            ctx.store.accounts,
-            client,
-            ctx.clock,
-            app_id=settings.app_id,
-            app_secret=secret,
-            instagram_base_url=settings.graph_instagram_base_url,
-        )
+    with services.graph_client(ctx.settings) as client:
+        accounts = services.accounts(ctx.settings, ctx.store, client=client, clock=ctx.clock)
         try:
             account = accounts.add(
                 owner,

@@ -17,13 +17,12 @@ from fastapi import FastAPI
 
 import igautopost
 
+from .. import services
 from ..auth.users import Users
 from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..scheduler import Scheduler
-from ..services import open_store, token_cipher
 from ..storage.sql import SqlStore
-from ..storage.users import UserStore
 from . import accounts, actions, auth, health, options, posts, schema
 from .context import ApiContext
 from .errors import HANDLERS
@@ -51,8 +50,8 @@ def create_app(
     settings = settings or Settings()
     clock = clock or SystemClock()
     owns_store = store is None
-    store = store or open_store(settings)
-    users = users or Users(UserStore(store.engine), token_cipher(settings), clock)
+    store = store or services.open_store(settings)
+    users = users or services.users(settings, store, clock=clock)
     ctx = ApiContext(settings, store, users, scheduler, clock, owns_store=owns_store)
 
     app = FastAPI(

@@ -29,14 +29,12 @@ from datetime import datetime, timedelta
 
 from celery import Celery
 
+from .. import services
 from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..engine.leases import engine_policy
 from ..engine.publisher import Publisher
 from ..errors import ConfigurationError
-from ..graph.client import GraphClient
-from ..services import token_cipher
-from ..storage.sql import SqlStore
 from .base import SchedulerHealth
 from .batches import Item, PerProcess, StepRunner, chunks, decode, encode
 from .sweeper import Sweeper, lock_for
@@ -170,32 +168,15 @@ def build_publisher(settings: Settings, threads: int) -> Publisher:
     all through a burst, and PostgreSQL forked a backend for each. At most `MAX_POOL` + 2
     connections however many threads: most of a burst's threads wait for their publish
     time holding none, and PostgreSQL's max_connections (100 by default) is shared."""
-    store = SqlStore.open(
-        settings.resolved_database_url(),
-        cipher=token_cipher(settings),
-        pool_size=max(2, min(threads, MAX_POOL)),
-        max_overflow=2,
+    store = services.pooled_store(
+        settings, pool_size=max(2, min(threads, MAX_POOL)), max_overflow=2
     )
-    client = GraphClient(
-        base_url=settings.graph_base_url,
-        instagram_base_url=settings.graph_instagram_base_url,
-        version=settings.graph_version,
-        timeout=settings.graph_timeout,
-    )
-    return Publisher(
-        store,
-        client,
-        SystemClock(),
-        policy=engine_policy(settings),
-        instagram_base_url=settings.graph_instagram_base_url,
-    )
+    return services.publisher(settings, store)
 
 
 def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) -> threading.Thread:
     """The sweeper, in a thread of this process; it sweeps while it holds the sweeper lock."""
-    store = SqlStore.open(
-        settings.resolved_database_url(), cipher=token_cipher(settings), pool_size=2
-    )
+    store = services.pooled_store(settings, pool_size=2)
     clock = SystemClock()
     sweeper = Sweeper(
         store,
