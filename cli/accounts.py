@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -28,7 +28,6 @@ UserOption = Annotated[
     str | None,
     typer.Option("--user", help="An HTTP API user's account (default: the local operator's)."),
 ]
-Login = Literal["facebook", "instagram"]
 
 
 def _accounts() -> Accounts:

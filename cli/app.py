@@ -227,4 +227,4 @@ def main() -> None:
 
 # The other command modules register their commands on `base.app` when imported: after the
 # post commands above, so that `--help` lists those first.
-from . import accounts, engine, scale, server  # noqa: E402, F401
+from . import accounts, celery_commands, engine, server  # noqa: E402, F401

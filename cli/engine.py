@@ -104,7 +104,7 @@ def worker(
     if scheduler_name not in ("local", "celery"):
         raise typer.BadParameter("local or celery", param_hint="--scheduler")
     if scheduler_name == "celery":
-        from .scale import run_celery_worker
+        from .celery_commands import run_celery_worker
 
         return run_celery_worker(threads, beat, verbose)
     with ExitStack() as stack, reported():

@@ -19,7 +19,6 @@ from .validation import check_post, check_publish_at, parse_post
 DUPLICATE_WINDOW = timedelta(hours=1)
 CONTAINER_USABLE = timedelta(hours=23, minutes=50)  # a container expires 24 h after creation
 DEFAULT_LEADS = LeadTimes()
-ACTIVE = frozenset(s for s in Status if s.is_active)
 EDITABLE = frozenset({Status.SCHEDULED, Status.PROCESSING, Status.READY, Status.FAILED})
 
 

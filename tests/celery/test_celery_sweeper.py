@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 import igautopost
 from igautopost.clock import FakeClock
-from igautopost.scheduler.batches import CHUNK, chunks, decode, encode
+from igautopost.scheduler.step_runner import CHUNK, chunks, decode, encode
 from igautopost.scheduler.sweeper import FileLock, PostgresLock, Sweeper, lock_for
 from igautopost.storage.sql import SqlStore
 from services import postgres_schemas

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import igautopost
 from igautopost.engine.policy import EnginePolicy
-from igautopost.scheduler.batches import MAX_HOPS, Item, StepRunner
+from igautopost.scheduler.step_runner import MAX_HOPS, Item, StepRunner
 from igautopost.storage.sql import SqlStore
 
 AHEAD = timedelta(seconds=1)

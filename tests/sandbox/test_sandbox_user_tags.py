@@ -15,7 +15,7 @@ import igautopost
 from igautopost.errors import InvalidPost
 from igautopost.graph.params import carousel_child_params, container_params
 from igautopost.sandbox import SandboxServer
-from igautopost.sandbox.errors import GraphError
+from igautopost.sandbox.errors import GraphErrorAnswer
 from igautopost.sandbox.rules import check_container_params
 from igautopost.validation import parse_post
 
@@ -68,7 +68,7 @@ def _emulator_accepts(post: dict[str, Any]) -> bool:
     params = carousel_child_params(spec.children[0]) if spec.children else container_params(spec)
     try:
         check_container_params(params, (), 2207026)
-    except GraphError as exc:
+    except GraphErrorAnswer as exc:
         assert exc.code == 100 and "User tag" in exc.message, exc.message
         return False
     return True

@@ -28,13 +28,8 @@ from ..errors import TokenNotRefreshable
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenInvalid
 from ..graph.responses import PublishingLimit
-from ..storage.accounts import (
-    Account,
-    AccountStore,
-    Credentials,
-    Login,
-    guess_login,
-)
+from ..models import Login
+from ..storage.accounts import Account, AccountStore, Credentials, guess_login
 
 log = logging.getLogger("igautopost.accounts.service")
 

@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import services
 from ..graph.errors import GraphError
-from ..storage.accounts import Account, Login
+from ..models import Login
+from ..storage.accounts import Account
 from ..validation import USERNAME
 from .auth import UserId
 from .context import ApiContext, both_slashes, context, read_data

@@ -23,7 +23,7 @@ from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..scheduler import Scheduler
 from ..storage.sql import SqlStore
-from . import accounts, actions, auth, health, options, posts, schema
+from . import accounts, auth, health, options, post_actions, posts, schema
 from .context import ApiContext
 from .errors import HANDLERS
 from .middleware import Guard
@@ -65,7 +65,7 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
     )
     app.state.igautopost = ctx
-    for module in (auth, posts, options, actions, health, accounts):
+    for module in (auth, posts, options, post_actions, health, accounts):
         module.register(app.router)
     for exc_class, handler in HANDLERS.items():
         app.add_exception_handler(exc_class, handler)

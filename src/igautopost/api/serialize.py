@@ -135,7 +135,9 @@ class PostIn(BaseModel):
     thump_offset: int | str | None = Field(None, description="Video thumbnail offset, ms")
 
 
-class PostError(BaseModel):
+class PostErrorOut(BaseModel):
+    """Why a post failed, as returned: Instagram's code and subcode, and the message."""
+
     code: int | None
     subcode: int | None
     message: str
@@ -166,7 +168,7 @@ class PostOut(BaseModel):
     media_id: str | None
     permalink: str | None
     published_at: str | None
-    error: PostError | None
+    error: PostErrorOut | None
     created_at: str
     updated_at: str
 

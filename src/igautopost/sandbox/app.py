@@ -21,7 +21,7 @@ from igautopost.clock import Clock
 from igautopost.sandbox.config import SandboxConfig
 from igautopost.sandbox.control import control_routes
 from igautopost.sandbox.dispatch import dispatch
-from igautopost.sandbox.errors import GraphError
+from igautopost.sandbox.errors import GraphErrorAnswer
 from igautopost.sandbox.faults import OUTAGE_HTML, Fault
 from igautopost.sandbox.inspect import CallRecord
 from igautopost.sandbox.requests_in import GraphRequest, read_request
@@ -119,7 +119,7 @@ class GraphEndpoint:
             call = await read_request(request)
             _note_call(record, call)
             body, record.account_id, record.object_id = dispatch(self.state, route, call)
-        except GraphError as error:
+        except GraphErrorAnswer as error:
             record.error_code, record.error_subcode = error.code, error.subcode
             return _error_response(error, route), False
         return JSONResponse(body, headers=_USAGE_HEADERS), True
@@ -131,7 +131,7 @@ def _note_call(record: CallRecord, call: GraphRequest) -> None:
     record.token_hash = token_hash(call.token) if call.token else None
 
 
-def _error_response(error: GraphError, route: GraphRoute) -> Response:
+def _error_response(error: GraphErrorAnswer, route: GraphRoute) -> Response:
     error_type = None
     if route.instagram_login:
         error_type = "IGApiException"
@@ -145,15 +145,15 @@ def _fault_response(fault: Fault, route: GraphRoute) -> Response | None:
     if fault.kind == "server_error":
         if fault.html:
             return HTMLResponse(OUTAGE_HTML, status_code=fault.http_status)
-        error = GraphError(2, None, http_status=fault.http_status)
+        error = GraphErrorAnswer(2, None, http_status=fault.http_status)
         body: dict[str, Any] = error.body()
         body["error"]["is_transient"] = True
         return JSONResponse(body, status_code=fault.http_status)
     spec = fault.error
     error = (
-        GraphError(spec.code, spec.subcode, spec.message, http_status=spec.http_status)
+        GraphErrorAnswer(spec.code, spec.subcode, spec.message, http_status=spec.http_status)
         if spec
-        else GraphError(2)
+        else GraphErrorAnswer(2)
     )
     return _error_response(error, route)
 

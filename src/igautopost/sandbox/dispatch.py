@@ -1,7 +1,7 @@
 """From a resolved route and its parameters to the Graph answer (a JSON body and status).
 
 Handlers are plain synchronous functions on the `SandboxState`; errors travel as
-`GraphError` and are rendered by the app.
+`GraphErrorAnswer` and are rendered by the app.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from igautopost.sandbox import routing
-from igautopost.sandbox.errors import GraphError, invalid_parameter, object_not_found
+from igautopost.sandbox.errors import GraphErrorAnswer, invalid_parameter, object_not_found
 from igautopost.sandbox.fields import parse_fields
 from igautopost.sandbox.requests_in import GraphRequest
 from igautopost.sandbox.routing import GraphRoute
@@ -21,18 +21,18 @@ Handler = Callable[[SandboxState, GraphRoute, GraphRequest], Answer]
 
 
 def dispatch(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
-    """Run the handler of `route`; raise `GraphError` as the real API would answer."""
+    """Run the handler of `route`; raise `GraphErrorAnswer` as the real API would answer."""
     handler = _HANDLERS.get(route.endpoint)
     if handler is None:
         raise _unknown_route(route)
     return handler(state, route, call)
 
 
-def _unknown_route(route: GraphRoute) -> GraphError:
+def _unknown_route(route: GraphRoute) -> GraphErrorAnswer:
     problem = route.problem or "unknown"
     if problem.startswith("unsupported") and route.node:
         return object_not_found(route.node, problem.split()[-1])
-    return GraphError(2500, None, problem)
+    return GraphErrorAnswer(2500, None, problem)
 
 
 def _account(state: SandboxState, route: GraphRoute, call: GraphRequest) -> str:
@@ -90,7 +90,7 @@ def _multi_get(state: SandboxState, route: GraphRoute, call: GraphRequest) -> An
     account = state.authorize(call.token, None)
     ids = [i for i in call.params.get("ids", "").split(",") if i]
     if not ids:
-        raise GraphError(100, None, "The parameter ids is required")
+        raise GraphErrorAnswer(100, None, "The parameter ids is required")
     wanted = parse_fields(call.params.get("fields"))
     return {i: state.get_object(account, i, wanted) for i in ids}, account, None
 
@@ -113,18 +113,18 @@ def _exchange(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Ans
     if grant == "fb_exchange_token":
         for name in ("client_id", "client_secret", "fb_exchange_token"):
             if not call.params.get(name):
-                raise GraphError(100, None, f"Missing {name} parameter.")
+                raise GraphErrorAnswer(100, None, f"Missing {name} parameter.")
         return state.exchange_token(call.params["fb_exchange_token"], refresh=False), None, None
     if grant == "ig_exchange_token":
         if not call.params.get("client_secret"):
-            raise GraphError(100, None, "Missing client_secret parameter.")
+            raise GraphErrorAnswer(100, None, "Missing client_secret parameter.")
         return state.exchange_token(call.token, refresh=False), None, None
-    raise GraphError(100, None, f"Unsupported grant_type: {grant}")
+    raise GraphErrorAnswer(100, None, f"Unsupported grant_type: {grant}")
 
 
 def _refresh(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
     if call.params.get("grant_type") != "ig_refresh_token":
-        raise GraphError(100, None, "grant_type must be ig_refresh_token")
+        raise GraphErrorAnswer(100, None, "grant_type must be ig_refresh_token")
     return state.exchange_token(call.token, refresh=True), None, None
 
 

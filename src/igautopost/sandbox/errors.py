@@ -1,6 +1,6 @@
 """Graph API error answers with the real body shape (see shared/graph-api.md, "Errors").
 
-Handlers raise `GraphError`; the app turns it into
+Handlers raise `GraphErrorAnswer`; the app turns it into
 `{"error": {"message", "type", "code", "error_subcode", "is_transient", "error_user_title",
 "error_user_msg", "fbtrace_id"}}` with the optional keys present only when they have values,
 as Meta does.
@@ -69,8 +69,9 @@ def new_fbtrace_id() -> str:
     return secrets.token_urlsafe(8)[:11]
 
 
-class GraphError(Exception):
-    """A Graph API error answer: raised by handlers, rendered by the app."""
+class GraphErrorAnswer(Exception):
+    """A Graph API error answer: raised by handlers, rendered by the app. The emulator's own
+    (`igautopost.GraphError` is what the client raises when it reads such an answer)."""
 
     def __init__(
         self,
@@ -109,18 +110,18 @@ class GraphError(Exception):
         return {"error": error}
 
 
-def invalid_parameter(message: str, subcode: int | None = None) -> GraphError:
+def invalid_parameter(message: str, subcode: int | None = None) -> GraphErrorAnswer:
     """Code 100: the caller sent something the API rejects (fix the input)."""
-    return GraphError(100, subcode, message)
+    return GraphErrorAnswer(100, subcode, message)
 
 
-def missing_parameter(name: str) -> GraphError:
-    return GraphError(100, None, f"The parameter {name} is required")
+def missing_parameter(name: str) -> GraphErrorAnswer:
+    return GraphErrorAnswer(100, None, f"The parameter {name} is required")
 
 
-def object_not_found(object_id: str, method: str = "get") -> GraphError:
+def object_not_found(object_id: str, method: str = "get") -> GraphErrorAnswer:
     """100/33: the id does not exist or this token cannot see it."""
-    return GraphError(
+    return GraphErrorAnswer(
         100,
         33,
         f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from igautopost.sandbox.errors import GraphError
+from igautopost.sandbox.errors import GraphErrorAnswer
 
 FieldList = list[tuple[str, "FieldList | None"]]
 
@@ -60,7 +60,7 @@ def select(
             if available[name] is not None:
                 answer[name] = available[name]
         else:
-            raise GraphError(
+            raise GraphErrorAnswer(
                 100,
                 None,
                 f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})",

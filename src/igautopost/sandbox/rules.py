@@ -1,7 +1,7 @@
 """Which parameters a container may have, checked like the real API (graph-api.md table).
 
 `check_container_params` turns the parameters of `POST /{ig-user-id}/media` into a
-`ContainerSpec` or raises the `GraphError` Meta would answer. Checks that need other
+`ContainerSpec` or raises the `GraphErrorAnswer` Meta would answer. Checks that need other
 containers (carousel children) live in the state.
 """
 
@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from igautopost.sandbox.errors import GraphError, invalid_parameter, missing_parameter
+from igautopost.sandbox.errors import GraphErrorAnswer, invalid_parameter, missing_parameter
 
 _VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".webm", ".mkv")
 _HASHTAG = re.compile(r"(?<![\w&])#\w+")
@@ -123,11 +123,11 @@ def check_container_params(
 def check_caption(caption: str) -> None:
     """36004/2207010 when the caption breaks Instagram's length, hashtag or mention limits."""
     if len(caption) > 2200:
-        raise GraphError(36004, 2207010, user_msg="The caption exceeds 2,200 characters.")
+        raise GraphErrorAnswer(36004, 2207010, user_msg="The caption exceeds 2,200 characters.")
     if len(_HASHTAG.findall(caption)) > 30:
-        raise GraphError(36004, 2207010, user_msg="The caption has more than 30 hashtags.")
+        raise GraphErrorAnswer(36004, 2207010, user_msg="The caption has more than 30 hashtags.")
     if len(_MENTION.findall(caption)) > 20:
-        raise GraphError(36004, 2207010, user_msg="The caption has more than 20 @mentions.")
+        raise GraphErrorAnswer(36004, 2207010, user_msg="The caption has more than 20 @mentions.")
 
 
 def _shape(params: dict[str, str]) -> str:
@@ -142,8 +142,10 @@ def _shape(params: dict[str, str]) -> str:
     if media_type in shapes:
         return shapes[media_type]
     if media_type == "VIDEO":
-        raise GraphError(100, 2207023, "The VIDEO media type is only for carousel items; use REELS")
-    raise GraphError(100, 2207023)
+        raise GraphErrorAnswer(
+            100, 2207023, "The VIDEO media type is only for carousel items; use REELS"
+        )
+    raise GraphErrorAnswer(100, 2207023)
 
 
 def _kind(shape: str, params: dict[str, str]) -> str:
@@ -178,10 +180,10 @@ def _media_url(shape: str, params: dict[str, str], resumable: bool) -> str | Non
 
 def _check_url(url: str, *, is_image: bool) -> None:
     if not url.isascii() or not url.lower().startswith(("http://", "https://")):
-        raise GraphError(9004, 2207052)
+        raise GraphErrorAnswer(9004, 2207052)
     path = url.split("?", 1)[0].lower()
     if is_image and path.endswith(_VIDEO_SUFFIXES):
-        raise GraphError(36001, 2207005)
+        raise GraphErrorAnswer(36001, 2207005)
 
 
 def _check_extras(params: dict[str, str], shape: str) -> None:

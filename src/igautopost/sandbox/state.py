@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from igautopost.clock import Clock, SystemClock
 from igautopost.sandbox.config import SandboxConfig
-from igautopost.sandbox.errors import GraphError, invalid_parameter, object_not_found
+from igautopost.sandbox.errors import GraphErrorAnswer, invalid_parameter, object_not_found
 from igautopost.sandbox.faults import Fault, FaultPlanner
 from igautopost.sandbox.fields import FieldList, select
 from igautopost.sandbox.inspect import CallRecord, Inspector
@@ -158,7 +158,7 @@ class SandboxState:
     def _check_create_cap(self, account: str, now: datetime) -> None:
         used = _in_window(self._create_times.get(account), now, self.config.quota_window_seconds)
         if used >= self.config.container_cap:
-            raise GraphError(
+            raise GraphErrorAnswer(
                 4,
                 None,
                 "(#4) Application request limit reached: at most "
@@ -167,11 +167,11 @@ class SandboxState:
 
     def _check_children(self, account: str, children: tuple[str, ...], now: datetime) -> None:
         if not 2 <= len(children) <= 10:
-            raise GraphError(100, 2207028)
+            raise GraphErrorAnswer(100, 2207028)
         for child_id in children:
             child = self.containers.get(child_id)
             if child is None or child.account_id != account:
-                raise GraphError(24, 2207006, f"The media with id {child_id} cannot be found")
+                raise GraphErrorAnswer(24, 2207006, f"The media with id {child_id} cannot be found")
             if not child.is_carousel_item:
                 raise invalid_parameter(f"Container {child_id} is not a carousel item")
             status = child.status_code(now, self._ttl())
@@ -256,12 +256,14 @@ class SandboxState:
     def publish(self, account: str, creation_id: str | None) -> Media:
         """Publish a FINISHED container once, within the rolling publishing quota."""
         if not creation_id:
-            raise GraphError(100, None, "The parameter creation_id is required")
+            raise GraphErrorAnswer(100, None, "The parameter creation_id is required")
         with self._lock:
             now = self.now()
             container = self.containers.get(creation_id)
             if container is None or container.account_id != account:
-                raise GraphError(24, 2207006, f"The media with id {creation_id} cannot be found")
+                raise GraphErrorAnswer(
+                    24, 2207006, f"The media with id {creation_id} cannot be found"
+                )
             if container.is_carousel_item:
                 raise invalid_parameter("A carousel item cannot be published on its own")
             status = container.status_code(now, self._ttl())
@@ -270,7 +272,7 @@ class SandboxState:
             if status != "FINISHED":
                 raise _not_publishable(status, container.id)
             if self._quota_usage(account, now) >= self.config.publishing_quota:
-                raise GraphError(9, 2207042)
+                raise GraphErrorAnswer(9, 2207042)
             return self._publish(container, now)
 
     def _publish(self, container: Container, now: datetime) -> Media:
@@ -322,7 +324,7 @@ class SandboxState:
 
     def comment(self, account: str | None, media_id: str, message: str | None) -> Comment:
         if not message:
-            raise GraphError(100, None, "The parameter message is required")
+            raise GraphErrorAnswer(100, None, "The parameter message is required")
         with self._lock:
             media = self.media.get(media_id)
             if media is None or account not in (None, media.account_id):
@@ -364,7 +366,7 @@ def _in_window(times: deque[datetime] | None, now: datetime, window_seconds: int
     return len(times)
 
 
-def _not_publishable(status: str, container_id: str) -> GraphError:
+def _not_publishable(status: str, container_id: str) -> GraphErrorAnswer:
     if status == "EXPIRED":
-        return GraphError(-2, 2207020)
-    return GraphError(9007, 2207027)
+        return GraphErrorAnswer(-2, 2207020)
+    return GraphErrorAnswer(9007, 2207027)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
-from igautopost.sandbox.errors import GraphError
+from igautopost.sandbox.errors import GraphErrorAnswer
 
 RevokeReason = Literal["expired", "password_changed", "deauthorized", "invalid"]
 
@@ -58,7 +58,9 @@ class TokenRegistry:
     def check(self, token: str | None, now: datetime) -> TokenInfo:
         """The token's info, or the 190/104 error the real API answers."""
         if not token:
-            raise GraphError(104, None, "An access token is required to request this resource.")
+            raise GraphErrorAnswer(
+                104, None, "An access token is required to request this resource."
+            )
         digest = token_hash(token)
         reason = self._revoked.get(digest)
         if reason:
@@ -67,7 +69,9 @@ class TokenRegistry:
         if info is not None and info.expires_at is not None and now >= info.expires_at:
             raise _revoked_error("expired")
         if info is None and not self._open:
-            raise GraphError(190, None, "Invalid OAuth access token - Cannot parse access token")
+            raise GraphErrorAnswer(
+                190, None, "Invalid OAuth access token - Cannot parse access token"
+            )
         return info or TokenInfo(None)
 
     def add(self, token: str, account_id: str | None) -> None:
@@ -109,6 +113,6 @@ class TokenRegistry:
         }
 
 
-def _revoked_error(reason: str) -> GraphError:
+def _revoked_error(reason: str) -> GraphErrorAnswer:
     subcode, message = _REASONS[reason]
-    return GraphError(190, subcode, message, user_msg=None)
+    return GraphErrorAnswer(190, subcode, message, user_msg=None)

@@ -36,7 +36,7 @@ from ..engine.leases import engine_policy
 from ..engine.publisher import Publisher
 from ..errors import ConfigurationError
 from .base import SchedulerHealth
-from .batches import Item, PerProcess, StepRunner, chunks, decode, encode
+from .step_runner import Item, PerProcess, StepRunner, chunks, decode, encode
 from .sweeper import Sweeper, lock_for
 
 log = logging.getLogger("igautopost.celery")

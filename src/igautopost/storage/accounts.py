@@ -22,14 +22,12 @@ import sqlalchemy as sa
 
 from ..crypto import TokenCipher
 from ..errors import AccountExists, AccountNotFound
-from ..models import Status
+from ..models import ACTIVE_STATUS_VALUES, Login
+from .sqlite_writes import write_transaction
 from .tables import accounts, events, posts
-from .writegate import write_transaction
 
-Login = Literal["facebook", "instagram"]
 LOCAL_OWNER = 0
 TOKEN_ERROR_CODES = (190, 102)
-ACTIVE = tuple(s.value for s in Status if s.is_active)
 
 
 class Health(StrEnum):
@@ -358,7 +356,7 @@ class AccountStore:
         waiting = sa.and_(
             owner,
             posts.c.account == ig_user_id,
-            posts.c.status.in_(ACTIVE),
+            posts.c.status.in_(ACTIVE_STATUS_VALUES),
             posts.c.error_code.in_(TOKEN_ERROR_CODES),
         )
         rows = conn.execute(sa.select(posts.c.id, posts.c.status).where(waiting)).all()

@@ -16,12 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..models import Post, Status
+from ..models import ACTIVE_STATUS_VALUES, Post, Status
 from .tables import UTCDateTime, events, posts
 
-ACTIVE = [s.value for s in Status if s.is_active]
 # A published post with a next attempt time has follow-up work: its permalink, first comment.
-STEPPED = [*ACTIVE, Status.PUBLISHED.value]
+STEPPED = [*ACTIVE_STATUS_VALUES, Status.PUBLISHED.value]
 ZERO = timedelta(0)
 
 

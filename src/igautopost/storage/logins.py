@@ -22,8 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .sqlite_writes import write_transaction
 from .tables import login_failures
-from .writegate import write_transaction
 
 ADDRESS_ALONE = ""  # the username of an address's own counter
 

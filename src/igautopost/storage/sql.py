@@ -21,15 +21,15 @@ import sqlalchemy as sa
 
 from ..crypto import TokenCipher
 from ..errors import InvalidPost, InvalidTransition, PostNotFound, Problem
-from ..models import Event, Post, PostSpec, Status
+from ..models import ACTIVE_STATUS_VALUES, Event, Post, PostSpec, Status
 from . import migrate
 from .accounts import AccountStore
 from .base import PostQuery, sqlite_file
 from .claims import ClaimsMixin
 from .files import private_sqlite_file
 from .rows import UNREADABLE, read_post, to_post
+from .sqlite_writes import write_transaction
 from .tables import UTCDateTime, events, posts
-from .writegate import write_transaction
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("igautopost.storage")
@@ -107,7 +107,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA wal_autocheckpoint=0")  # igautopost checkpoints: see writegate
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # igautopost checkpoints: see sqlite_writes
     cursor.close()
 
 
@@ -119,7 +119,7 @@ class SqlStore(ClaimsMixin):
         self._cipher = cipher
 
     def _write(self) -> AbstractContextManager[sa.Connection]:
-        """A write transaction; on SQLite, one at a time across processes (see writegate)."""
+        """A write transaction; on SQLite, one at a time across processes (see sqlite_writes)."""
         return write_transaction(self.engine)
 
     @classmethod
@@ -435,7 +435,7 @@ class SqlStore(ClaimsMixin):
 
 _SIMILAR = sa.select(posts.c.id, posts.c.publish_at, posts.c.spec_json).where(
     posts.c.account == sa.bindparam("account"),
-    posts.c.status.in_([s.value for s in Status if s.is_active]),
+    posts.c.status.in_(ACTIVE_STATUS_VALUES),
     posts.c.publish_at.between(
         sa.bindparam("start", type_=UTCDateTime), sa.bindparam("end", type_=UTCDateTime)
     ),

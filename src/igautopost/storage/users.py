@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from ..errors import Holdings, TokenNotFound, UserExists
 from ..errors import UserHasData as UserHasData  # still imported from here by cli/server.py
 from ..errors import UserNotFound as UserNotFound
-from ..models import Status
+from ..models import ACTIVE_STATUS_VALUES
+from .sqlite_writes import write_transaction
 from .tables import accounts, api_tokens, events, posts, users
-from .writegate import write_transaction
 
 
 @dataclass(frozen=True)
@@ -223,8 +223,7 @@ class UserStore:
 
 
 def _holdings(conn: sa.Connection, user_id: int, now: datetime) -> Holdings:
-    active = [s.value for s in Status if s.is_active]
-    mine = sa.and_(posts.c.owner_id == user_id, posts.c.status.in_(active))
+    mine = sa.and_(posts.c.owner_id == user_id, posts.c.status.in_(ACTIVE_STATUS_VALUES))
     in_flight = sa.and_(mine, posts.c.publish_attempted_at.is_not(None), posts.c.lease_until > now)
     count = sa.func.count()
     return Holdings(

@@ -1,4 +1,5 @@
-"""Commands for running at scale: `db copy`, and the Celery side of `worker`."""
+"""Commands for running on PostgreSQL with Celery workers: `db copy` (move a SQLite database
+there), and the Celery side of `worker`."""
 
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from igautopost.crypto import TokenCipher
 from igautopost.posts import parse_posts
-from igautopost.storage import writegate
+from igautopost.storage import sqlite_writes
 from igautopost.storage.base import PostQuery, sqlite_file
 from igautopost.storage.sql import SqlStore, create_engine
-from igautopost.storage.writegate import LOCK_SUFFIX, gate_for, write_transaction
+from igautopost.storage.sqlite_writes import LOCK_SUFFIX, gate_for, write_transaction
 
 WRITER = """
 import sys
@@ -119,7 +119,7 @@ def test_the_wal_is_checkpointed_by_igautopost_not_inside_commits(
     monkeypatch: pytest.MonkeyPatch,
     make_post: Callable[..., dict[str, Any]],
 ) -> None:
-    monkeypatch.setattr(writegate, "CHECKPOINT_EVERY", 20)
+    monkeypatch.setattr(sqlite_writes, "CHECKPOINT_EVERY", 20)
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
     now = datetime.now(UTC)
@@ -141,12 +141,12 @@ def test_the_bulk_of_a_checkpoint_runs_without_the_gate(
     real = sa.Connection.exec_driver_sql
 
     def spy(conn: sa.Connection, statement: str, *args: object) -> object:
-        if statement == writegate.CHECKPOINT:
+        if statement == sqlite_writes.CHECKPOINT:
             held_during.append(gate._depth > 0)
         return real(conn, statement, *args)
 
     monkeypatch.setattr(sa.Connection, "exec_driver_sql", spy)
-    monkeypatch.setattr(writegate, "CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr(sqlite_writes, "CHECKPOINT_EVERY", 5)
     now = datetime.now(UTC)
     for i in range(5):
         store.add(parse_posts([make_post(caption=f"post {i}")], now=now), now=now)
