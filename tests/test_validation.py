@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from igautopost.errors import InvalidPost, Problem
+from igautopost.models import PostSpec
 from igautopost.posts import parse_posts
 from igautopost.validation import parse_post
 
@@ -425,3 +426,12 @@ def test_parse_posts_checks_ready_made_specs_too(make_post):
     with pytest.raises(InvalidPost) as info:
         parse_posts([stale], now=datetime(2040, 1, 1, tzinfo=UTC))
     assert [(p.index, p.field) for p in info.value.problems] == [(0, "publish_at")]
+
+
+def test_a_spec_built_directly_is_checked_for_text_that_is_not_unicode(make_post):
+    from igautopost.validation import check_post
+
+    spec = PostSpec.model_validate(make_post(caption="a\ud800b"))
+    problems = check_post(spec, now=datetime(2030, 1, 1, tzinfo=UTC))
+    assert [p.field for p in problems] == ["caption"]
+    assert "lone surrogate" in problems[0].message

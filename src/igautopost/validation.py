@@ -65,7 +65,7 @@ def parse_post(data: Any, *, now: datetime, index: int | None = None) -> PostSpe
         spec = PostSpec.model_validate(data)
     except ValidationError as exc:
         raise InvalidPost([_problem(err, index) for err in exc.errors()]) from None
-    problems = check_post(spec, now=now)
+    problems = _rules_broken(spec, now=now)  # its text was checked above, as data
     if problems:
         raise InvalidPost([Problem(p.field, p.message, index) for p in problems])
     return spec
@@ -73,9 +73,12 @@ def parse_post(data: Any, *, now: datetime, index: int | None = None) -> PostSpe
 
 def check_post(spec: PostSpec, *, now: datetime) -> list[Problem]:
     """Every rule `spec` breaks; an empty list means it may be stored."""
+    return [*_check_unicode(spec), *_rules_broken(spec, now=now)]
+
+
+def _rules_broken(spec: PostSpec, *, now: datetime) -> list[Problem]:
     problems: list[Problem] = []
-    checks = (_check_unicode, _check_media, _check_fields, _check_text, _check_tags, _check_extras)
-    for check in checks:
+    for check in (_check_media, _check_fields, _check_text, _check_tags, _check_extras):
         problems.extend(check(spec))
     problems.extend(check_publish_at(spec.publish_at, now=now))
     problems.extend(check_recurrence(spec.recurrence))

@@ -21,8 +21,8 @@ from ..storage.sql import SqlStore
 from .auth import UserId
 from .context import ApiContext, both_slashes, context, read_data
 from .errors import ApiError, field_errors, field_root
-from .fields import aliases, known_fields
-from .legacy import old_rules
+from .fields import TOKEN_NAMES, aliases, known_fields
+from .legacy import TOKEN_PLACEHOLDER, old_rules
 from .listing import list_posts
 from .serialize import PostIn, PostOut, post_body
 
@@ -54,7 +54,8 @@ def schedule_one(
 ) -> tuple[Post, bool]:
     """Store one post for `owner`; (the post, whether it is new). The old service's rules
     (required fields, nulls, limits) are checked with the library's, and all reported."""
-    data, problems = old_rules(raw, required=True, stored_token=_account_stored(store, raw, owner))
+    stored = not _token_sent(raw) and _account_stored(store, raw, owner)  # no lookup otherwise
+    data, problems = old_rules(raw, required=True, stored_token=stored)
     if problems:
         raise invalid(merged(problems, _problems_of(data, now)), data)
     try:
@@ -80,6 +81,10 @@ def merged(first: list[Problem], more: list[Problem]) -> list[Problem]:
     table = aliases()
     reported = {table.get(problem.field, problem.field) for problem in first}
     return first + [p for p in more if table.get(field_root(p.field)[0]) not in reported]
+
+
+def _token_sent(data: dict[str, Any]) -> bool:
+    return any(data.get(name) not in (None, TOKEN_PLACEHOLDER) for name in TOKEN_NAMES)
 
 
 def _account_stored(store: SqlStore, data: dict[str, Any], owner: int) -> bool:
