@@ -36,7 +36,7 @@ import igautopost
 from igautopost.crypto import TokenCipher
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.tables import posts as posts_table
+from igautopost.storage.sql.tables import posts as posts_table
 
 COMMAND = str(Path(sys.executable).with_name("igautopost"))
 

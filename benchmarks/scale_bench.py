@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.tables import posts
+from igautopost.storage.sql.tables import posts
 
 CHUNK = 20_000
 

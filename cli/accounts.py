@@ -14,7 +14,7 @@ from .output import local_time, print_json
 
 if TYPE_CHECKING:
     from igautopost.accounts.service import Accounts
-    from igautopost.storage.accounts import Account
+    from igautopost.models import Account
 
 account_app = typer.Typer(
     help="Manage Instagram accounts and their (encrypted) access tokens.", no_args_is_help=True
@@ -39,9 +39,9 @@ def _accounts() -> Accounts:
 def _owner(username: str | None) -> int | None:
     if username is None:
         return None
-    from igautopost.storage.users import UserStore
+    from igautopost.storage.sql.users import SqlUserStore
 
-    return UserStore(cli.runtime.store.engine).user(username).id
+    return SqlUserStore(cli.runtime.store.engine).user(username).id
 
 
 def _read_token(from_stdin: bool) -> str:
@@ -221,7 +221,7 @@ def secrets_rotate() -> None:
     `igautopost secrets prune` once no stored secret needs them."""
     from igautopost.crypto import TokenCipher, load_keys, write_keys
     from igautopost.services import token_cipher
-    from igautopost.storage.rotation import reencrypt_all
+    from igautopost.storage.sql.rotation import reencrypt_all
 
     settings = cli.runtime.settings
     with reported():
@@ -256,7 +256,7 @@ def secrets_prune() -> None:
     key). With IGAUTOPOST_SECRET_KEY, only checks: then list the first key alone."""
     from igautopost.crypto import load_keys, write_keys
     from igautopost.services import token_cipher
-    from igautopost.storage.rotation import under_old_keys
+    from igautopost.storage.sql.rotation import under_old_keys
 
     settings = cli.runtime.settings
     with reported():

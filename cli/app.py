@@ -210,8 +210,7 @@ def reschedule(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations (the CLI also does this on first use)."""
-    from igautopost.storage import migrate
-    from igautopost.storage.sql import create_engine
+    from igautopost.storage.sql import create_engine, migrate
 
     url = base.runtime.settings.resolved_database_url()
     database = create_engine(url)

@@ -25,7 +25,7 @@ def db_copy(
 
     The target is migrated to the newest schema first. Tokens stay encrypted: run the target
     with the same IGAUTOPOST_SECRET_KEY (or key file). Stop the workers while copying."""
-    from igautopost.storage.copy import copy_database
+    from igautopost.storage.sql.copy import copy_database
 
     with reported(), err.status("copying") as status:
         report = copy_database(

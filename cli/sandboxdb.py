@@ -74,7 +74,7 @@ def is_sandbox_database(engine: sa.Engine) -> bool:
 
 
 def _in_memory(url: str) -> bool:
-    from igautopost.storage.base import sqlite_file
+    from igautopost.storage.sql.files import sqlite_file
 
     return url.startswith("sqlite") and sqlite_file(url) is None
 
@@ -82,7 +82,7 @@ def _in_memory(url: str) -> bool:
 def _is_own_file(url: str, settings: Settings) -> bool:
     """The sandbox's own file, named by URL (an operator creating users in it beforehand):
     the name in the data directory is the sandbox's, whether marked yet or not."""
-    from igautopost.storage.base import sqlite_file
+    from igautopost.storage.sql.files import sqlite_file
 
     try:
         file = sqlite_file(url) if url.startswith("sqlite") else None
@@ -94,7 +94,7 @@ def _is_own_file(url: str, settings: Settings) -> bool:
 
 def _unmarked(url: str) -> str | None:
     """Why the database is not a sandbox's; None when it carries the mark. Read only."""
-    from igautopost.storage.base import sqlite_file
+    from igautopost.storage.sql.files import sqlite_file
 
     try:
         parsed = sa.engine.make_url(url)

@@ -92,7 +92,7 @@ def user_delete(
     unless --delete-posts-and-accounts says to delete those too."""
     from rich.markup import escape
 
-    from igautopost.storage.users import UserHasData
+    from igautopost.errors import UserHasData
 
     with reported():
         try:
@@ -297,7 +297,7 @@ def default_api_processes() -> int:
 
 def _in_memory_database() -> bool:
     """An in-memory SQLite database lives in one process: API processes could not share it."""
-    from igautopost.storage.base import sqlite_file
+    from igautopost.storage.sql.files import sqlite_file
 
     url = base.runtime.settings.resolved_database_url()
     return url.startswith("sqlite") and sqlite_file(url) is None
@@ -375,7 +375,7 @@ def _export_settings() -> None:
 
 def _print_demo(host: str, port: int) -> None:
     """A demo user (created once) with its token, and a curl line that schedules a post."""
-    from igautopost.storage.users import UserNotFound
+    from igautopost.errors import UserNotFound
 
     from .sandboxdb import is_sandbox_database
 

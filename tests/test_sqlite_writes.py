@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from igautopost.crypto import TokenCipher
 from igautopost.posts import parse_posts
-from igautopost.storage import sqlite_writes
-from igautopost.storage.base import PostQuery, sqlite_file
-from igautopost.storage.sql import SqlStore, create_engine
-from igautopost.storage.sqlite_writes import LOCK_SUFFIX, gate_for, write_transaction
+from igautopost.storage.protocols import PostQuery
+from igautopost.storage.sql import SqlStore, create_engine, sqlite_writes
+from igautopost.storage.sql.files import sqlite_file
+from igautopost.storage.sql.sqlite_writes import LOCK_SUFFIX, gate_for, write_transaction
 
 WRITER = """
 import sys

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from igautopost.crypto import TokenCipher
 from igautopost.errors import InvalidPost, InvalidTransition, PostNotFound
 from igautopost.models import PostSpec, Status
-from igautopost.storage import PostQuery, SqlStore, migrate
-from igautopost.storage.sql import create_engine
-from igautopost.storage.tables import SQLModel
+from igautopost.storage import PostQuery, SqlStore
+from igautopost.storage.sql import create_engine, migrate
+from igautopost.storage.sql.tables import SQLModel
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

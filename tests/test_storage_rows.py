@@ -11,7 +11,7 @@ from igautopost.errors import InvalidTransition
 from igautopost.models import PostSpec, Status
 from igautopost.posts import reschedule, retry
 from igautopost.storage import PostQuery
-from igautopost.storage.tables import posts
+from igautopost.storage.sql.tables import posts
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -22,9 +22,9 @@ from .crypto import TokenCipher, load_keys
 from .engine.leases import engine_policy
 from .engine.publisher import Publisher
 from .graph.client import GraphClient
-from .storage.files import private_directory
 from .storage.sql import SqlStore
-from .storage.users import UserStore
+from .storage.sql.files import private_directory
+from .storage.sql.users import SqlUserStore
 
 
 def token_cipher(settings: Settings) -> TokenCipher:
@@ -116,7 +116,7 @@ def account_upkeep(engine: Publisher) -> AccountKeeper:
 
 def users(settings: Settings, store: SqlStore, *, clock: Clock | None = None) -> Users:
     """API users and their tokens, on `store`'s database."""
-    return Users(UserStore(store.engine), token_cipher(settings), clock or SystemClock())
+    return Users(SqlUserStore(store.engine), token_cipher(settings), clock or SystemClock())
 
 
 __all__ = [

@@ -132,7 +132,7 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     from igautopost import Settings
     from igautopost.api import create_app
     from igautopost.auth.users import Users
-    from igautopost.storage.users import UserStore
+    from igautopost.storage.sql.users import SqlUserStore
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -154,7 +154,7 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
             store = SqlStore.open(f"sqlite:///{tmp_path / f'api-{len(opened)}.db'}", cipher=cipher)
             opened.append(store)
         hasher = hasher or PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        users = Users(UserStore(store.engine), store.cipher, clock, hasher=hasher)
+        users = Users(SqlUserStore(store.engine), store.cipher, clock, hasher=hasher)
         settings = settings or Settings(data_dir=tmp_path, secret_key=TokenCipher.generate_key())
         app = create_app(settings, store=store, clock=clock, users=users, **options)
         api = Api(TestClient(app), store, users, clock)

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 
 from igautopost.auth.throttle import LoginThrottle, ThrottlePolicy
 from igautopost.errors import LoginThrottled
-from igautopost.storage import migrate
+from igautopost.storage.sql import migrate
 
 LOGIN = "/api/v1/api-token-auth/"
 
@@ -41,8 +41,8 @@ def test_failed_logins_are_throttled_per_username(make_api: Callable[..., Api]) 
 def test_failed_logins_are_throttled_per_address(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from igautopost.storage.logins import LoginFailureStore
     from igautopost.storage.sql import create_engine
+    from igautopost.storage.sql.logins import LoginFailureStore
 
     engine = create_engine(f"sqlite:///{tmp_path / 'throttle.db'}")
     migrate.upgrade(engine)

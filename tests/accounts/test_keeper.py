@@ -9,8 +9,7 @@ import pytest
 from accountstest import ALICE_IG, ALICE_TOKEN, BOB_IG, BOB_TOKEN, AccountWorld, WorldFactory
 
 from igautopost.accounts.upkeep import AccountKeeper, Chore, KeeperPolicy
-from igautopost.models import Status
-from igautopost.storage.accounts import Health
+from igautopost.models import Health, Status
 
 
 def run_days(world: AccountWorld, keeper: AccountKeeper, days: float) -> list[dict[str, Chore]]:

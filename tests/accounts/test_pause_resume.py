@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from accountstest import ALICE_IG, ALICE_TOKEN, BOB_IG, BOB_TOKEN, WorldFactory
 
-from igautopost.models import Status
+from igautopost.models import Health, Status
 from igautopost.sandbox.tokens import token_hash
-from igautopost.storage.accounts import Health
 
 
 def test_a_revoked_token_pauses_only_that_accounts_posts(make_world: WorldFactory) -> None:

@@ -13,9 +13,9 @@ from igautopost.auth.users import Users
 from igautopost.crypto import TokenCipher, load_keys
 from igautopost.posts import schedule
 from igautopost.services import token_cipher
-from igautopost.storage.rotation import reencrypt_all
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.users import UserStore
+from igautopost.storage.sql.rotation import reencrypt_all
+from igautopost.storage.sql.users import SqlUserStore
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 IG = "17841400000000001"
@@ -34,7 +34,7 @@ def _fill(store: SqlStore) -> tuple[int, str]:
     }
     post = schedule(store, [data], now=NOW).created[0]
     store.accounts.put(None, "17841400000000002", ACCOUNT_TOKEN, now=NOW, login="instagram")
-    users = Users(UserStore(store.engine), store.cipher, SystemClock())
+    users = Users(SqlUserStore(store.engine), store.cipher, SystemClock())
     key = users.login_key(users.create("alice", "correct horse battery"))
     return post.id, key
 
@@ -43,7 +43,7 @@ def _readable(store: SqlStore, post_id: int, key: str) -> None:
     assert store.access_token(post_id) == POST_TOKEN
     assert store.accounts.token(None, IG) == POST_TOKEN  # attached by the old form
     assert store.accounts.token(None, "17841400000000002") == ACCOUNT_TOKEN
-    users = Users(UserStore(store.engine), store.cipher, SystemClock())
+    users = Users(SqlUserStore(store.engine), store.cipher, SystemClock())
     assert users.login_key(users.store.user("alice")) == key
 
 

@@ -18,7 +18,7 @@ from igautopost.auth.users import Users
 from igautopost.clock import Clock, FakeClock
 from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.users import UserStore
+from igautopost.storage.sql.users import SqlUserStore
 
 with warnings.catch_warnings():
     # starlette warns at import that it prefers httpx2; the TestClient works with httpx.
@@ -100,7 +100,7 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         if store is None:
             store = SqlStore.open(f"sqlite:///{tmp_path / f'api-{len(opened)}.db'}", cipher=cipher)
             opened.append(store)
-        users = Users(UserStore(store.engine), cipher, clock, hasher=CHEAP)
+        users = Users(SqlUserStore(store.engine), cipher, clock, hasher=CHEAP)
         settings = Settings(data_dir=tmp_path, secret_key=TokenCipher.generate_key())
         app = create_app(settings, store=store, clock=clock, users=users, **options)
         client = TestClient(app)

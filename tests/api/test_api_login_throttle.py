@@ -21,9 +21,9 @@ from igautopost.auth.users import User, Users
 from igautopost.clock import FakeClock
 from igautopost.crypto import TokenCipher
 from igautopost.errors import InvalidCredentials, LoginThrottled
-from igautopost.storage.logins import ADDRESS_ALONE, LoginFailureStore
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.users import UserStore
+from igautopost.storage.sql.logins import ADDRESS_ALONE, LoginFailureStore
+from igautopost.storage.sql.users import SqlUserStore
 from services import postgres_schemas
 
 with warnings.catch_warnings():
@@ -126,7 +126,7 @@ def users_on(
     url: str, cipher: TokenCipher, hasher: PasswordHasher = CHEAP, clock: FakeClock | None = None
 ) -> Users:
     store = SqlStore.open(url, cipher=cipher)  # its own engine: as another process would
-    return Users(UserStore(store.engine), cipher, clock or FakeClock(NOW), hasher=hasher)
+    return Users(SqlUserStore(store.engine), cipher, clock or FakeClock(NOW), hasher=hasher)
 
 
 def test_parallel_wrong_guesses_are_each_counted_before_their_password_is_checked(

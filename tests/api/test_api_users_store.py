@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from igautopost.storage.migrate import head_revision
+from igautopost.storage.sql.migrate import head_revision
 
 OURS = {"users", "api_tokens"}
 

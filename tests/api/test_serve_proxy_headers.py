@@ -20,7 +20,7 @@ from igautopost.auth.users import Users
 from igautopost.clock import SystemClock
 from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.users import UserStore
+from igautopost.storage.sql.users import SqlUserStore
 
 pytest.importorskip("fastapi")
 
@@ -49,7 +49,7 @@ def environment(tmp_path: Path) -> Iterator[dict[str, str]]:
     cipher = TokenCipher([TokenCipher.generate_key()])
     store = SqlStore.open(url, cipher=cipher)
     # cheap argon2 parameters: checking alice's password costs the server little
-    Users(UserStore(store.engine), cipher, SystemClock(), hasher=CHEAP).create("alice", PASSWORD)
+    Users(SqlUserStore(store.engine), cipher, SystemClock(), hasher=CHEAP).create("alice", PASSWORD)
     store.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IGAUTOPOST_")}
     env.update(

@@ -50,9 +50,9 @@ def production_database(url: str) -> int:
     settings = igautopost.Settings(database_url=url, secret_key=TokenCipher.generate_key())
     store = igautopost.open_store(settings)
     try:
-        from igautopost.storage.users import UserStore
+        from igautopost.storage.sql.users import SqlUserStore
 
-        UserStore(store.engine).add_user("alice", "argon2-hash-not-checked-here", now=_now())
+        SqlUserStore(store.engine).add_user("alice", "argon2-hash-not-checked-here", now=_now())
         post = {
             "account": "17841400000000001",
             "access_token": "EAAB-real-token",

@@ -20,7 +20,7 @@ from igautopost import Settings, Status, SystemClock
 from igautopost.auth.users import Users
 from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.users import UserStore
+from igautopost.storage.sql.users import SqlUserStore
 
 pytest.importorskip("fastapi")
 
@@ -75,7 +75,7 @@ class Server:
 def server(tmp_path: Path) -> Iterator[Server]:
     cipher = TokenCipher([TokenCipher.generate_key()])
     store = SqlStore.open(f"sqlite:///{tmp_path / 'server.db'}", cipher=cipher)
-    users = Users(UserStore(store.engine), cipher, SystemClock(), hasher=CHEAP)
+    users = Users(SqlUserStore(store.engine), cipher, SystemClock(), hasher=CHEAP)
     users.create("alice", "correct horse battery")
     _, key = users.create_key("alice")
     with Server(store, users, tmp_path / "server-data") as running:

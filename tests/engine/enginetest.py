@@ -121,7 +121,7 @@ class World:
         """Every post's lease columns, read straight from the table."""
         import sqlalchemy as sa
 
-        from igautopost.storage.tables import posts
+        from igautopost.storage.sql.tables import posts
 
         query = sa.select(posts.c.id, posts.c.lease_owner, posts.c.lease_until)
         with self.store.engine.connect() as conn:

@@ -13,8 +13,8 @@ from igautopost.errors import InvalidTransition
 from igautopost.models import Status
 from igautopost.posts import cancel, reschedule, retry
 from igautopost.sandbox import ErrorSpec, FaultRule
-from igautopost.storage.base import PostQuery
-from igautopost.storage.tables import posts as posts_table
+from igautopost.storage.protocols import PostQuery
+from igautopost.storage.sql.tables import posts as posts_table
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -14,7 +14,7 @@ from igautopost.models import Post, Status
 from igautopost.posts import cancel
 from igautopost.scheduler import LocalScheduler
 from igautopost.storage import PostQuery
-from igautopost.storage.tables import posts
+from igautopost.storage.sql.tables import posts
 
 MakeScheduler = Callable[..., LocalScheduler]
 # What `json.dumps` writes for a caption holding a lone surrogate, which a strict JSON reader

@@ -23,7 +23,7 @@ from igautopost.auth.users import Users
 from igautopost.clock import FakeClock
 from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.users import UserStore
+from igautopost.storage.sql.users import SqlUserStore
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -47,7 +47,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     store = SqlStore.open(f"sqlite:///{folder / 'fuzz.db'}", cipher=cipher)
     clock = FakeClock(datetime.fromisoformat(NOW_TEXT))
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    users = Users(UserStore(store.engine), cipher, clock, hasher=cheap)
+    users = Users(SqlUserStore(store.engine), cipher, clock, hasher=cheap)
     settings_ = Settings(data_dir=folder, secret_key=TokenCipher.generate_key())
     app = create_app(settings_, store=store, clock=clock, users=users)
     users.create("fuzzer", "a long enough password")

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import igautopost
 from igautopost.crypto import TokenCipher
 from igautopost.errors import SchemaOutdated, TargetNotEmpty
-from igautopost.storage.copy import copy_database
 from igautopost.storage.sql import SqlStore
+from igautopost.storage.sql.copy import copy_database
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -88,8 +88,7 @@ def test_a_target_with_rows_is_refused_unless_forced(
 
 
 def test_a_source_behind_the_newest_schema_is_refused(tmp_path, pg_database):
-    from igautopost.storage import migrate
-    from igautopost.storage.sql import create_engine
+    from igautopost.storage.sql import create_engine, migrate
 
     source = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(source)

@@ -12,8 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from igautopost.crypto import TokenCipher
-from igautopost.storage import migrate
-from igautopost.storage.sql import SqlStore, create_engine
+from igautopost.storage.sql import SqlStore, create_engine, migrate
 
 NOW = datetime(2030, 1, 2, 3, 4, 5)
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.tables import accounts
+from igautopost.storage.sql.tables import accounts
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

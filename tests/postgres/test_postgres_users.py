@@ -16,10 +16,10 @@ from igautopost.clock import FakeClock
 from igautopost.crypto import TokenCipher
 from igautopost.errors import InvalidPost, UserHasData
 from igautopost.models import PostSpec
-from igautopost.storage import PostQuery, migrate
-from igautopost.storage.sql import SqlStore, create_engine
-from igautopost.storage.tables import accounts, api_tokens, events, posts, users
-from igautopost.storage.users import UserStore
+from igautopost.storage import PostQuery
+from igautopost.storage.sql import SqlStore, create_engine, migrate
+from igautopost.storage.sql.tables import accounts, api_tokens, events, posts, users
+from igautopost.storage.sql.users import SqlUserStore
 
 NOW = datetime(2030, 5, 1, 12, tzinfo=UTC)
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -29,7 +29,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def world(any_database: Callable[[], str], cipher: TokenCipher) -> Iterator[tuple[SqlStore, Users]]:
     store = SqlStore.open(any_database(), cipher=cipher)
-    yield store, Users(UserStore(store.engine), cipher, FakeClock(NOW), hasher=CHEAP)
+    yield store, Users(SqlUserStore(store.engine), cipher, FakeClock(NOW), hasher=CHEAP)
     store.close()
 
 
@@ -161,10 +161,10 @@ def test_the_migration_starts_user_ids_above_every_owner_still_in_use(
     engine.dispose()
     store = SqlStore.open(url, cipher=cipher)
 
-    carol = UserStore(store.engine).add_user("carol", "x", now=NOW)
+    carol = SqlUserStore(store.engine).add_user("carol", "x", now=NOW)
 
     assert carol.id == 3
-    assert [t.username for t in UserStore(store.engine).tokens()] == ["alice"]
+    assert [t.username for t in SqlUserStore(store.engine).tokens()] == ["alice"]
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

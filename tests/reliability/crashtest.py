@@ -136,7 +136,7 @@ def leased(store: SqlStore) -> int:
     """Posts a worker holds right now (a step in flight, or a ready post held for its mark)."""
     import sqlalchemy as sa
 
-    from igautopost.storage.tables import posts
+    from igautopost.storage.sql.tables import posts
 
     query = sa.select(sa.func.count()).where(posts.c.lease_until > datetime.now(UTC))
     with store.engine.connect() as conn:

@@ -197,7 +197,7 @@ class SimWorld:
     def lease_of(self, post: Post) -> tuple[str | None, datetime | None]:
         import sqlalchemy as sa
 
-        from igautopost.storage.tables import posts
+        from igautopost.storage.sql.tables import posts
 
         query = sa.select(posts.c.lease_owner, posts.c.lease_until).where(posts.c.id == post.id)
         with self.store.engine.connect() as conn:

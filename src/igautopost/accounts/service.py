@@ -2,7 +2,7 @@
 publisher does when a token stops working.
 
 An account is stored once per (owner, IG user id) with its long-lived token, encrypted
-(`igautopost.storage.accounts`). Posts name the account; the publisher reads its token at
+(`igautopost.storage.sql.accounts`). Posts name the account; the publisher reads its token at
 every step. A token that Instagram refuses (Graph error 190 or 102) marks the account as
 needing reconnection: its posts wait instead of failing (`igautopost.engine.tokens`), and
 continue as soon as a working token is stored in its place (`Accounts.add` with
@@ -28,8 +28,8 @@ from ..errors import TokenNotRefreshable
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenInvalid
 from ..graph.responses import PublishingLimit
-from ..models import Login
-from ..storage.accounts import Account, AccountStore, Credentials, guess_login
+from ..models import Account, Credentials, Login, guess_login
+from ..storage.sql.accounts import SqlAccountStore
 
 log = logging.getLogger("igautopost.accounts.service")
 
@@ -57,7 +57,7 @@ class Accounts:
 
     def __init__(
         self,
-        store: AccountStore,
+        store: SqlAccountStore,
         client: GraphClient,
         clock: Clock,
         *,
@@ -140,7 +140,7 @@ class Accounts:
 
 
 def refresh_token(
-    store: AccountStore, client: GraphClient, found: Credentials, now: datetime
+    store: SqlAccountStore, client: GraphClient, found: Credentials, now: datetime
 ) -> None:
     """Trade the account's Instagram Login token for a fresh one (60 more days)."""
     if found.account.login != "instagram":
@@ -168,7 +168,7 @@ def describe_token_error(exc: GraphError) -> str:
 
 
 def mark_needs_reconnect(
-    store: AccountStore, found: Credentials, reason: str, now: datetime
+    store: SqlAccountStore, found: Credentials, reason: str, now: datetime
 ) -> None:
     """Record a refused token once, with one warning that names the account and why."""
     if store.mark_needs_reconnect(found.account, reason, expected=found.ciphertext, now=now):

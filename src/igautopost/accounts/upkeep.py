@@ -23,7 +23,8 @@ from enum import StrEnum
 from ..clock import Clock
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenInvalid
-from ..storage.accounts import Account, AccountStore, Credentials
+from ..models import Account, Credentials
+from ..storage.sql.accounts import SqlAccountStore
 from .service import (
     api_host,
     describe_token_error,
@@ -79,7 +80,7 @@ def _refresh_due(account: Account, now: datetime, policy: KeeperPolicy) -> bool:
 class AccountKeeper:
     def __init__(
         self,
-        store: AccountStore,
+        store: SqlAccountStore,
         client: GraphClient,
         clock: Clock,
         *,

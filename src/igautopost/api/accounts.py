@@ -18,8 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import services
 from ..graph.errors import GraphError
-from ..models import Login
-from ..storage.accounts import Account
+from ..models import Account, Login
 from ..validation import USERNAME
 from .auth import UserId
 from .context import ApiContext, both_slashes, context, read_data

@@ -13,7 +13,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..models import Status
-from ..storage.base import PostQuery
+from ..storage.protocols import PostQuery
 from .auth import UserId
 from .context import ApiContext, context
 from .errors import ApiError

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..errors import LoginThrottled
-from ..storage.logins import Budget, LoginFailureStore
+from ..storage.sql.logins import Budget, LoginFailureStore
 
 ADDRESS_MAX_CHARS = 64  # the column's width; an IPv6 address has at most 45
 UNKNOWN_ADDRESS = "unknown"  # no client address (a Unix socket, a test client without one)

@@ -7,7 +7,7 @@ once, when it is created. The token endpoint's key is the exception that DRF com
 needs: it is also kept encrypted (with the `TokenCipher` that protects Instagram tokens), so
 that logging in again returns the same working key.
 
->>> users = Users(UserStore(store.engine), cipher, SystemClock())          # doctest: +SKIP
+>>> users = Users(SqlUserStore(store.engine), cipher, SystemClock())          # doctest: +SKIP
 >>> alice = users.create("alice", "correct horse battery staple")          # doctest: +SKIP
 >>> key = users.login_key(alice)                                           # doctest: +SKIP
 """
@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 from ..clock import Clock
 from ..crypto import TokenCipher
 from ..errors import InvalidCredentials
-from ..storage.logins import LoginFailureStore
-from ..storage.users import ApiToken, DeletedUser, User, UserStore
+from ..models import ApiToken, DeletedUser, User
+from ..storage.sql.logins import LoginFailureStore
+from ..storage.sql.users import SqlUserStore
 from .throttle import LoginThrottle
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class Users:
 
     def __init__(
         self,
-        store: UserStore,
+        store: SqlUserStore,
         cipher: TokenCipher,
         clock: Clock,
         *,
@@ -112,7 +113,7 @@ class Users:
 
     def delete(self, username: str, *, with_posts_and_accounts: bool = False) -> DeletedUser:
         """Delete the user, their tokens, posts and accounts together; see
-        `UserStore.delete_user` for when it is refused."""
+        `SqlUserStore.delete_user` for when it is refused."""
         deleted = self.store.delete_user(
             username, now=self._clock.now(), with_posts_and_accounts=with_posts_and_accounts
         )

@@ -27,8 +27,8 @@ from typing import IO, Protocol
 import sqlalchemy as sa
 
 from ..clock import Clock
-from ..storage.base import sqlite_file
 from ..storage.sql import SqlStore
+from ..storage.sql.files import sqlite_file
 
 log = logging.getLogger("igautopost.sweeper")
 

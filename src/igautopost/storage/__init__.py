@@ -1,6 +1,27 @@
-"""Storage: the `Store` protocol and its SQL implementation (SQLite by default, PostgreSQL)."""
+"""Storage: the protocols the rest of igautopost is typed to (`protocols`), the SQL
+implementation (`sql`: SQLite by default, PostgreSQL) and an in-memory one (`memory`)."""
 
-from .base import PostQuery, Store
-from .sql import SqlStore, create_engine
+from .protocols import (
+    AccountStore,
+    ClaimStore,
+    PostQuery,
+    PostStore,
+    QuotaSlot,
+    Store,
+    UserStore,
+)
+from .sql import SqlAccountStore, SqlStore, SqlUserStore, create_engine
 
-__all__ = ["PostQuery", "SqlStore", "Store", "create_engine"]
+__all__ = [
+    "AccountStore",
+    "ClaimStore",
+    "PostQuery",
+    "PostStore",
+    "QuotaSlot",
+    "SqlAccountStore",
+    "SqlStore",
+    "SqlUserStore",
+    "Store",
+    "UserStore",
+    "create_engine",
+]

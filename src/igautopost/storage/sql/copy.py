@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from ..errors import SchemaOutdated, TargetNotEmpty
+from ...errors import SchemaOutdated, TargetNotEmpty
 from . import migrate
-from .sql import create_engine
+from .store import create_engine
 
 BATCH = 5_000
 VERSION_TABLE = "alembic_version"

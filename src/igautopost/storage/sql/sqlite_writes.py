@@ -32,7 +32,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from .base import sqlite_file
+from .files import sqlite_file
 
 try:
     import fcntl

@@ -19,14 +19,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..crypto import TokenCipher
-from ..errors import InvalidPost, InvalidTransition, PostNotFound, Problem
-from ..models import ACTIVE_STATUS_VALUES, Event, Post, PostSpec, Status
+from ...crypto import TokenCipher
+from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
+from ...models import ACTIVE_STATUS_VALUES, Event, Post, PostSpec, Status
+from ..protocols import PostQuery
 from . import migrate
-from .accounts import AccountStore
-from .base import PostQuery, sqlite_file
+from .accounts import SqlAccountStore
 from .claims import ClaimsMixin
-from .files import private_sqlite_file
+from .files import private_sqlite_file, sqlite_file
 from .rows import UNREADABLE, read_post, to_post
 from .sqlite_writes import write_transaction
 from .tables import UTCDateTime, events, posts
@@ -147,9 +147,9 @@ class SqlStore(ClaimsMixin):
         return self._cipher
 
     @cached_property
-    def accounts(self) -> AccountStore:
+    def accounts(self) -> SqlAccountStore:
         """The Instagram accounts and their tokens, on the same database."""
-        return AccountStore(self.engine, self._cipher)
+        return SqlAccountStore(self.engine, self._cipher)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from ..crypto import TokenCipher
+from ...crypto import TokenCipher
 from .tables import accounts, api_tokens, posts
 
 BATCH = 500

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..models import MediaType, Post, PostError, PostSpec, Status
+from ...models import MediaType, Post, PostError, PostSpec, Status
 
 UNREADABLE = "the stored post cannot be read back ({}): cancel it and schedule it again"
 _SURROGATE = re.compile("[\ud800-\udfff]")

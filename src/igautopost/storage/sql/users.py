@@ -7,62 +7,18 @@ what it is given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import Holdings, TokenNotFound, UserExists
-from ..errors import UserHasData as UserHasData  # still imported from here by cli/server.py
-from ..errors import UserNotFound as UserNotFound
-from ..models import ACTIVE_STATUS_VALUES
+from ...errors import Holdings, TokenNotFound, UserExists, UserHasData, UserNotFound
+from ...models import ACTIVE_STATUS_VALUES, ApiToken, DeletedUser, TokenCandidate, User
 from .sqlite_writes import write_transaction
 from .tables import accounts, api_tokens, events, posts, users
 
 
-@dataclass(frozen=True)
-class User:
-    id: int
-    username: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class DeletedUser:
-    """A deleted user and how many of their rows went with them."""
-
-    user: User
-    posts: int
-    accounts: int
-    tokens: int
-
-
-@dataclass(frozen=True)
-class ApiToken:
-    """What may be shown about a token: never the key, nor its hash."""
-
-    id: int
-    user_id: int
-    username: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    reusable: bool  # issued by the token endpoint, which hands it out again
-    expires_at: datetime | None = None  # None: until revoked
-
-
-@dataclass(frozen=True)
-class TokenCandidate:
-    """A stored token whose prefix matches a presented key: compare `key_hash` to decide."""
-
-    id: int
-    user_id: int
-    key_hash: str
-    expires_at: datetime | None = None
-
-
-class UserStore:
+class SqlUserStore:
     """The users and api_tokens tables (created by migration 0002); deleting a user also
     deletes their posts and accounts."""
 

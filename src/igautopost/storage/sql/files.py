@@ -14,6 +14,8 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
+import sqlalchemy as sa
+
 OWNER_ONLY_DIR = 0o700
 OWNER_ONLY_FILE = 0o600
 SQLITE_FILES = ("", "-wal", "-shm")
@@ -37,3 +39,15 @@ def private_sqlite_file(database: str) -> None:
     for suffix in SQLITE_FILES:
         with suppress(FileNotFoundError, PermissionError):
             os.chmod(f"{database}{suffix}", OWNER_ONLY_FILE)
+
+
+def sqlite_file(url: str | sa.URL) -> str | None:
+    """The database file a SQLite URL names; None for an in-memory database or another
+    database system."""
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return database

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import igautopost.storage.tables  # noqa: F401  (registers the tables on the metadata)
+import igautopost.storage.sql.tables  # noqa: F401  (registers the tables on the metadata)
 
 connection = context.config.attributes["connection"]
 context.configure(

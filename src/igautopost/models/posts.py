@@ -12,7 +12,7 @@ import json
 import math
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -83,7 +83,6 @@ class Status(StrEnum):
 ACTIVE_STATUS_VALUES = tuple(s.value for s in Status if s.is_active)
 
 # Which of Meta's logins issued an account's token: it decides the API host its calls go to.
-Login = Literal["facebook", "instagram"]
 
 
 UNIX_SECONDS_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime holds

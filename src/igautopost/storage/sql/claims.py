@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..models import ACTIVE_STATUS_VALUES, Post, Status
+from ...models import ACTIVE_STATUS_VALUES, Post, Status
 from .tables import UTCDateTime, events, posts
 
 # A published post with a next attempt time has follow-up work: its permalink, first comment.

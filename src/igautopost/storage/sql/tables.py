@@ -1,5 +1,5 @@
 """The tables, as SQLModel classes. Their schema is created and changed by Alembic migrations
-(storage/migrations), never by ``create_all``; a test checks the two agree."""
+(storage/sql/migrations), never by ``create_all``; a test checks the two agree."""
 
 from __future__ import annotations
 

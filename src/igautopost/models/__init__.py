@@ -1,0 +1,50 @@
+"""The domain types every layer shares: posts and their events, accounts, users."""
+
+from .accounts import LOCAL_OWNER, Account, Credentials, Health, Login, guess_login, owner_key
+from .posts import (
+    ACTIVE_STATUS_VALUES,
+    MEDIA_TYPE_NAMES,
+    UNIX_SECONDS_MAX,
+    UNIX_SECONDS_TEXT,
+    VIDEO_EXTENSIONS,
+    CarouselItem,
+    Event,
+    ItemKind,
+    MediaType,
+    Post,
+    PostError,
+    PostSpec,
+    Status,
+    UserTag,
+    guess_kind,
+)
+from .users import ApiToken, DeletedUser, TokenCandidate, User
+
+__all__ = [
+    "ACTIVE_STATUS_VALUES",
+    "LOCAL_OWNER",
+    "MEDIA_TYPE_NAMES",
+    "UNIX_SECONDS_MAX",
+    "UNIX_SECONDS_TEXT",
+    "VIDEO_EXTENSIONS",
+    "Account",
+    "ApiToken",
+    "CarouselItem",
+    "Credentials",
+    "DeletedUser",
+    "Event",
+    "Health",
+    "ItemKind",
+    "Login",
+    "MediaType",
+    "Post",
+    "PostError",
+    "PostSpec",
+    "Status",
+    "TokenCandidate",
+    "User",
+    "UserTag",
+    "guess_kind",
+    "guess_login",
+    "owner_key",
+]
