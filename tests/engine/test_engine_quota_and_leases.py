@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from enginetest import WorldFactory, sandbox_time
 
@@ -151,27 +151,35 @@ def test_posts_published_at_the_same_moment_never_overbook_the_quota(
     assert all("publishing quota used up" in world.details(p) for p in waiting)
 
 
-def test_a_reserved_slot_is_given_back_when_no_publish_went_through() -> None:
+def test_a_reserved_slot_is_given_back_when_no_publish_went_through(
+    make_world: WorldFactory,
+) -> None:
     class Limit:
         def publishing_limit(
             self, account: str, *, token: str, host: str | None = None
         ) -> PublishingLimit:
             return PublishingLimit(quota_usage=0, quota_total=2)
 
-    class Ledger:
-        def published_since(self, account: str, since: datetime) -> list[datetime]:
-            return []
+    world = make_world()
+    quota = QuotaTracker(Limit(), world.store, cache_for=timedelta(minutes=5), default_total=50)  # type: ignore[arg-type]
+    now = world.clock.now()
+    ids = [world.schedule(caption=f"slot {i}").id for i in range(3)]
+    other = world.schedule(caption="elsewhere", account="17841400000000002").id
+    until = now + timedelta(minutes=5)
 
-    quota = QuotaTracker(Limit(), Ledger(), cache_for=timedelta(minutes=5), default_total=50)  # type: ignore[arg-type]
-    now = datetime(2030, 1, 1, tzinfo=UTC)
-    answers = [quota.reserve("a", "token", now, host=None) for _ in range(3)]
+    def reserve(post_id: int) -> datetime | None:
+        account = world.get(post_id).account
+        return quota.reserve(post_id, account, "token", now, owner="w", until=until, host=None)
+
+    answers = [reserve(i) for i in ids[:3]]
     assert answers[:2] == [None, None] and answers[2] is not None
-    quota.settle("a", published=False)  # that call failed: its slot is free again
-    assert quota.reserve("a", "token", now, host=None) is None
-    quota.settle("a", published=True)
-    quota.settle("a", published=True)
-    assert quota.reserve("b", "token", now, host=None) is None, "per account"
-    assert quota.reserve("a", "token", now, host=None) is not None, "two published, none left"
+    quota.settle(ids[0])  # that call failed: its slot is free again
+    assert reserve(ids[2]) is None
+    assert reserve(other) is None, "per account"
+    assert reserve(ids[0]) is not None, "two slots held, none left"
+    assert reserve(ids[1]) is None, "a post holding a slot may take it again"
+    quota.settle(ids[1])
+    assert reserve(ids[0]) is None
 
 
 # -- leases --------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ time (`GET /{ig-user-id}/content_publishing_limit`) and cached; publishes since 
 counted locally. When the quota is used up, the post waits until the oldest publish of the
 window is 24 h old, as recorded in the store.
 
-A step takes a slot (`reserve`) before its publish call and settles it after (`settle`), so
-that posts published at the same moment by one process never overbook the quota: with two
-slots left, the third of four posts due in the same second waits instead of calling.
+A step takes a slot (`reserve`) before its publish call and gives it back after (`settle`).
+The slot is held in the store (`ClaimStore.reserve_quota`), counted in one transaction with
+the slots of every other process and the publishes since the read: with two slots left, the
+third and fourth of four posts due in the same second wait instead of calling, however many
+workers took them.
 
 A quota that cannot be read is unknown, not used up: the read is tried again, and meanwhile
 posts are published; Instagram itself refuses a publish beyond the limit (code 9, subcode
@@ -17,12 +19,12 @@ posts are published; Instagram itself refuses a publish beyond the limit (code 9
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from ..graph import GraphClient, GraphError
+from ..storage.protocols import QuotaSlot
 
 WINDOW = timedelta(hours=24)
 UNKNOWN_WAIT = timedelta(minutes=15)  # when the store knows no publish that will age out
@@ -31,7 +33,15 @@ UNKNOWN_FOR = timedelta(minutes=1)  # how long an unknown quota is left unread
 
 
 class Ledger(Protocol):
+    """What the tracker needs of the store (a `ClaimStore` is one)."""
+
     def published_since(self, account: str, since: datetime) -> list[datetime]: ...
+
+    def reserve_quota(
+        self, post_id: int, slot: QuotaSlot, *, owner: str, now: datetime, until: datetime
+    ) -> bool: ...
+
+    def free_quota(self, post_id: int) -> None: ...
 
 
 @dataclass
@@ -39,7 +49,6 @@ class _Reading:
     usage: int | None  # None: the API could not be read
     total: int
     read_at: datetime
-    published_since_read: int = 0
 
     def fresh(self, now: datetime, cache_for: timedelta) -> bool:
         life = cache_for if self.usage is not None else min(cache_for, UNKNOWN_FOR)
@@ -47,7 +56,7 @@ class _Reading:
 
 
 class QuotaTracker:
-    """Thread-safe per-account quota state for one process."""
+    """Thread-safe per-account quota readings for one process; the slots are in the store."""
 
     def __init__(
         self, client: GraphClient, ledger: Ledger, *, cache_for: timedelta, default_total: int
@@ -57,7 +66,6 @@ class QuotaTracker:
         self._cache_for = cache_for
         self._default_total = default_total
         self._readings: dict[str, _Reading] = {}
-        self._in_flight: Counter[str] = Counter()  # slots reserved by steps not settled yet
         self._lock = threading.Lock()
 
     def read_ahead(self, account: str, token: str, now: datetime, *, host: str | None) -> None:
@@ -66,29 +74,30 @@ class QuotaTracker:
         self._reading(account, token, now, host=host)
 
     def reserve(
-        self, account: str, token: str, now: datetime, *, host: str | None
+        self,
+        post_id: int,
+        account: str,
+        token: str,
+        now: datetime,
+        *,
+        owner: str,
+        until: datetime,
+        host: str | None,
     ) -> datetime | None:
-        """Take a slot for one publish call (None), or say when one should be free again.
-        Every None must be followed by one `settle`."""
+        """Hold a slot for post `post_id`'s publish call until `until` (None), or say when
+        one should be free again. Every None must be followed by one `settle`. An unknown
+        quota holds nothing and lets the call go (Instagram refuses beyond the limit)."""
         reading = self._reading(account, token, now, host=host)
-        with self._lock:
-            used = self._in_flight[account]
-            if reading.usage is not None:
-                used += reading.usage + reading.published_since_read
-            if reading.usage is None or used < reading.total:
-                self._in_flight[account] += 1
-                return None
+        if reading.usage is None:
+            return None
+        slot = QuotaSlot(account, reading.usage, reading.total, reading.read_at)
+        if self._ledger.reserve_quota(post_id, slot, owner=owner, now=now, until=until):
+            return None
         return self.free_at(account, now)
 
-    def settle(self, account: str, *, published: bool) -> None:
-        """Give back the slot `reserve` took; a publish that went through keeps counting."""
-        with self._lock:
-            self._in_flight[account] -= 1
-            if self._in_flight[account] <= 0:
-                del self._in_flight[account]
-            reading = self._readings.get(account)
-            if published and reading is not None:
-                reading.published_since_read += 1
+    def settle(self, post_id: int) -> None:
+        """Give back the slot `reserve` held; a publish that went through counts as published."""
+        self._ledger.free_quota(post_id)
 
     def free_at(self, account: str, now: datetime) -> datetime:
         published = self._ledger.published_since(account, now - WINDOW)

@@ -273,7 +273,16 @@ class Steps:
                 return self._unfinished(post, status, now)
         elif _expiring(post, now):
             return self.p.new_container(unmarked, "container too close to its 24 h expiry")
-        wait = self.p.quota.reserve(post.account, token, now, host=host)
+        mark = max(post.publish_at, post.next_attempt_at or post.publish_at, now)
+        wait = self.p.quota.reserve(
+            post.id,
+            post.account,
+            token,
+            now,
+            owner=self.p.owner,
+            until=mark + self.p.policy.step_limit,
+            host=host,
+        )
         if wait is not None:
             # Only this claim's own mark is taken back: an earlier claim's attempt may have
             # reached Instagram, and its mark keeps the container from being replaced.
@@ -284,13 +293,10 @@ class Steps:
                 f"publishing quota used up: waiting until {wait:%Y-%m-%d %H:%M} UTC",
                 **undo,
             )
-        outcome: Outcome | None = None
         try:
-            outcome = self._call_publish(post, token, now, marked=marked, host=host)
-            return outcome
+            return self._call_publish(post, token, now, marked=marked, host=host)
         finally:
-            published = outcome is not None and outcome.to is Status.PUBLISHED
-            self.p.quota.settle(post.account, published=published)
+            self.p.quota.settle(post.id)
 
     def _call_publish(
         self, post: Post, token: str, now: datetime, *, host: str | None, marked: bool

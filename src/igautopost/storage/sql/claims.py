@@ -9,6 +9,7 @@ lease, and another took over) cannot overwrite the newer state.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ...models import ACTIVE_STATUS_VALUES, Post, Status
+from ..protocols import QuotaSlot
 from .tables import UTCDateTime, events, posts
 
 # A published post with a next attempt time has follow-up work: its permalink, first comment.
@@ -365,6 +367,46 @@ class ClaimsMixin:
                 .values(lease_owner=None, lease_until=None)
             )
 
+    def reserve_quota(
+        self, post_id: int, slot: QuotaSlot, *, owner: str, now: datetime, until: datetime
+    ) -> bool:
+        """Hold one of the account's publishing slots for `post_id` until `until`, counted in
+        the same transaction as the slots every other process holds (see QuotaSlot)."""
+        published_after_read = sa.select(sa.func.count()).where(
+            posts.c.account == slot.account,
+            posts.c.status == Status.PUBLISHED.value,
+            posts.c.published_at > slot.read_at,
+        )
+        held_by_others = sa.select(sa.func.count()).where(
+            posts.c.account == slot.account,
+            posts.c.quota_held_until > now,
+            posts.c.status != Status.PUBLISHED.value,
+            posts.c.id != post_id,
+        )
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # One account's reservations in turn: READ COMMITTED would let two
+                # transactions each count the other's slot as free. SQLite writes one at a
+                # time already (sqlite_writes.py).
+                conn.execute(
+                    sa.select(sa.func.pg_advisory_xact_lock(_QUOTA_LOCKS, _lock_key(slot)))
+                )
+            used = slot.usage + conn.execute(published_after_read).scalar_one()
+            used += conn.execute(held_by_others).scalar_one()
+            if used >= slot.total:
+                return False
+            conn.execute(posts.update().where(posts.c.id == post_id).values(quota_held_until=until))
+            return True
+
+    def free_quota(self, post_id: int) -> None:
+        """Give back the post's slot; once published, the post counts by its publish time."""
+        with self._write() as conn:
+            conn.execute(
+                posts.update()
+                .where(posts.c.id == post_id, posts.c.quota_held_until.is_not(None))
+                .values(quota_held_until=None)
+            )
+
     def published_since(self, account: str, since: datetime) -> list[datetime]:
         """When the account's posts were published after `since`: the local quota ledger."""
         statement = (
@@ -463,3 +505,11 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+_QUOTA_LOCKS = 0x1A0  # the advisory lock namespace of quota reservations (PostgreSQL)
+
+
+def _lock_key(slot: QuotaSlot) -> int:
+    """The account as a signed 32-bit advisory lock key: collisions only serialize more."""
+    return zlib.crc32(slot.account.encode()) - 2**31

@@ -72,6 +72,7 @@ class PostRow(SQLModel, table=True):
     child_container_ids: str | None = None  # JSON array
     container_created_at: datetime | None = _time()
     publish_attempted_at: datetime | None = _time()
+    quota_held_until: datetime | None = _time()  # a publishing slot held (migration 0006)
     media_id: str | None = Field(default=None, max_length=64)
     permalink: str | None = None
     published_at: datetime | None = _time()
@@ -87,6 +88,8 @@ class PostRow(SQLModel, table=True):
         sa.Index("ix_posts_due", "status", "next_attempt_at"),
         sa.Index("ix_posts_lease_until", "lease_until"),
         sa.Index("ix_posts_account_publish_at", "account", "publish_at"),
+        sa.Index("ix_posts_account_quota_held_until", "account", "quota_held_until"),
+        sa.Index("ix_posts_account_published_at", "account", "published_at"),
         # A client key is the caller's: unique per owner and account, so that one user can
         # neither see nor block another's keys. Posts without an owner are the local operator's.
         _client_key_index("uq_posts_owner_account_client_key", "owner_id IS NOT NULL", "owner_id"),

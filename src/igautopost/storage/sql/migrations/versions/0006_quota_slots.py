@@ -1,0 +1,33 @@
+"""publishing slots held in the database, shared by every worker process
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-06
+
+The quota was reserved per process: quota 2, four posts due in the same second and two
+workers made four publish calls, two refused by Instagram (9/2207042). A post about to be
+published now holds one of its account's slots (`quota_held_until`) in the same
+transaction that counts the others, so every process sees every slot.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("posts") as batch:
+        batch.add_column(sa.Column("quota_held_until", sa.DateTime(), nullable=True))
+    op.create_index("ix_posts_account_quota_held_until", "posts", ["account", "quota_held_until"])
+    op.create_index("ix_posts_account_published_at", "posts", ["account", "published_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_posts_account_published_at", "posts")
+    op.drop_index("ix_posts_account_quota_held_until", "posts")
+    with op.batch_alter_table("posts") as batch:
+        batch.drop_column("quota_held_until")
