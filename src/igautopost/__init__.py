@@ -40,6 +40,7 @@ _EXPORTS = {
     "Settings": "config",
     "PostQuery": "storage",
     "SqlStore": "storage",
+    "InMemoryStore": "storage",
     "Store": "storage",
     "TokenCipher": "crypto",
     "open_store": "services",
@@ -73,6 +74,7 @@ __all__ = [
     "GraphClient",
     "GraphError",
     "IgAutopostError",
+    "InMemoryStore",
     "InvalidPost",
     "InvalidTransition",
     "LeadTimes",
@@ -133,4 +135,4 @@ if TYPE_CHECKING:
     from .recurrence import next_occurrence
     from .scheduler import LocalScheduler, Scheduler
     from .services import open_store
-    from .storage import PostQuery, SqlStore, Store
+    from .storage import InMemoryStore, PostQuery, SqlStore, Store

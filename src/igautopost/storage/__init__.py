@@ -1,6 +1,8 @@
 """Storage: the protocols the rest of igautopost is typed to (`protocols`), the SQL
 implementation (`sql`: SQLite by default, PostgreSQL) and an in-memory one (`memory`)."""
 
+from .memory import InMemoryStore
+from .memory_accounts import InMemoryAccountStore
 from .protocols import (
     AccountStore,
     ClaimStore,
@@ -15,6 +17,8 @@ from .sql import SqlAccountStore, SqlStore, SqlUserStore, create_engine
 __all__ = [
     "AccountStore",
     "ClaimStore",
+    "InMemoryAccountStore",
+    "InMemoryStore",
     "PostQuery",
     "PostStore",
     "QuotaSlot",

@@ -23,6 +23,7 @@ from ...crypto import TokenCipher
 from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ...models import ACTIVE_STATUS_VALUES, Event, Post, PostSpec, Status
 from ..protocols import PostQuery
+from ..records import new_post_row, spec_columns
 from . import migrate
 from .accounts import SqlAccountStore
 from .claims import ClaimsMixin
@@ -212,24 +213,9 @@ class SqlStore(ClaimsMixin):
     def _new_row(
         self, spec: PostSpec, now: datetime, owner_id: int | None, encrypted: dict[str, str]
     ) -> dict[str, Any]:
-        token = spec.token_value()
-        if token is not None and token not in encrypted:
-            encrypted[token] = self._cipher.encrypt(token)
-        return {
-            "owner_id": owner_id,
-            "account": spec.account,
-            "media_type": spec.media_type.value,
-            "status": Status.SCHEDULED.value,
-            "spec_json": json.dumps(spec.public_dict(), separators=(",", ":")),
-            "token_ciphertext": encrypted.get(token) if token else None,
-            "client_key": spec.client_key,
-            "publish_at": spec.publish_at,
-            "next_attempt_at": spec.publish_at,
-            "attempts": 0,
-            "containers_created": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
+        return new_post_row(
+            spec, now=now, owner_id=owner_id, cipher=self._cipher, encrypted=encrypted
+        )
 
     def transition(
         self,
@@ -283,15 +269,7 @@ class SqlStore(ClaimsMixin):
             return self._to_post(self._row(conn, post_id, owner_id=None))
 
     def _spec_columns(self, spec: PostSpec) -> dict[str, Any]:
-        columns: dict[str, Any] = {
-            "spec_json": json.dumps(spec.public_dict(), separators=(",", ":")),
-            "publish_at": spec.publish_at,
-            "media_type": spec.media_type.value,
-            "client_key": spec.client_key,
-        }
-        if spec.access_token is not None:
-            columns["token_ciphertext"] = self._cipher.encrypt(spec.access_token.get_secret_value())
-        return columns
+        return spec_columns(spec, self._cipher)
 
     # -- reading -------------------------------------------------------------------------
 
