@@ -1,4 +1,4 @@
-"""`account add|list|show|remove|refresh|check` and `secrets generate|rotate|prune`."""
+"""`igautopost account add|list|show|remove|refresh|check`: Instagram accounts and their tokens."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from . import base as cli
-from .base import JsonOption, app, err, fail, out, reconnect_hint, reported
+from .base import JsonOption, err, fail, out, reconnect_hint, reported
 from .output import local_time, print_json
+from .state import State, state_of
 
 if TYPE_CHECKING:
     from igautopost.accounts.service import Accounts
@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 account_app = typer.Typer(
     help="Manage Instagram accounts and their (encrypted) access tokens.", no_args_is_help=True
 )
-secrets_app = typer.Typer(help="Manage the key that encrypts stored tokens.", no_args_is_help=True)
-app.add_typer(account_app, name="account")
-app.add_typer(secrets_app, name="secrets")
 
 IgUserId = Annotated[str, typer.Argument(help="The Instagram professional account's user id.")]
 UserOption = Annotated[
@@ -30,18 +27,18 @@ UserOption = Annotated[
 ]
 
 
-def _accounts() -> Accounts:
+def _accounts(state: State) -> Accounts:
     from igautopost import services
 
-    return services.accounts(cli.runtime.settings, cli.runtime.store)
+    return services.accounts(state.settings, state.store)
 
 
-def _owner(username: str | None) -> int | None:
+def _owner(state: State, username: str | None) -> int | None:
     if username is None:
         return None
     from igautopost.storage.sql.users import SqlUserStore
 
-    return SqlUserStore(cli.runtime.store.engine).user(username).id
+    return SqlUserStore(state.store.engine).user(username).id
 
 
 def _read_token(from_stdin: bool) -> str:
@@ -57,6 +54,7 @@ def _read_token(from_stdin: bool) -> str:
 
 @account_app.command("add")
 def account_add(
+    ctx: typer.Context,
     ig_user_id: IgUserId,
     login: Annotated[
         str | None,
@@ -80,9 +78,10 @@ def account_add(
     if login not in (None, "facebook", "instagram"):
         fail("--login is facebook or instagram")
     token = _read_token(token_stdin)
+    state = state_of(ctx)
     with reported():
-        account = _accounts().add(
-            _owner(user),
+        account = _accounts(state).add(
+            _owner(state, user),
             ig_user_id,
             token,
             login=login,  # type: ignore[arg-type]
@@ -93,7 +92,7 @@ def account_add(
     out.print(
         f"account {account.ig_user_id} stored ({account.login} login)"
         + (
-            f"; token expires {local_time(account.expires_at, cli.runtime.zone)}"
+            f"; token expires {local_time(account.expires_at, state.zone)}"
             if account.expires_at
             else ""
         )
@@ -101,10 +100,11 @@ def account_add(
 
 
 @account_app.command("list")
-def account_list(user: UserOption = None, as_json: JsonOption = False) -> None:
+def account_list(ctx: typer.Context, user: UserOption = None, as_json: JsonOption = False) -> None:
     """The stored accounts and their health."""
+    state = state_of(ctx)
     with reported():
-        found = cli.runtime.store.accounts.list_accounts(_owner(user))
+        found = state.store.accounts.list_accounts(_owner(state, user))
     if as_json:
         print_json(out, [a.public_dict() for a in found])
         return
@@ -115,19 +115,23 @@ def account_list(user: UserOption = None, as_json: JsonOption = False) -> None:
             account.username or "-",
             account.login,
             _health(account),
-            local_time(account.expires_at, cli.runtime.zone),
-            local_time(account.last_refresh_at, cli.runtime.zone),
+            local_time(account.expires_at, state.zone),
+            local_time(account.last_refresh_at, state.zone),
         )
     out.print(table)
 
 
 @account_app.command("show")
 def account_show(
-    ig_user_id: IgUserId, user: UserOption = None, as_json: JsonOption = False
+    ctx: typer.Context,
+    ig_user_id: IgUserId,
+    user: UserOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """One account (never its token)."""
+    state = state_of(ctx)
     with reported():
-        account = cli.runtime.store.accounts.get(_owner(user), ig_user_id)
+        account = state.store.accounts.get(_owner(state, user), ig_user_id)
     if as_json:
         print_json(out, account.public_dict())
         return
@@ -141,42 +145,48 @@ def account_show(
 
 
 @account_app.command("remove")
-def account_remove(ig_user_id: IgUserId, user: UserOption = None) -> None:
+def account_remove(ctx: typer.Context, ig_user_id: IgUserId, user: UserOption = None) -> None:
     """Forget an account and its token (its posts keep any token of their own)."""
+    state = state_of(ctx)
     with reported():
-        cli.runtime.store.accounts.remove(_owner(user), ig_user_id)
+        state.store.accounts.remove(_owner(state, user), ig_user_id)
     out.print(f"account {ig_user_id} removed")
 
 
 @account_app.command("refresh")
-def account_refresh(ig_user_id: IgUserId, user: UserOption = None) -> None:
+def account_refresh(ctx: typer.Context, ig_user_id: IgUserId, user: UserOption = None) -> None:
     """Refresh an Instagram Login token now (workers also do this on their own)."""
     from igautopost.errors import IgAutopostError
 
+    state = state_of(ctx)
     with reported():
         try:
-            account = _accounts().refresh(_owner(user), ig_user_id)
+            account = _accounts(state).refresh(_owner(state, user), ig_user_id)
         except IgAutopostError:
             raise  # reported, with its hint
         except ValueError as exc:
             fail(str(exc))
     out.print(
         f"account {ig_user_id}: token refreshed; expires "
-        f"{local_time(account.expires_at, cli.runtime.zone)}"
+        f"{local_time(account.expires_at, state.zone)}"
     )
 
 
 @account_app.command("check")
 def account_check(
-    ig_user_id: IgUserId, user: UserOption = None, as_json: JsonOption = False
+    ctx: typer.Context,
+    ig_user_id: IgUserId,
+    user: UserOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Call the API with the stored token and read the publishing quota."""
     from igautopost.accounts.service import reconnect_message
     from igautopost.graph.errors import TokenInvalid
 
+    state = state_of(ctx)
     with reported():
         try:
-            checked = _accounts().check(_owner(user), ig_user_id)
+            checked = _accounts(state).check(_owner(state, user), ig_user_id)
         except TokenInvalid as exc:
             message = reconnect_message(ig_user_id, exc.user_message or exc.message)
             fail(f"{message}: run `{reconnect_hint(ig_user_id)}`")
@@ -201,86 +211,3 @@ def _health(account: Account) -> str:
     return (
         "ok" if not account.needs_reconnect else f"[red]needs reconnect[/]: {account.health_reason}"
     )
-
-
-@secrets_app.command("generate")
-def secrets_generate() -> None:
-    """Print a new key for IGAUTOPOST_SECRET_KEY."""
-    from igautopost import TokenCipher
-
-    out.print(TokenCipher.generate_key())
-
-
-@secrets_app.command("rotate")
-def secrets_rotate() -> None:
-    """Re-encrypt every stored secret under the newest key, without stopping anything.
-
-    With IGAUTOPOST_SECRET_KEY: put the new key first and keep the old ones listed
-    (``NEW,OLD``) everywhere, restart, then run this. With the key file: a new key is added
-    in front of all the current ones, and used at once. Older keys are kept: drop them with
-    `igautopost secrets prune` once no stored secret needs them."""
-    from igautopost.crypto import TokenCipher, load_keys, write_keys
-    from igautopost.services import token_cipher
-    from igautopost.storage.sql.rotation import reencrypt_all
-
-    settings = cli.runtime.settings
-    with reported():
-        if settings.secret_key is None:
-            keys = load_keys(settings.data_dir)
-            write_keys(settings.data_dir, [TokenCipher.generate_key(), *keys])
-            err.print(
-                f"new key written to {settings.data_dir / 'secret.key'} "
-                f"({len(keys)} older key(s) kept until `igautopost secrets prune`)"
-            )
-        report = reencrypt_all(cli.runtime.store.engine, token_cipher(settings))
-    parts = ", ".join(f"{n} {t}" for t, n in report.rewritten.items())
-    out.print(
-        f"re-encrypted {report.total} secrets ({parts}); {report.remaining} remaining "
-        "under older keys"
-    )
-    if report.undecryptable:
-        err.print(
-            f"[red]{report.undecryptable} secret(s) cannot be decrypted with any configured "
-            "key[/]: their key was dropped; those accounts must be added again"
-        )
-    if report.remaining:
-        raise typer.Exit(1)
-
-
-@secrets_app.command("prune")
-def secrets_prune() -> None:
-    """Drop every key but the newest, once no stored secret still needs an older one.
-
-    Refused (exit 1) while some do: run `igautopost secrets rotate` again after restarting
-    the processes that started before the last rotation (they may still write under an old
-    key). With IGAUTOPOST_SECRET_KEY, only checks: then list the first key alone."""
-    from igautopost.crypto import load_keys, write_keys
-    from igautopost.services import token_cipher
-    from igautopost.storage.sql.rotation import under_old_keys
-
-    settings = cli.runtime.settings
-    with reported():
-        left = under_old_keys(cli.runtime.store.engine, token_cipher(settings))
-    if sum(left.values()):
-        parts = ", ".join(f"{n} {table}" for table, n in left.items() if n)
-        fail(
-            f"{sum(left.values())} stored secret(s) still need an older key ({parts}): "
-            "no key dropped. Restart the processes that started before the last rotation, "
-            "run `igautopost secrets rotate`, then prune again"
-        )
-    if settings.secret_key is not None:
-        out.print("no stored secret needs an older key: IGAUTOPOST_SECRET_KEY may list the first")
-        return
-    keys = load_keys(settings.data_dir)
-    write_keys(settings.data_dir, keys[:1])
-    out.print(f"dropped {len(keys) - 1} older key(s); {settings.data_dir / 'secret.key'} keeps 1")
-
-
-def protect_logs() -> None:
-    """Redact tokens, passwords and credential headers from every log line and crash report
-    of this process (the long-running commands call this)."""
-    from igautopost.redaction import install
-
-    settings = cli.runtime.settings
-    known = [s.get_secret_value() for s in (settings.app_secret, settings.secret_key) if s]
-    install([part.strip() for value in known for part in value.split(",")])

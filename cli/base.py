@@ -1,7 +1,7 @@
-"""What every command module shares: the Typer app they register on, the consoles, common
-options, the runtime (settings and store, opened on first use) and error reporting.
+"""What every command module shares: the consoles, common options and error reporting.
 
-The command modules import this one; `app.py` imports them all, so nothing imports upward.
+The command modules import this one (and `state.py`); `app.py` imports them all and
+registers their commands, so nothing imports upward.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from datetime import datetime
+from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -18,22 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .output import post_json, print_json
-from .timeinput import local_zone, parse_time
-
-if TYPE_CHECKING:
-    from igautopost import Settings, SqlStore
-
-    from .remote import Remote
-
-app = typer.Typer(
-    name="igautopost",
-    help="Schedule Instagram posts and publish them on time, exactly once.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-)
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+from .timeinput import parse_time
 
 out = Console()
 err = Console(stderr=True)
@@ -59,34 +44,6 @@ ApiTokenOption = Annotated[
         rich_help_panel="Remote server",
     ),
 ]
-
-
-class Runtime:
-    """What commands share: settings, the store (opened on first use) and the local zone."""
-
-    @cached_property
-    def settings(self) -> Settings:
-        from igautopost import Settings
-
-        return Settings()
-
-    @cached_property
-    def store(self) -> SqlStore:
-        from igautopost import open_store
-
-        return open_store(self.settings)
-
-    @cached_property
-    def zone(self) -> ZoneInfo:
-        return local_zone(self.settings.timezone)
-
-    def now(self) -> Any:
-        from igautopost import SystemClock
-
-        return SystemClock().now()
-
-
-runtime = Runtime()
 
 
 def fail(message: str) -> NoReturn:
@@ -140,29 +97,6 @@ def with_hint(exc: Exception) -> str:
     return message
 
 
-@contextmanager
-def remote_posts(server_url: str | None, api_token: str | None) -> Iterator[Remote | None]:
-    """A client of the server when one is given (`--server` or IGAUTOPOST_SERVER), else None:
-    the command works on the local database. The token is prompted for when not set."""
-    if not server_url:
-        yield None
-        return
-    from .remote import Remote, is_plain_http_to_another_host, normalized_url
-
-    try:
-        url = normalized_url(server_url)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--server") from None
-    if not api_token and sys.stdin.isatty():
-        api_token = str(typer.prompt("API token", hide_input=True, err=True))
-    if not api_token:
-        fail(f"no API token for {url}: set IGAUTOPOST_API_TOKEN (`igautopost token create`)")
-    if is_plain_http_to_another_host(url):
-        err.print(f"[yellow]warning:[/] the API token crosses the network unencrypted ({url})")
-    with Remote(url, api_token) as remote:
-        yield remote
-
-
 def progress(items: list[Any]) -> Callable[[], None]:
     """A progress bar for large inputs on a terminal; a no-op otherwise."""
     if len(items) < 2000 or not sys.stderr.isatty():
@@ -175,11 +109,12 @@ def progress(items: list[Any]) -> Callable[[], None]:
     return progress.stop
 
 
-def time_option(value: str | None, hint: str) -> Any:
+def time_option(value: str | None, hint: str, zone: ZoneInfo) -> datetime | None:
+    """A time typed as an option's value; a naive one is read in `zone`."""
     if value is None:
         return None
     try:
-        return parse_time(value, runtime.zone)
+        return parse_time(value, zone)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=hint) from None
 

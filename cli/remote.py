@@ -1,6 +1,6 @@
-"""The CLI as a client of `igautopost serve`: the operations its commands need, over HTTP.
+"""The CLI as a client of `igautopost serve`: the posts backend over HTTP (`backends.py`).
 
-`Remote` answers with the same `Post` and `Event` objects the local store returns, built from
+`HttpPosts` answers with the same `Post` and `Event` objects the local store returns, built from
 the API's JSON, so that the commands render both alike. The API's error bodies become the
 library's exceptions (400 -> `InvalidPost`, 404 -> `PostNotFound`, 409 -> `InvalidTransition`)
 and everything else a `ServerError`; no `requests` exception reaches the caller. The API
@@ -87,8 +87,8 @@ def is_plain_http_to_another_host(url: str) -> bool:
     return parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK
 
 
-class Remote:
-    """Posts on a server: ``Remote("http://127.0.0.1:8000", key)``; close it, or use `with`."""
+class HttpPosts:
+    """Posts on a server: ``HttpPosts("http://127.0.0.1:8000", key)``; close it, or use `with`."""
 
     def __init__(
         self,
@@ -200,7 +200,7 @@ class Remote:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> Remote:
+    def __enter__(self) -> HttpPosts:
         return self
 
     def __exit__(

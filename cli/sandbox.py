@@ -1,4 +1,4 @@
-"""`igautopost sandbox`: run the local Graph API emulator (registered by cli/app.py)."""
+"""`igautopost sandbox`: run the local Graph API emulator."""
 
 from __future__ import annotations
 

@@ -1,169 +1,24 @@
-"""`serve` (the HTTP API with the scheduler) and the `user` and `token` commands."""
+"""`igautopost serve`: the HTTP API, with the scheduler publishing in the same process."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import signal
-import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from . import base
-from .base import app, err, fail, out, reported
-from .engine import (
-    SandboxOption,
-    build_publisher,
-    configure_logging,
-    start_sandbox,
-)
-from .output import local_time
+from .base import err, fail, out, reported
+from .engine import SandboxOption, build_publisher, configure_logging, start_sandbox
+from .state import State, state_of
 
 if TYPE_CHECKING:
-    from igautopost.auth.users import Users
     from igautopost.scheduler import Scheduler
 
-user_app = typer.Typer(help="Manage the people who may use the HTTP API.", no_args_is_help=True)
-token_app = typer.Typer(
-    help="Manage API tokens (`Authorization: Token <key>`).", no_args_is_help=True
-)
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
-
 DEMO_USER = "demo"
-PasswordStdin = Annotated[
-    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-]
-
-
-def _users() -> Users:
-    from igautopost import services
-
-    from . import base as cli  # the current runtime (tests replace it per call)
-
-    return services.users(cli.runtime.settings, cli.runtime.store)
-
-
-def _password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
-
-
-@user_app.command("create")
-def user_create(name: str, password_stdin: PasswordStdin = False) -> None:
-    """Create a user (the password is prompted for, or read from standard input)."""
-    password = _password(password_stdin)
-    with reported():
-        user = _users().create(name, password)
-    out.print(f"user {user.username} created (id {user.id})")
-
-
-@user_app.command("list")
-def user_list() -> None:
-    """List users."""
-    with reported():
-        users = _users().store.users()
-    table = Table(title=f"{len(users)} user(s)")
-    for column in ("id", "username", "created"):
-        table.add_column(column)
-    for user in users:
-        table.add_row(str(user.id), user.username, local_time(user.created_at, base.runtime.zone))
-    out.print(table)
-
-
-@user_app.command("delete")
-def user_delete(
-    name: str,
-    delete_posts_and_accounts: Annotated[
-        bool,
-        typer.Option(
-            "--delete-posts-and-accounts",
-            help="Also delete the user's posts still to publish (unpublished) and accounts.",
-        ),
-    ] = False,
-) -> None:
-    """Delete a user with their API tokens, posts (and their history) and Instagram accounts,
-    all in one transaction. Refused while they have posts still to publish or accounts,
-    unless --delete-posts-and-accounts says to delete those too."""
-    from rich.markup import escape
-
-    from igautopost.errors import UserHasData
-
-    with reported():
-        try:
-            deleted = _users().delete(name, with_posts_and_accounts=delete_posts_and_accounts)
-        except UserHasData as exc:
-            err.print(f"[red]not deleted:[/] {escape(str(exc))}", highlight=False)
-            if not exc.holdings.publishing:
-                err.print("pass --delete-posts-and-accounts to delete them with the user")
-            raise typer.Exit(1) from None
-    out.print(
-        f"user {escape(name)} deleted, with {deleted.posts} post(s), {deleted.accounts} "
-        f"account(s) and {deleted.tokens} API token(s)",
-        highlight=False,
-    )
-
-
-@user_app.command("set-password")
-def user_set_password(name: str, password_stdin: PasswordStdin = False) -> None:
-    """Change a user's password (their API tokens keep working)."""
-    password = _password(password_stdin)
-    with reported():
-        _users().set_password(name, password)
-    out.print(f"password of {name} changed")
-
-
-@token_app.command("create")
-def token_create(
-    name: str,
-    expires_in_days: Annotated[
-        float | None, typer.Option("--expires-in-days", min=0, help="Stop working after this.")
-    ] = None,
-) -> None:
-    """Create an API token for a user and print it: it is shown this once."""
-    from datetime import timedelta
-
-    expires_in = timedelta(days=expires_in_days) if expires_in_days is not None else None
-    with reported():
-        token, key = _users().create_key(name, expires_in=expires_in)
-    err.print(f"token {token.id} for {name} (shown once; only its hash is stored):")
-    out.print(key, highlight=False)
-
-
-@token_app.command("list")
-def token_list(
-    name: Annotated[str | None, typer.Argument(help="Only this user's.")] = None,
-) -> None:
-    """List API tokens: id, user, first characters, created and last used (never the key)."""
-    with reported():
-        tokens = _users().tokens(name)
-    table = Table(title=f"{len(tokens)} token(s)")
-    for column in ("id", "user", "prefix", "created", "last used", "expires", "from"):
-        table.add_column(column)
-    for token in tokens:
-        table.add_row(
-            str(token.id),
-            token.username,
-            token.prefix + "…",
-            local_time(token.created_at, base.runtime.zone),
-            local_time(token.last_used_at, base.runtime.zone),
-            local_time(token.expires_at, base.runtime.zone),
-            "login" if token.reusable else "cli",
-        )
-    out.print(table)
-
-
-@token_app.command("revoke")
-def token_revoke(token_id: int) -> None:
-    """Revoke a token: it stops working (in a running server within 30 seconds)."""
-    with reported():
-        _users().revoke(token_id)
-    out.print(f"token {token_id} revoked")
 
 
 def _trusted_proxies(value: str | None) -> str | None:
@@ -213,8 +68,8 @@ class Proxy:
     allow_ips: str | None
 
 
-@app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[
@@ -241,21 +96,22 @@ def serve(
     from igautopost import LocalScheduler, services
     from igautopost.api.serve import ACCESS_LOG_ENV, MAX_BODY_ENV, configure_access_log
 
-    configure_logging(verbose)
+    state = state_of(ctx)
+    configure_logging(verbose, state.settings)
     configure_access_log(access_log)
     proxy = Proxy(proxy_headers, forwarded_allow_ips)
     with ExitStack() as stack, reported():
         if sandbox:
-            start_sandbox(stack)
-        base.runtime.store  # noqa: B018  (open and migrate before serving)
+            start_sandbox(state, stack)
+        state.store  # noqa: B018  (open and migrate before serving)
         if sandbox:
-            _print_demo(host, port)
-        scheduler = None if no_worker else LocalScheduler(build_publisher(), workers=threads)
+            _print_demo(state, host, port)
+        scheduler = None if no_worker else LocalScheduler(build_publisher(state), workers=threads)
         if scheduler is not None:
             scheduler.start()
             stack.callback(services.account_upkeep(scheduler.publisher).start().stop)
         where = "publishing here" if scheduler else "API only (--no-worker)"
-        waker = _celery_waker() if no_worker else None
+        waker = _celery_waker(state) if no_worker else None
         if waker is not None:
             where += "; posts due within a second are sent to the Celery workers at once"
         err.print(
@@ -265,13 +121,13 @@ def serve(
         signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises it after its shutdown
         workers = workers or default_api_processes()
         try:
-            if workers == 1 or _in_memory_database():
-                _serve_here(host, port, scheduler or waker, max_body, proxy)
+            if workers == 1 or _in_memory_database(state):
+                _serve_here(state, host, port, scheduler or waker, max_body, proxy)
             else:
                 os.environ.update(
                     {ACCESS_LOG_ENV: "1" if access_log else "0", MAX_BODY_ENV: str(max_body)}
                 )
-                _export_settings()
+                _export_settings(state)
                 _serve_processes(host, port, workers, proxy)
         except KeyboardInterrupt:
             pass
@@ -295,22 +151,22 @@ def default_api_processes() -> int:
     return max(1, min(cores, MAX_DEFAULT_API_PROCESSES))
 
 
-def _in_memory_database() -> bool:
+def _in_memory_database(state: State) -> bool:
     """An in-memory SQLite database lives in one process: API processes could not share it."""
     from igautopost.storage.sql.files import sqlite_file
 
-    url = base.runtime.settings.resolved_database_url()
+    url = state.settings.resolved_database_url()
     return url.startswith("sqlite") and sqlite_file(url) is None
 
 
-def _celery_waker() -> Scheduler | None:
+def _celery_waker(state: State) -> Scheduler | None:
     """With a broker configured, the API hands posts due within a second to the Celery
     workers itself instead of leaving them to the next sweep."""
-    if not base.runtime.settings.broker_url:
+    if not state.settings.broker_url:
         return None
     from igautopost.scheduler.celery import CeleryWaker, create_app
 
-    return CeleryWaker(create_app(base.runtime.settings))
+    return CeleryWaker(create_app(state.settings))
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -318,15 +174,15 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _serve_here(
-    host: str, port: int, scheduler: Scheduler | None, max_body: int, proxy: Proxy
+    state: State, host: str, port: int, scheduler: Scheduler | None, max_body: int, proxy: Proxy
 ) -> None:
     import uvicorn
 
     from igautopost.api import create_app
 
     app = create_app(
-        base.runtime.settings,
-        store=base.runtime.store,
+        state.settings,
+        store=state.store,
         scheduler=scheduler,
         max_body_bytes=max_body,
     )
@@ -364,24 +220,25 @@ def _serve_processes(host: str, port: int, workers: int, proxy: Proxy) -> None:
     )
 
 
-def _export_settings() -> None:
+def _export_settings(state: State) -> None:
     """Hand the settings (the sandbox's database among them) to the worker processes."""
-    settings = base.runtime.settings
+    settings = state.settings
     os.environ["IGAUTOPOST_DATABASE_URL"] = settings.resolved_database_url()
     os.environ["IGAUTOPOST_DATA_DIR"] = str(settings.data_dir)
     os.environ["IGAUTOPOST_GRAPH_BASE_URL"] = settings.graph_base_url
     os.environ["IGAUTOPOST_GRAPH_INSTAGRAM_BASE_URL"] = settings.graph_instagram_base_url
 
 
-def _print_demo(host: str, port: int) -> None:
+def _print_demo(state: State, host: str, port: int) -> None:
     """A demo user (created once) with its token, and a curl line that schedules a post."""
     from igautopost.errors import UserNotFound
 
     from .sandboxdb import is_sandbox_database
+    from .users import users_service
 
-    if not is_sandbox_database(base.runtime.store.engine):  # a demo user only where it is harmless
+    if not is_sandbox_database(state.store.engine):  # a demo user only where it is harmless
         fail("the demo user is created only in a sandbox database")
-    users = _users()
+    users = users_service(state)
     try:
         user = users.store.user(DEMO_USER)
     except UserNotFound:

@@ -60,16 +60,10 @@ class Cli:
 
     def __call__(self, *args: str, input: str | bytes | None = None) -> Result:
         from igautopost_cli import app as cli_app
-        from igautopost_cli import base as cli_base
 
-        # A fresh Runtime per call, as a new process would have: settings are read again.
-        runtime = cli_base.Runtime()
-        self._monkeypatch.setattr(cli_base, "runtime", runtime)
-        try:
-            return CliRunner().invoke(cli_app.app, list(args), input=input)
-        finally:
-            if "store" in runtime.__dict__:
-                runtime.store.close()
+        # Each call reads the settings afresh, as a new process would: the app's state lives
+        # in the call's context, and its store is closed when the call ends.
+        return CliRunner().invoke(cli_app.app, list(args), input=input)
 
     def write(self, name: str, content: str | bytes | Any) -> str:
         """A file in the data dir's parent: text, bytes, or a value written as JSON."""

@@ -159,7 +159,6 @@ def _schedule(store: igautopost.SqlStore, now: datetime, account: str) -> list[i
 
 def _cli_views(data_dir: Path, key: str, post_ids: list[int]) -> str:
     from igautopost_cli import app as cli_app
-    from igautopost_cli import base as cli_base
 
     env = {**os.environ, "IGAUTOPOST_DATA_DIR": str(data_dir), "IGAUTOPOST_SECRET_KEY": key}
     env.pop("IGAUTOPOST_DATABASE_URL", None)
@@ -170,7 +169,6 @@ def _cli_views(data_dir: Path, key: str, post_ids: list[int]) -> str:
         *(["show", str(i)] for i in post_ids),
         *(["show", str(i), "--json"] for i in post_ids),
     ):
-        cli_base.runtime = cli_base.Runtime()  # a fresh process's view of the settings
         result = runner.invoke(cli_app.app, list(args), env=env)
         assert result.exit_code == 0, result.output
         outputs.append(result.output)

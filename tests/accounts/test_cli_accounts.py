@@ -21,7 +21,6 @@ Cli = Callable[..., Result]
 def cli(tmp_path: Path) -> Iterator[Cli]:
     """Run a command as a fresh process would, against a sandbox that knows Alice's token."""
     from igautopost_cli import app as cli_app
-    from igautopost_cli import base as cli_base
 
     with SandboxServer(SandboxConfig(tokens={ALICE_TOKEN: ALICE_IG})) as sandbox:
         env = {k: v for k, v in os.environ.items() if not k.startswith("IGAUTOPOST_")}
@@ -33,7 +32,6 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
         )
 
         def run(*args: str, stdin: str | None = None, code: int = 0) -> Result:
-            cli_base.runtime = cli_base.Runtime()
             result = CliRunner().invoke(cli_app.app, list(args), input=stdin, env=env)
             assert result.exit_code == code, result.output
             assert ALICE_TOKEN not in result.output

@@ -75,9 +75,7 @@ def test_rotation_with_the_key_file_needs_no_restart(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IGAUTOPOST_")}
     env["IGAUTOPOST_DATA_DIR"] = str(tmp_path)
     from igautopost_cli import app as cli_app
-    from igautopost_cli import base as cli_base
 
-    cli_base.runtime = cli_base.Runtime()
     result = CliRunner().invoke(cli_app.app, ["secrets", "rotate"], env=env)
     assert result.exit_code == 0, result.output
     assert "0 remaining" in result.output

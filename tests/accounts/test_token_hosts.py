@@ -55,10 +55,8 @@ def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
 
 def _cli(env: dict[str, str]) -> Cli:
     from igautopost_cli import app as cli_app
-    from igautopost_cli import base as cli_base
 
     def run(*args: str, stdin: str | None = None, code: int = 0) -> Result:
-        cli_base.runtime = cli_base.Runtime()
         result = CliRunner().invoke(cli_app.app, list(args), input=stdin, env=env)
         assert result.exit_code == code, result.output
         return result
@@ -106,8 +104,8 @@ def test_account_add_exchanges_each_login_types_token_at_its_host(
 def test_the_workers_keeper_refreshes_at_the_instagram_login_host(
     hosts: Hosts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from igautopost_cli import base as cli_base
     from igautopost_cli import engine
+    from igautopost_cli.state import State
 
     env = _env(
         tmp_path,
@@ -116,8 +114,8 @@ def test_the_workers_keeper_refreshes_at_the_instagram_login_host(
     )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(cli_base, "runtime", cli_base.Runtime())
-    publisher = engine.build_publisher()  # what `worker` and `serve` publish (and keep tokens) with
+    # What `worker` and `serve` publish (and keep tokens) with.
+    publisher = engine.build_publisher(State())
     clock = SystemClock()
     two_days_ago = clock.now() - timedelta(days=2)  # old enough to refresh, close to expiry
     publisher.store.accounts.put(

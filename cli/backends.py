@@ -1,0 +1,104 @@
+"""Where the post commands work: the local database, or an `igautopost serve` over HTTP.
+
+Both implement `PostsBackend` and answer with the library's `Post`, `Event` and exceptions,
+so a command picks its backend once (`posts_backend`, from `--server`) and never asks which
+one it has.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import typer
+
+from .base import err, fail
+
+if TYPE_CHECKING:
+    from igautopost import Event, Post, PostQuery, ScheduleResult
+
+    from .state import State
+
+
+class PostsBackend(Protocol):
+    """What the post commands do to posts. `now` is the moment a schedule is checked at."""
+
+    def schedule(self, items: list[Any], *, now: datetime) -> ScheduleResult: ...
+
+    def list(self, query: PostQuery) -> list[Post]: ...
+
+    def get(self, post_id: int) -> Post: ...
+
+    def events(self, post_id: int) -> builtins.list[Event]: ...
+
+    def cancel(self, post_id: int) -> Post: ...
+
+    def reschedule(self, post_id: int, publish_at: datetime) -> Post: ...
+
+    def retry(self, post_id: int) -> Post: ...
+
+
+class LocalPosts:
+    """Posts in the local database, through the library's functions. The store is opened on
+    first use: a command that fails on its input leaves no database behind."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    def schedule(self, items: list[Any], *, now: datetime) -> ScheduleResult:
+        import igautopost
+
+        return igautopost.schedule(self._state.store, items, now=now)
+
+    def list(self, query: PostQuery) -> list[Post]:
+        return self._state.store.list(query)
+
+    def get(self, post_id: int) -> Post:
+        return self._state.store.get(post_id)
+
+    def events(self, post_id: int) -> builtins.list[Event]:
+        return self._state.store.events(post_id)
+
+    def cancel(self, post_id: int) -> Post:
+        import igautopost
+
+        return igautopost.cancel(self._state.store, post_id, now=self._state.now())
+
+    def reschedule(self, post_id: int, publish_at: datetime) -> Post:
+        import igautopost
+
+        return igautopost.reschedule(self._state.store, post_id, publish_at, now=self._state.now())
+
+    def retry(self, post_id: int) -> Post:
+        import igautopost
+
+        return igautopost.retry(self._state.store, post_id, now=self._state.now())
+
+
+@contextmanager
+def posts_backend(
+    state: State, server_url: str | None, api_token: str | None
+) -> Iterator[PostsBackend]:
+    """The server's posts when one is given (`--server` or IGAUTOPOST_SERVER), else the local
+    database's. The server's API token is prompted for when not set."""
+    if not server_url:
+        yield LocalPosts(state)
+        return
+    from .remote import HttpPosts, is_plain_http_to_another_host, normalized_url
+
+    try:
+        url = normalized_url(server_url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--server") from None
+    if not api_token and sys.stdin.isatty():
+        api_token = str(typer.prompt("API token", hide_input=True, err=True))
+    if not api_token:
+        fail(f"no API token for {url}: set IGAUTOPOST_API_TOKEN (`igautopost token create`)")
+    if is_plain_http_to_another_host(url):
+        err.print(f"[yellow]warning:[/] the API token crosses the network unencrypted ({url})")
+    with HttpPosts(url, api_token) as remote:
+        yield remote

@@ -1,0 +1,281 @@
+"""The post commands: `schedule`, `validate`, `list`, `show`, `cancel`, `reschedule`, `retry`
+(on the local database or, with `--server`, on a server: `backends.py`) and `publish --now`
+(which runs the engine here, on the local database)."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from .base import (
+    TABLE_ROWS_MAX,
+    ApiTokenOption,
+    JsonOption,
+    ServerOption,
+    err,
+    fail,
+    out,
+    print_one,
+    progress,
+    reported,
+    time_option,
+)
+from .engine import SandboxOption, build_publisher, start_sandbox
+from .output import local_time, post_details, post_json, posts_table, print_json
+from .state import State, state_of
+
+if TYPE_CHECKING:
+    from igautopost import Post, Publisher
+
+FilesArgument = Annotated[
+    list[str], typer.Argument(help="JSON, JSON array or JSON Lines files; - for stdin.")
+]
+
+
+def schedule(
+    ctx: typer.Context,
+    files: FilesArgument,
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
+    """Validate posts and store them as scheduled: all of them, or none if any is invalid."""
+    from .backends import posts_backend
+    from .inputs import read_posts
+    from .remote import ScheduleInterrupted
+
+    state = state_of(ctx)
+    with reported(), posts_backend(state, server_url, api_token) as posts:
+        items = read_posts(files)
+        done = progress(items)
+        try:
+            result = posts.schedule(items, now=state.now())
+        except ScheduleInterrupted as exc:  # only a server stops midway
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise exc.cause from None
+        finally:
+            done()
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    for post in result.existing:
+        err.print(
+            f"already stored: post {post.id} has client key {escape(repr(post.spec.client_key))}",
+            highlight=False,
+        )
+    if as_json:
+        print_json(out, [post_json(p) for p in result.created])
+        return
+    if not result.created:
+        out.print(f"nothing new to schedule ({len(result.existing)} already stored)")
+        return
+    shown = result.created[:TABLE_ROWS_MAX]
+    title = f"{len(result.created)} scheduled"
+    if len(shown) < len(result.created):
+        title += f" (first {len(shown)} shown; `igautopost list` shows all)"
+    out.print(posts_table(shown, state.zone, title=title))
+
+
+def validate(ctx: typer.Context, files: FilesArgument) -> None:
+    """Check posts against Instagram's rules without storing anything."""
+    import igautopost
+
+    from .inputs import read_posts
+
+    with reported():
+        specs = igautopost.parse_posts(read_posts(files), now=state_of(ctx).now())
+    out.print(f"[green]ok:[/] {len(specs)} post(s) valid")
+
+
+def list_posts(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None, typer.Option(help="Only these statuses (repeatable).")
+    ] = None,
+    account: Annotated[str | None, typer.Option(help="Only this IG user id.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Publish time from (ISO 8601 or local).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Publish time until (ISO 8601 or local).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
+    """List stored posts by publish time."""
+    from igautopost import PostQuery, Status
+
+    from .backends import posts_backend
+
+    state = state_of(ctx)
+    try:
+        statuses = frozenset(Status(s) for s in status) if status else None
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise typer.BadParameter(f"status must be one of: {names}", param_hint="--status") from None
+    query = PostQuery(
+        statuses=statuses,
+        account=account,
+        publish_from=time_option(since, "--since", state.zone),
+        publish_until=time_option(until, "--until", state.zone),
+        limit=limit,
+    )
+    with reported(), posts_backend(state, server_url, api_token) as posts:
+        found = posts.list(query)
+    if as_json:
+        print_json(out, [post_json(p) for p in found])
+        return
+    out.print(posts_table(found, state.zone, title=f"{len(found)} post(s), times in {state.zone}"))
+
+
+def show(
+    ctx: typer.Context,
+    post_id: int,
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
+    """Show one post with its history (the access token is never shown)."""
+    from .backends import posts_backend
+    from .output import event_json
+
+    state = state_of(ctx)
+    with reported(), posts_backend(state, server_url, api_token) as posts:
+        post = posts.get(post_id)
+        events = posts.events(post_id)
+    if as_json:
+        print_json(out, {**post_json(post), "events": [event_json(e) for e in events]})
+        return
+    out.print(post_details(post, events, state.zone))
+
+
+def cancel(
+    ctx: typer.Context,
+    post_id: int,
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
+    """Unschedule a post that is not published yet."""
+    from .backends import posts_backend
+
+    with reported(), posts_backend(state_of(ctx), server_url, api_token) as posts:
+        post = posts.cancel(post_id)
+    print_one(post, as_json, f"post {post.id} cancelled")
+
+
+def reschedule(
+    ctx: typer.Context,
+    post_id: int,
+    at: Annotated[str, typer.Option("--at", help="New publish time: ISO 8601, or local time.")],
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
+    """Move a post to a new publish time (a failed post is scheduled again)."""
+    from .backends import posts_backend
+
+    state = state_of(ctx)
+    publish_at = time_option(at, "--at", state.zone)
+    assert publish_at is not None
+    with reported(), posts_backend(state, server_url, api_token) as posts:
+        post = posts.reschedule(post_id, publish_at)
+    print_one(
+        post, as_json, f"post {post.id} now publishes at {local_time(post.publish_at, state.zone)}"
+    )
+
+
+def retry(
+    ctx: typer.Context,
+    post_id: int,
+    as_json: JsonOption = False,
+    server_url: ServerOption = None,
+    api_token: ApiTokenOption = None,
+) -> None:
+    """Put a failed post back to scheduled; a past publish time becomes now."""
+    from .backends import posts_backend
+
+    state = state_of(ctx)
+    with reported(), posts_backend(state, server_url, api_token) as posts:
+        post = posts.retry(post_id)
+    print_one(
+        post,
+        as_json,
+        f"post {post.id} scheduled again for "
+        f"{post.publish_at.astimezone(state.zone):%Y-%m-%d %H:%M:%S %Z}",
+    )
+
+
+def publish(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="A post id, or a JSON file with one post.")],
+    now: Annotated[bool, typer.Option("--now", help="Publish immediately.")] = False,
+    sandbox: SandboxOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish a post right away and follow it through processing; prints the permalink."""
+    if not now:
+        raise typer.BadParameter("add --now: `publish` publishes immediately", param_hint="--now")
+    state = state_of(ctx)
+    with ExitStack() as stack, reported():
+        if sandbox:
+            start_sandbox(state, stack)
+        post_id = _publish_target(state, target)
+        post = _follow(state, build_publisher(state), post_id)
+    if as_json:
+        print_json(out, post_json(post))
+    elif post.permalink or post.media_id:
+        out.print(f"published post {post.id}: {post.permalink or 'media ' + str(post.media_id)}")
+    if post.status.value != "published":
+        fail(f"post {post.id} {post.status}: {post.error.message if post.error else ''}")
+
+
+def _publish_target(state: State, target: str) -> int:
+    """The id of the post to publish now: a stored one, moved to now, or one read from a file
+    and scheduled for now."""
+    import igautopost
+
+    from .inputs import read_posts
+
+    moment = state.now()
+    if target.isdigit():
+        post = state.store.get(int(target))
+        if post.status.value == "failed":
+            return igautopost.retry(state.store, post.id, now=moment).id
+        return igautopost.reschedule(state.store, post.id, moment, now=moment).id
+    items = read_posts([target])
+    if len(items) != 1 or not isinstance(items[0], dict):
+        fail(f"{target}: `publish --now` takes one post; use `schedule` for several")
+    item = {**items[0], "publish_at": moment.isoformat(), "prepare_ahead": 0}
+    for alias in ("date_pub",):
+        item.pop(alias, None)
+    result = igautopost.schedule(state.store, [item], now=moment)
+    if result.created:
+        return result.created[0].id
+    known = result.existing[0]  # its client key is stored already: publish that post
+    if not known.status.is_active:
+        fail(f"{target}: already stored as post {known.id}, which is {known.status}")
+    return igautopost.reschedule(state.store, known.id, moment, now=moment).id
+
+
+def _follow(state: State, publisher: Publisher, post_id: int) -> Post:
+    """Run the post's steps here until it is published or failed, with a spinner."""
+    with err.status("publishing") as spinner:
+        while True:
+            post = publisher.advance(post_id) or state.store.get(post_id)
+            spinner.update(
+                f"post {post.id}: {post.status}"
+                + (f" (container {post.container_id})" if post.container_id else "")
+            )
+            following_up = post.status.value == "published" and post.next_attempt_at is not None
+            if not post.status.is_active and not following_up:
+                return post
+            wait = 0.2
+            if post.next_attempt_at is not None:
+                wait = (post.next_attempt_at - state.now()).total_seconds()
+            time.sleep(min(max(wait, 0.05), 5.0))

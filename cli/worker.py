@@ -1,0 +1,166 @@
+"""`igautopost worker`: publish due posts in this process (the local scheduler), or run a
+Celery worker (`--scheduler celery`)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from contextlib import ExitStack, suppress
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .base import err, fail, reported
+from .engine import SandboxOption, build_publisher, configure_logging, start_sandbox
+from .state import State, state_of
+
+if TYPE_CHECKING:
+    from igautopost import LocalScheduler
+
+
+def worker(
+    ctx: typer.Context,
+    threads: Annotated[int, typer.Option(min=1, help="Steps run at once.")] = 64,
+    sandbox: SandboxOption = False,
+    demo: Annotated[
+        bool, typer.Option(help="With --sandbox: schedule example posts first.")
+    ] = False,
+    exit_when_idle: Annotated[bool, typer.Option(help="Stop once no post is waiting.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    scheduler_name: Annotated[
+        str,
+        typer.Option(
+            "--scheduler",
+            help="local: this process finds due posts; celery: tasks from IGAUTOPOST_BROKER_URL.",
+        ),
+    ] = "local",
+    beat: Annotated[
+        bool, typer.Option("--beat", help="With --scheduler celery: also run the sweeper.")
+    ] = False,
+) -> None:
+    """Run the local scheduler: publish due posts until stopped (Ctrl-C or SIGTERM)."""
+    from igautopost import LocalScheduler, services
+
+    state = state_of(ctx)
+    configure_logging(verbose, state.settings)
+    if scheduler_name not in ("local", "celery"):
+        raise typer.BadParameter("local or celery", param_hint="--scheduler")
+    if scheduler_name == "celery":
+        return run_celery_worker(state, threads, beat, verbose)
+    with ExitStack() as stack, reported():
+        if sandbox:
+            start_sandbox(state, stack)
+        elif demo:
+            fail("--demo needs --sandbox: demo posts are never sent to Instagram")
+        if demo:
+            _schedule_demo(state)
+        scheduler = LocalScheduler(build_publisher(state), workers=threads)
+        stopping: list[int] = []
+        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+        scheduler.start()
+        stack.callback(services.account_upkeep(scheduler.publisher).start().stop)
+        err.print(f"worker {scheduler.publisher.owner} running with {threads} threads")
+        with suppress(KeyboardInterrupt):
+            _watch(state, scheduler, stopping, exit_when_idle)
+        err.print("stopping: letting running steps finish")
+        scheduler.stop()
+        err.print(f"stopped after {scheduler.steps_run} steps")
+
+
+def _watch(
+    state: State, scheduler: LocalScheduler, stopping: list[int], exit_when_idle: bool
+) -> None:
+    """Wait for a stop; on a terminal, show a live status line."""
+    from rich.live import Live
+
+    from .output import status_line
+
+    with Live(
+        console=err, refresh_per_second=2, transient=True, auto_refresh=err.is_terminal
+    ) as live:
+        while not stopping:
+            counts = state.store.counts()
+            if err.is_terminal:
+                live.update(
+                    status_line(
+                        counts,
+                        scheduler.running_steps(),
+                        state.zone,
+                        state.store.next_due(state.now()),
+                    )
+                )
+            if exit_when_idle and state.store.next_due(state.now()) is None:
+                return
+            time.sleep(0.5)
+
+
+def _schedule_demo(state: State) -> None:
+    import igautopost
+
+    now = state.now()
+    demo = {"account": "17841400000000001", "access_token": "sandbox-demo-token"}
+    posts: list[dict[str, Any]] = [
+        {
+            **demo,
+            "media_type": "image",
+            "media_url": "https://example.com/demo/photo.jpg",
+            "caption": "A photo, published by igautopost #demo",
+            "first_comment": "First!",
+        },
+        {
+            **demo,
+            "media_type": "reel",
+            "media_url": "https://example.com/demo/reel.mp4",
+            "caption": "A reel: its container is processed ahead of time #demo",
+        },
+        {
+            **demo,
+            "media_type": "carousel",
+            "caption": "A carousel #demo",
+            "children": [
+                {"media_url": "https://example.com/demo/1.jpg"},
+                {"media_url": "https://example.com/demo/2.jpg"},
+            ],
+        },
+    ]
+    for offset, item in enumerate(posts, start=1):
+        item["publish_at"] = now + timedelta(seconds=15 * offset)
+        item["prepare_ahead"] = 14
+    result = igautopost.schedule(state.store, posts, now=now)
+    for post in result.created:
+        err.print(
+            f"demo: post {post.id} ({post.media_type}) publishes at "
+            f"{post.publish_at.astimezone(state.zone):%H:%M:%S}"
+        )
+
+
+def run_celery_worker(state: State, threads: int, beat: bool, verbose: bool) -> None:
+    """`worker --scheduler celery`: a Celery worker (thread pool) and, with `beat`, the
+    sweeper. Celery handles SIGTERM (finish running steps, then exit) and Ctrl-C."""
+    from igautopost.scheduler.celery import run_worker
+
+    _plain_logging(verbose)
+    settings = state.settings
+    with reported():
+        state.store  # noqa: B018  (migrate before the first task, and fail early if down)
+        err.print(
+            f"celery worker on {settings.celery_queue!r} with {threads} threads"
+            + (", and the sweeper" if beat else "")
+        )
+        run_worker(settings, threads=threads, beat=beat, loglevel="DEBUG" if verbose else "INFO")
+
+
+def _plain_logging(verbose: bool) -> None:
+    """One plain line per record, for journald: a worker logs every step, and rich's layout
+    would be work on every step for a reader who sees no colours. Celery's line per task is
+    left out unless --verbose."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    quiet = logging.INFO if verbose else logging.WARNING
+    for noisy in ("alembic", "urllib3", "celery.app.trace", "celery.worker.strategy"):
+        logging.getLogger(noisy).setLevel(quiet)
