@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from igautopost.crypto import TokenCipher
+from igautopost import services
 from igautopost.storage.sql import SqlStore
+from services import settings_for
 
 TOKEN = "EAAB-test-token-Zq9xV3kLm2Pw7Rt"
 
@@ -42,10 +43,10 @@ def make_post() -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqlStore]:
-    """A migrated store on a fresh SQLite file, with a freshly generated key."""
-    opened = SqlStore.open(
-        f"sqlite:///{tmp_path / 'store.db'}", cipher=TokenCipher([TokenCipher.generate_key()])
-    )
+    """A migrated store on a fresh SQLite file, with a freshly generated key, opened as
+    every process opens its store: `igautopost.services.open_store`."""
+    settings = settings_for(tmp_path / "store", database_url=f"sqlite:///{tmp_path / 'store.db'}")
+    opened = services.open_store(settings)
     yield opened
     opened.close()
 

@@ -1,4 +1,5 @@
-"""The real PostgreSQL and Redis that some tests use, and how those tests find them.
+"""The real PostgreSQL and Redis that some tests use, and how those tests find them; and the
+`Settings` from which the tests' worlds build their objects through `igautopost.services`.
 
 Where a service is unreachable, its tests skip with the reason; under ``CI=true`` they fail
 instead, so that a CI run never passes without them. Each test gets a schema of its own on
@@ -9,12 +10,21 @@ people's test runs on the same servers do not see each other.
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
+from pydantic_settings import PydanticBaseSettingsSource
+
+from igautopost.config import Settings
+from igautopost.crypto import TokenCipher
+from igautopost.engine.publisher import Publisher
 
 POSTGRES_URL = os.environ.get(
     "IGAUTOPOST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -116,3 +126,62 @@ def postgres_schemas() -> Iterator[Schemas]:
         yield schemas
     finally:
         schemas.drop_all()
+
+
+# -- settings for igautopost.services ---------------------------------------------------------
+
+
+class IsolatedSettings(Settings):
+    """`Settings` from its arguments alone: a test's world must not change with the
+    ``IGAUTOPOST_*`` variables of the shell that runs the suite."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[Any],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def settings_for(
+    data_dir: Path,
+    *,
+    database_url: str | None = None,
+    sandbox_url: str | None = None,
+    **overrides: Any,
+) -> Settings:
+    """The settings of one test's world: its data directory, its database (SQLite in the data
+    directory unless given), a fresh secret key, and the sandbox at `sandbox_url` as both
+    Graph hosts (Facebook Login and Instagram Login)."""
+    fields: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "secret_key": TokenCipher.generate_key(),
+    }
+    if sandbox_url is not None:
+        fields.update(graph_base_url=sandbox_url, graph_instagram_base_url=sandbox_url)
+    return IsolatedSettings(**{**fields, **overrides})
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The ``IGAUTOPOST_*`` variables from which a child process (``igautopost worker``)
+    reads the same settings; unset ones are left out."""
+    variables: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        variables[f"IGAUTOPOST_{name.upper()}"] = text
+    return variables
+
+
+def seeded(publisher: Publisher, seed: int) -> Publisher:
+    """`publisher` drawing its retry jitter from a seeded `Random`, so that a failing run
+    replays (`igautopost.services.publisher` takes no ``rng``; `Publisher.rng` is public)."""
+    publisher.rng = random.Random(seed)
+    return publisher

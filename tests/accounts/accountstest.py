@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from igautopost import services
 from igautopost.accounts.service import Accounts
 from igautopost.clock import FakeClock
-from igautopost.crypto import TokenCipher
+from igautopost.config import Settings
 from igautopost.engine.publisher import Publisher
 from igautopost.engine.simulation import Simulation
 from igautopost.graph.client import GraphClient
@@ -21,6 +21,7 @@ from igautopost.models import Post
 from igautopost.posts import schedule
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.storage.sql import SqlStore
+from services import seeded, settings_for
 
 START = datetime(2030, 3, 4, 8, 0, tzinfo=UTC)
 ALICE_IG = "17841400000000001"
@@ -39,6 +40,7 @@ class AccountWorld:
     sim: Simulation
     accounts: Accounts
     db_path: Path
+    settings: Settings  # what the store, publisher and accounts were built from
     posts: list[Post] = field(default_factory=list)
 
     def schedule(self, account: str, *, owner_id: int | None = None, **fields: Any) -> Post:
@@ -66,29 +68,36 @@ WorldFactory = Callable[..., AccountWorld]
 
 @pytest.fixture
 def make_world(tmp_path: Path) -> Iterator[WorldFactory]:
-    """``make_world(**sandbox_config)``: tokens default to Alice's and Bob's accounts."""
+    """``make_world(**sandbox_config)``: tokens default to Alice's and Bob's accounts. The
+    store, publisher and accounts come from `igautopost.services`, on the sandbox's URL."""
     worlds: list[AccountWorld] = []
 
     def make(**config: Any) -> AccountWorld:
         clock = FakeClock(START)
         config.setdefault("tokens", {ALICE_TOKEN: ALICE_IG, BOB_TOKEN: BOB_IG})
         sandbox = SandboxServer(SandboxConfig(**config), clock=clock).start()
-        client = GraphClient(base_url=sandbox.url, timeout=5)
         db_path = tmp_path / f"accounts-{len(worlds)}.db"
-        store = SqlStore.open(
-            f"sqlite:///{db_path}", cipher=TokenCipher([TokenCipher.generate_key()])
+        settings = settings_for(
+            tmp_path / "data",
+            database_url=f"sqlite:///{db_path}",
+            sandbox_url=sandbox.url,
+            graph_timeout=5,
+            app_id="123",
+            app_secret="s3cret-app",
         )
-        publisher = Publisher(store, client, clock, owner="worker-a", rng=random.Random(7))
-        accounts = Accounts(store.accounts, client, clock, app_id="123", app_secret="s3cret-app")
+        store = services.open_store(settings)
+        publisher = seeded(services.publisher(settings, store, clock=clock), 7)
+        accounts = services.accounts(settings, store, client=publisher.client, clock=clock)
         world = AccountWorld(
             store,
             clock,
             sandbox,
-            client,
+            publisher.client,
             publisher,
             Simulation(publisher, clock),
             accounts,
             db_path,
+            settings,
         )
         worlds.append(world)
         return world
@@ -129,7 +138,6 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
 
     from argon2 import PasswordHasher
 
-    from igautopost import Settings
     from igautopost.api import create_app
     from igautopost.auth.users import Users
     from igautopost.storage.sql.users import SqlUserStore
@@ -149,13 +157,14 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         **options: Any,
     ) -> Api:
         clock = clock or FakeClock(START)
+        database = tmp_path / f"api-{len(opened)}.db"
+        settings = settings or settings_for(tmp_path / "data", database_url=f"sqlite:///{database}")
         if store is None:
-            cipher = TokenCipher([TokenCipher.generate_key()])
-            store = SqlStore.open(f"sqlite:///{tmp_path / f'api-{len(opened)}.db'}", cipher=cipher)
+            store = services.open_store(settings)
             opened.append(store)
         hasher = hasher or PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        # services.users takes no password hasher: wired by hand for the cheap one.
         users = Users(SqlUserStore(store.engine), store.cipher, clock, hasher=hasher)
-        settings = settings or Settings(data_dir=tmp_path, secret_key=TokenCipher.generate_key())
         app = create_app(settings, store=store, clock=clock, users=users, **options)
         api = Api(TestClient(app), store, users, clock)
 

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from igautopost import Settings
+from igautopost import services
 from igautopost.auth.users import Users
 from igautopost.clock import Clock, FakeClock
-from igautopost.crypto import TokenCipher
 from igautopost.storage.sql import SqlStore
 from igautopost.storage.sql.users import SqlUserStore
+from services import settings_for
 
 with warnings.catch_warnings():
     # starlette warns at import that it prefers httpx2; the TestClient works with httpx.
@@ -96,12 +96,15 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
 
     def make(*, clock: Clock | None = None, store: SqlStore | None = None, **options: Any) -> Api:
         clock = clock or FakeClock(NOW)
-        cipher = TokenCipher([TokenCipher.generate_key()])
+        database = tmp_path / f"api-{len(opened)}.db"
+        settings = settings_for(tmp_path / "data", database_url=f"sqlite:///{database}")
         if store is None:
-            store = SqlStore.open(f"sqlite:///{tmp_path / f'api-{len(opened)}.db'}", cipher=cipher)
+            store = services.open_store(settings)
             opened.append(store)
-        users = Users(SqlUserStore(store.engine), cipher, clock, hasher=CHEAP)
-        settings = Settings(data_dir=tmp_path, secret_key=TokenCipher.generate_key())
+        # services.users takes no password hasher: wired by hand for the cheap one.
+        users = Users(
+            SqlUserStore(store.engine), services.token_cipher(settings), clock, hasher=CHEAP
+        )
         app = create_app(settings, store=store, clock=clock, users=users, **options)
         client = TestClient(app)
         client.event_hooks["response"] = [_no_secrets]
