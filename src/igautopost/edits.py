@@ -17,7 +17,7 @@ from .posts import (
     replanned,
     unchanged_since,
 )
-from .storage.sql import SqlStore
+from .storage.protocols import Store
 from .validation import parse_post
 
 
@@ -39,7 +39,7 @@ def canonical(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def edit(
-    store: SqlStore,
+    store: Store,
     post_id: int,
     data: dict[str, Any],
     *,

@@ -13,7 +13,7 @@ from typing import Any
 from .engine.policy import LeadTimes
 from .errors import InvalidPost, InvalidTransition, PostChanged, Problem
 from .models import Post, PostSpec, Status
-from .storage.sql import SqlStore
+from .storage.protocols import Store
 from .validation import check_post, check_publish_at, parse_post
 
 DUPLICATE_WINDOW = timedelta(hours=1)
@@ -52,7 +52,7 @@ def parse_posts(items: Iterable[Any], *, now: datetime) -> list[PostSpec]:
 
 
 def schedule(
-    store: SqlStore,
+    store: Store,
     items: Sequence[Any],
     *,
     now: datetime,
@@ -80,7 +80,7 @@ def schedule(
 
 
 def attach_tokens(
-    store: SqlStore, specs: Iterable[PostSpec], owner_id: int | None, now: datetime
+    store: Store, specs: Iterable[PostSpec], owner_id: int | None, now: datetime
 ) -> dict[str, str]:
     """The old form (a token on each post): the owner gets an account record for the
     account if it had none, with that token. A post's token never replaces an account's
@@ -90,7 +90,7 @@ def attach_tokens(
     return store.accounts.attach(pairs, now=now) if pairs else {}
 
 
-def cancel(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None = None) -> Post:
+def cancel(store: Store, post_id: int, *, now: datetime, owner_id: int | None = None) -> Post:
     """Unschedule a post. Cancelling a cancelled post changes nothing; a published one cannot be."""
     post = store.get(post_id, owner_id=owner_id)
     if post.status is Status.CANCELLED:
@@ -107,7 +107,7 @@ def cancel(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None
 
 
 def reschedule(
-    store: SqlStore,
+    store: Store,
     post_id: int,
     publish_at: datetime,
     *,
@@ -223,7 +223,7 @@ def _next_step(post: Post, spec: PostSpec, leads: LeadTimes) -> datetime:
 
 
 def _split_known(
-    store: SqlStore, specs: list[PostSpec], owner_id: int | None
+    store: Store, specs: list[PostSpec], owner_id: int | None
 ) -> tuple[list[PostSpec], list[Post]]:
     keyed: dict[str, set[str]] = {}
     for spec in specs:
@@ -252,7 +252,7 @@ def _split_known(
     return fresh, existing
 
 
-def _duplicate_warnings(store: SqlStore, specs: list[PostSpec]) -> list[str]:
+def _duplicate_warnings(store: Store, specs: list[PostSpec]) -> list[str]:
     """One query per account over the batch's time span, then matching in memory."""
     warnings = []
     by_account: dict[str, list[PostSpec]] = {}
@@ -277,7 +277,7 @@ def _duplicate_warnings(store: SqlStore, specs: list[PostSpec]) -> list[str]:
     return warnings
 
 
-def retry(store: SqlStore, post_id: int, *, now: datetime, owner_id: int | None = None) -> Post:
+def retry(store: Store, post_id: int, *, now: datetime, owner_id: int | None = None) -> Post:
     """Put a failed post back to scheduled, to be tried again now.
 
     A publish time already past moves to now, so the post gets a full retry window. A post

@@ -22,6 +22,7 @@ from .crypto import TokenCipher, load_keys
 from .engine.leases import engine_policy
 from .engine.publisher import Publisher
 from .graph.client import GraphClient
+from .storage.protocols import Store
 from .storage.sql import SqlStore
 from .storage.sql.files import private_directory
 from .storage.sql.users import SqlUserStore
@@ -70,7 +71,7 @@ def graph_client(settings: Settings) -> GraphClient:
     )
 
 
-def publisher(settings: Settings, store: SqlStore, *, clock: Clock | None = None) -> Publisher:
+def publisher(settings: Settings, store: Store, *, clock: Clock | None = None) -> Publisher:
     """The engine on `store`; a `ConfigurationError` for leases that cannot hold a step
     (`igautopost.engine.leases.engine_policy`)."""
     policy = engine_policy(settings)
@@ -85,7 +86,7 @@ def publisher(settings: Settings, store: SqlStore, *, clock: Clock | None = None
 
 def accounts(
     settings: Settings,
-    store: SqlStore,
+    store: Store,
     *,
     client: GraphClient | None = None,
     clock: Clock | None = None,

@@ -29,7 +29,7 @@ from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenInvalid
 from ..graph.responses import PublishingLimit
 from ..models import Account, Credentials, Login, guess_login
-from ..storage.sql.accounts import SqlAccountStore
+from ..storage.protocols import AccountStore
 
 log = logging.getLogger("igautopost.accounts.service")
 
@@ -57,7 +57,7 @@ class Accounts:
 
     def __init__(
         self,
-        store: SqlAccountStore,
+        store: AccountStore,
         client: GraphClient,
         clock: Clock,
         *,
@@ -140,7 +140,7 @@ class Accounts:
 
 
 def refresh_token(
-    store: SqlAccountStore, client: GraphClient, found: Credentials, now: datetime
+    store: AccountStore, client: GraphClient, found: Credentials, now: datetime
 ) -> None:
     """Trade the account's Instagram Login token for a fresh one (60 more days)."""
     if found.account.login != "instagram":
@@ -168,7 +168,7 @@ def describe_token_error(exc: GraphError) -> str:
 
 
 def mark_needs_reconnect(
-    store: SqlAccountStore, found: Credentials, reason: str, now: datetime
+    store: AccountStore, found: Credentials, reason: str, now: datetime
 ) -> None:
     """Record a refused token once, with one warning that names the account and why."""
     if store.mark_needs_reconnect(found.account, reason, expected=found.ciphertext, now=now):

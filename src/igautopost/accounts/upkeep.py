@@ -24,7 +24,7 @@ from ..clock import Clock
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenInvalid
 from ..models import Account, Credentials
-from ..storage.sql.accounts import SqlAccountStore
+from ..storage.protocols import AccountStore
 from .service import (
     api_host,
     describe_token_error,
@@ -80,7 +80,7 @@ def _refresh_due(account: Account, now: datetime, policy: KeeperPolicy) -> bool:
 class AccountKeeper:
     def __init__(
         self,
-        store: SqlAccountStore,
+        store: AccountStore,
         client: GraphClient,
         clock: Clock,
         *,

@@ -15,7 +15,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..models import Post
 from ..scheduler import Scheduler
-from ..storage.sql import SqlStore
+from ..storage.protocols import Store
 from ..validation import text_problems
 from .errors import NON_FIELD, ApiError, field_errors
 
@@ -26,7 +26,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 @dataclass
 class ApiContext:
     settings: Settings
-    store: SqlStore
+    store: Store
     users: Users
     scheduler: Scheduler | None
     clock: Clock

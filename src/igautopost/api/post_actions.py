@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 import igautopost
 
 from ..models import Event, Post, Status
-from ..storage.sql import SqlStore
+from ..storage.protocols import Store
 from .auth import UserId
 from .context import ApiContext, both_slashes, context
 from .posts import post_id_of, visible
@@ -20,17 +20,17 @@ from .serialize import EventOut, PostOut, event_body, post_body
 Ctx = Annotated[ApiContext, Depends(context)]
 
 
-def history(store: SqlStore, post_id: int, owner: int) -> list[Event]:
+def history(store: Store, post_id: int, owner: int) -> list[Event]:
     store.get(post_id, owner_id=owner)  # the caller's post, cancelled ones included
     return store.events(post_id)
 
 
-def retry_one(store: SqlStore, post_id: int, now: datetime, owner: int) -> Post:
+def retry_one(store: Store, post_id: int, now: datetime, owner: int) -> Post:
     visible(store, post_id, owner)
     return igautopost.retry(store, post_id, now=now, owner_id=owner)
 
 
-def publish_now(store: SqlStore, post_id: int, now: datetime, owner: int) -> Post:
+def publish_now(store: Store, post_id: int, now: datetime, owner: int) -> Post:
     """A failed post is retried; any other editable post is moved to now."""
     post = visible(store, post_id, owner)
     if post.status is Status.FAILED:

@@ -17,7 +17,7 @@ import igautopost
 
 from ..errors import InvalidPost, PostNotFound, Problem
 from ..models import Post, Status
-from ..storage.sql import SqlStore
+from ..storage.protocols import Store
 from .auth import UserId
 from .context import ApiContext, both_slashes, context, read_data
 from .errors import ApiError, field_errors, field_root
@@ -37,7 +37,7 @@ def post_id_of(raw: str) -> int:
     return int(raw)
 
 
-def visible(store: SqlStore, post_id: int, owner: int) -> Post:
+def visible(store: Store, post_id: int, owner: int) -> Post:
     """The caller's post; a cancelled post counts as deleted."""
     post = store.get(post_id, owner_id=owner)
     if post.status is Status.CANCELLED:
@@ -49,9 +49,7 @@ def invalid(problems: list[Problem], data: dict[str, Any]) -> ApiError:
     return ApiError(400, field_errors(problems, data))
 
 
-def schedule_one(
-    store: SqlStore, raw: dict[str, Any], now: datetime, owner: int
-) -> tuple[Post, bool]:
+def schedule_one(store: Store, raw: dict[str, Any], now: datetime, owner: int) -> tuple[Post, bool]:
     """Store one post for `owner`; (the post, whether it is new). The old service's rules
     (required fields, nulls, limits) are checked with the library's, and all reported."""
     stored = not _token_sent(raw) and _account_stored(store, raw, owner)  # no lookup otherwise
@@ -87,14 +85,14 @@ def _token_sent(data: dict[str, Any]) -> bool:
     return any(data.get(name) not in (None, TOKEN_PLACEHOLDER) for name in TOKEN_NAMES)
 
 
-def _account_stored(store: SqlStore, data: dict[str, Any], owner: int) -> bool:
+def _account_stored(store: Store, data: dict[str, Any], owner: int) -> bool:
     """A post may name a stored account of the caller's instead of carrying a token."""
     account = next((data[k] for k in ACCOUNT_FIELDS if data.get(k) is not None), None)
     return account is not None and store.accounts.find(owner, str(account)) is not None
 
 
 def update_one(
-    store: SqlStore, post_id: int, raw: dict[str, Any], now: datetime, owner: int, replace: bool
+    store: Store, post_id: int, raw: dict[str, Any], now: datetime, owner: int, replace: bool
 ) -> Post:
     post = visible(store, post_id, owner)
     stored = post.has_token or _account_stored(store, raw, owner)
@@ -109,7 +107,7 @@ def update_one(
         raise invalid(exc.problems, data) from None
 
 
-def cancel_one(store: SqlStore, post_id: int, now: datetime, owner: int) -> None:
+def cancel_one(store: Store, post_id: int, now: datetime, owner: int) -> None:
     visible(store, post_id, owner)
     igautopost.cancel(store, post_id, now=now, owner_id=owner)
 

@@ -7,7 +7,7 @@ count back (`succeeded`). After `per_pair` failures of one username from one add
 attempts from that address (for that name, or for any) are refused until the window ends;
 the caller answers 429 with ``Retry-After``. Counting per address and username means that a
 stranger's wrong guesses never lock the rightful user out from another address. The counts
-live in the database (`LoginFailureStore`), so every server process shares them.
+live in the database (`storage.protocols.LoginFailures`), so every server process shares them.
 
 IPv6 addresses count by their /64 network: one subscriber usually holds a whole /64, and
 would otherwise get a fresh budget from each of its 2^64 addresses.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..errors import LoginThrottled
-from ..storage.sql.logins import Budget, LoginFailureStore
+from ..storage.protocols import Budget, LoginFailures
 
 ADDRESS_MAX_CHARS = 64  # the column's width; an IPv6 address has at most 45
 UNKNOWN_ADDRESS = "unknown"  # no client address (a Unix socket, a test client without one)
@@ -44,7 +44,7 @@ class Attempt:
 
 
 class LoginThrottle:
-    def __init__(self, store: LoginFailureStore, policy: ThrottlePolicy | None = None) -> None:
+    def __init__(self, store: LoginFailures, policy: ThrottlePolicy | None = None) -> None:
         self.store = store
         self.policy = policy or ThrottlePolicy()
         self._budget = Budget(self.policy.window, self.policy.per_pair, self.policy.per_address)

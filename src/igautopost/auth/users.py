@@ -27,8 +27,7 @@ from ..clock import Clock
 from ..crypto import TokenCipher
 from ..errors import InvalidCredentials
 from ..models import ApiToken, DeletedUser, User
-from ..storage.sql.logins import LoginFailureStore
-from ..storage.sql.users import SqlUserStore
+from ..storage.protocols import UserStore
 from .throttle import LoginThrottle
 
 if TYPE_CHECKING:
@@ -84,7 +83,7 @@ class Users:
 
     def __init__(
         self,
-        store: SqlUserStore,
+        store: UserStore,
         cipher: TokenCipher,
         clock: Clock,
         *,
@@ -92,7 +91,7 @@ class Users:
         throttle: LoginThrottle | None = None,
     ) -> None:
         self.store = store
-        self.throttle = throttle or LoginThrottle(LoginFailureStore(store.engine))
+        self.throttle = throttle or LoginThrottle(store.login_failures())
         self._hasher = hasher or password_hasher()
         self._cipher = cipher
         self._clock = clock
@@ -113,7 +112,7 @@ class Users:
 
     def delete(self, username: str, *, with_posts_and_accounts: bool = False) -> DeletedUser:
         """Delete the user, their tokens, posts and accounts together; see
-        `SqlUserStore.delete_user` for when it is refused."""
+        `UserStore.delete_user` for when it is refused."""
         deleted = self.store.delete_user(
             username, now=self._clock.now(), with_posts_and_accounts=with_posts_and_accounts
         )

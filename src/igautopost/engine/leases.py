@@ -39,7 +39,7 @@ from ..config import Settings
 from ..errors import ConfigurationError
 from ..graph.client import Timeout
 from ..models import Post
-from ..storage.sql import SqlStore
+from ..storage.protocols import Store
 from .launcher import GRACE
 from .policy import EnginePolicy
 
@@ -126,7 +126,7 @@ class LeaseKeeper:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         clock: Clock,
         owner: str,
         *,

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from ..graph.client import GraphClient, Token
 from ..graph.responses import MediaInfo
 from ..models import MediaType, Post
-from ..storage.sql import SqlStore
+from ..storage.protocols import Store
 
 SKEW = timedelta(minutes=2)
 LISTED_TYPES = {
@@ -86,7 +86,7 @@ RECENT = 50  # media read: more than an account publishes in the window (quota: 
 
 
 def find_media(
-    client: GraphClient, store: SqlStore, post: Post, token: Token, *, host: str | None
+    client: GraphClient, store: Store, post: Post, token: Token, *, host: str | None
 ) -> Match:
     """Read the account's recent media, from `host` (None: the client's default), and match
     the post among them (raises the `GraphError` of the read)."""

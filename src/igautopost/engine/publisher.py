@@ -36,7 +36,7 @@ from ..graph.errors import (
 )
 from ..models import Post, Status
 from ..recurrence import next_occurrence
-from ..storage.sql import SqlStore
+from ..storage.protocols import Store
 from .launcher import Launcher
 from .leases import LeaseKeeper, publish_call_time
 from .policy import DEFAULT_POLICY, EnginePolicy
@@ -56,7 +56,7 @@ class Publisher:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         client: GraphClient,
         clock: Clock,
         *,

@@ -13,7 +13,7 @@ from ..accounts.service import describe_token_error, mark_needs_reconnect, recon
 from ..clock import Clock
 from ..graph.errors import GraphError
 from ..models import Account, Credentials, Post, Status, guess_login
-from ..storage.sql.accounts import SqlAccountStore
+from ..storage.protocols import AccountStore
 from .transitions import Outcome
 
 RECONNECT_RECHECK = timedelta(minutes=15)  # how often a waiting post looks at its account again
@@ -23,7 +23,7 @@ class TokenGate:
     """The publisher's view of accounts: the token for a step, and waiting instead of
     failing while an account needs reconnection."""
 
-    def __init__(self, store: SqlAccountStore, clock: Clock) -> None:
+    def __init__(self, store: AccountStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 

@@ -17,7 +17,7 @@ from ..graph.errors import GraphError
 from ..graph.params import carousel_child_params, carousel_parent_params, container_params
 from ..graph.responses import ContainerStatus
 from ..models import MediaType, Post, Status
-from ..storage.sql import SqlStore
+from ..storage.protocols import Store
 from .launcher import Launcher
 from .mediamatch import Match, find_media, searchable
 from .policy import EnginePolicy
@@ -44,7 +44,7 @@ class StepContext(Protocol):
     """What a step needs of the publisher that runs it."""
 
     client: GraphClient
-    store: SqlStore
+    store: Store
     clock: Clock
     policy: EnginePolicy
     quota: QuotaTracker

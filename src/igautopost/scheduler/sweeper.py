@@ -21,14 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import IO, Protocol
-
-import sqlalchemy as sa
+from typing import Protocol
 
 from ..clock import Clock
+from ..storage.protocols import ClaimStore
 from ..storage.sql import SqlStore
-from ..storage.sql.files import sqlite_file
+from ..storage.sql.locks import FileLock, NoLock, PostgresLock, lock_for_engine
 
 log = logging.getLogger("igautopost.sweeper")
 
@@ -55,7 +53,7 @@ class Sweeper:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: ClaimStore,
         send: Send,
         clock: Clock,
         *,
@@ -112,93 +110,12 @@ class Sweeper:
             lock.release()
 
 
-class PostgresLock:
-    """A session-level advisory lock on a connection of its own: the database releases it
-    when the holder's connection ends (a crash, a kill, a database restart)."""
-
-    def __init__(self, engine: sa.Engine, name: str = "igautopost.sweeper") -> None:
-        self.engine = engine
-        self.name = name
-        self._conn: sa.Connection | None = None
-
-    def acquire(self) -> bool:
-        try:
-            if self._conn is not None:
-                self._conn.execute(sa.text("SELECT 1"))  # still ours: the session is alive
-                self._conn.commit()
-                return True
-            conn = self.engine.connect()
-            # Keyed by schema too: several igautopost databases may share one server.
-            held = conn.execute(
-                sa.text("SELECT pg_try_advisory_lock(hashtext(:name || current_schema()))"),
-                {"name": self.name},
-            ).scalar()
-            conn.commit()
-            if held:
-                self._conn = conn
-                log.info("this process is now the active sweeper")
-                return True
-            conn.close()
-            return False
-        except sa.exc.DBAPIError:
-            self._drop()
-            raise
-
-    def release(self) -> None:
-        self._drop()
-
-    def _drop(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            try:
-                conn.invalidate()  # closing the session releases the advisory lock
-                conn.close()
-            except sa.exc.DBAPIError:
-                pass
-
-
-class FileLock:
-    """An exclusive `flock` on a file: for a SQLite database, whose sweepers share a machine."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-
-    def acquire(self) -> bool:
-        import fcntl
-
-        if self._file is not None:
-            return True
-        handle = self.path.open("a")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._file = handle
-        return True
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing releases the flock
-            self._file = None
-
-
-def lock_for(store: SqlStore) -> SweeperLock:
-    """The lock that keeps one sweeper active on this store's database."""
-    engine = store.engine
-    if engine.dialect.name == "postgresql":
-        return PostgresLock(engine)
-    if (database := sqlite_file(engine.url)) is not None:
-        return FileLock(Path(f"{database}.sweeper.lock"))
+def lock_for(store: ClaimStore) -> SweeperLock:
+    """The lock that keeps one sweeper active on this store's database; on a store no other
+    process shares, none is needed."""
+    if isinstance(store, SqlStore):
+        return lock_for_engine(store.engine, "sweeper")
     return NoLock()
 
 
-class NoLock:
-    """No shared lock on this database: every sweeper is active (duplicates are harmless)."""
-
-    def acquire(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        pass
+__all__ = ["FileLock", "NoLock", "PostgresLock", "Send", "Sweeper", "SweeperLock", "lock_for"]

@@ -55,6 +55,15 @@ class PostQuery:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """How many failed logins a window allows: per address and username, and per address."""
+
+    window: timedelta
+    per_pair: int
+    per_address: int
+
+
+@dataclass(frozen=True)
 class QuotaSlot:
     """One account's publishing quota as last read from Instagram: `usage` of `total` at
     `read_at`. A store reserves a slot against it for every process at once."""
@@ -309,6 +318,22 @@ class Store(PostStore, ClaimStore, Protocol):
     def accounts(self) -> AccountStore: ...
 
 
+class LoginFailures(Protocol):
+    """Failed logins counted per (username, address) and per address, shared by every
+    process that serves the API."""
+
+    def count(
+        self, username: str, address: str, *, now: datetime, budget: Budget
+    ) -> datetime | None:
+        """Count a failure and return None; or, when the budget is used up, count nothing
+        and return when another attempt is allowed."""
+        ...
+
+    def forgive(self, username: str, address: str, *, counted_at: datetime) -> None: ...
+
+    def failures(self, username: str, address: str) -> int: ...
+
+
 class UserStore(Protocol):
     """Users of the HTTP API and their API tokens (hashes; a reusable key encrypted)."""
 
@@ -346,3 +371,7 @@ class UserStore(Protocol):
     def candidates(self, prefix: str) -> builtins.list[TokenCandidate]: ...
 
     def touch(self, token_id: int, *, now: datetime) -> None: ...
+
+    def login_failures(self) -> LoginFailures:
+        """Where the login throttle counts, next to the users."""
+        ...

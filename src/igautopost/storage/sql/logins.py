@@ -15,26 +15,17 @@ running attempt, so that the deletion can never deadlock with one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..protocols import Budget
 from .sqlite_writes import write_transaction
 from .tables import login_failures
 
 ADDRESS_ALONE = ""  # the username of an address's own counter
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How many failures a window allows: per address and username, and per address."""
-
-    window: timedelta
-    per_pair: int
-    per_address: int
 
 
 class _Refused(Exception):

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ...errors import Holdings, TokenNotFound, UserExists, UserHasData, UserNotFound
 from ...models import ACTIVE_STATUS_VALUES, ApiToken, DeletedUser, TokenCandidate, User
+from .logins import LoginFailureStore
 from .sqlite_writes import write_transaction
 from .tables import accounts, api_tokens, events, posts, users
 
@@ -24,6 +25,10 @@ class SqlUserStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._login_failures = LoginFailureStore(engine)
+
+    def login_failures(self) -> LoginFailureStore:
+        return self._login_failures
 
     # -- users -----------------------------------------------------------------------------
 
