@@ -5,17 +5,29 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .base import err, fail, out, reported
-from .engine import SandboxOption, build_publisher, configure_logging, start_sandbox
+from .engine import (
+    SandboxOption,
+    build_publisher,
+    configure_logging,
+    protect_logs,
+    start_sandbox,
+)
 from .state import State, state_of
 
 if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from igautopost import Settings
     from igautopost.scheduler import Scheduler
 
 DEMO_USER = "demo"
@@ -94,7 +106,7 @@ def serve(
 ) -> None:
     """Serve the /api/v1 HTTP API, with the scheduler publishing in the same process."""
     from igautopost import LocalScheduler, services
-    from igautopost.api.serve import ACCESS_LOG_ENV, MAX_BODY_ENV, configure_access_log
+    from igautopost.api.serve import configure_access_log
 
     state = state_of(ctx)
     configure_logging(verbose, state.settings)
@@ -124,11 +136,8 @@ def serve(
             if workers == 1 or _in_memory_database(state):
                 _serve_here(state, host, port, scheduler or waker, max_body, proxy)
             else:
-                os.environ.update(
-                    {ACCESS_LOG_ENV: "1" if access_log else "0", MAX_BODY_ENV: str(max_body)}
-                )
-                _export_settings(state)
-                _serve_processes(host, port, workers, proxy)
+                app = partial(api_process_app, state.settings, max_body, access_log)
+                _serve_processes(app, host, port, workers, proxy)
         except KeyboardInterrupt:
             pass
         finally:
@@ -186,28 +195,43 @@ def _serve_here(
         scheduler=scheduler,
         max_body_bytes=max_body,
     )
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        server_header=False,
-        proxy_headers=proxy.headers,
-        forwarded_allow_ips=proxy.allow_ips,
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(_uvicorn_config(app, host, port, proxy)).run()
 
 
-def _serve_processes(host: str, port: int, workers: int, proxy: Proxy) -> None:
-    """Several API processes (spawned, each with its own app); this one keeps publishing.
-    Their posts are noticed by this process's scheduler within its one-second poll."""
+def _serve_processes(
+    app: Callable[[], FastAPI], host: str, port: int, workers: int, proxy: Proxy
+) -> None:
+    """Several API processes, spawned, each building its app with `app`; this one keeps
+    publishing. Their posts are noticed by this process's scheduler within its one-second
+    poll. uvicorn's supervisor pickles the config for each process: the settings (the
+    sandbox's database and hosts among them) travel inside `app`, not through os.environ."""
+    from uvicorn.supervisors import Multiprocess
+
+    config = _uvicorn_config(app, host, port, proxy, workers=workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def api_process_app(settings: Settings, max_body: int, access_log: bool) -> FastAPI:
+    """The app of one spawned API process, from the settings `serve` hands it. Publishing
+    runs in the `serve` process, never here: one scheduler however many API processes."""
+    from igautopost.api import create_app
+    from igautopost.api.serve import configure_access_log
+
+    configure_access_log(access_log)
+    protect_logs(settings)  # as `serve` does in its own process
+    return create_app(settings, max_body_bytes=max_body)
+
+
+def _uvicorn_config(
+    app: FastAPI | Callable[[], FastAPI], host: str, port: int, proxy: Proxy, *, workers: int = 1
+) -> uvicorn.Config:
+    """uvicorn quiet (the access log is the API's own), without its Server header. With
+    several workers `app` is a factory, which each spawned process calls."""
     import uvicorn
 
-    uvicorn.run(
-        "igautopost.api.serve:app_from_env",
-        factory=True,
+    return uvicorn.Config(
+        app,
+        factory=workers > 1,
         host=host,
         port=port,
         workers=workers,
@@ -218,15 +242,6 @@ def _serve_processes(host: str, port: int, workers: int, proxy: Proxy) -> None:
         proxy_headers=proxy.headers,
         forwarded_allow_ips=proxy.allow_ips,
     )
-
-
-def _export_settings(state: State) -> None:
-    """Hand the settings (the sandbox's database among them) to the worker processes."""
-    settings = state.settings
-    os.environ["IGAUTOPOST_DATABASE_URL"] = settings.resolved_database_url()
-    os.environ["IGAUTOPOST_DATA_DIR"] = str(settings.data_dir)
-    os.environ["IGAUTOPOST_GRAPH_BASE_URL"] = settings.graph_base_url
-    os.environ["IGAUTOPOST_GRAPH_INSTAGRAM_BASE_URL"] = settings.graph_instagram_base_url
 
 
 def _print_demo(state: State, host: str, port: int) -> None:
