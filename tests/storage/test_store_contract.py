@@ -284,15 +284,7 @@ def test_claim_many_takes_the_due_free_ones_in_due_order(store: Store) -> None:
     assert store.claim_many([], owner="a", now=NOW, lease=LEASE) == []
 
 
-def test_claim_due_takes_up_to_limit_most_overdue_first(
-    store: Store, request: pytest.FixtureRequest
-) -> None:
-    if isinstance(store, SqlStore) and store.engine.dialect.name == "postgresql":
-        # UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED): the subquery is
-        # run again for rows the statement already updated, skips them and takes more
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="claim_due takes more than `limit` on PostgreSQL")
-        )
+def test_claim_due_takes_up_to_limit_most_overdue_first(store: Store) -> None:
     posts = [add(store, prepare_at=NOW - timedelta(minutes=m)) for m in (1, 9, 5, 3)]
     add(store, prepare_at=NOW + timedelta(minutes=1))
     taken = store.claim_due(owner="a", now=NOW, lease=LEASE, limit=2)

@@ -92,8 +92,18 @@ def _claim_due_statement(*, skip_locked: bool) -> sa.Update:
         .order_by(posts.c.next_attempt_at)
         .limit(sa.bindparam("c_limit", type_=sa.Integer))
     )
-    if skip_locked:  # PostgreSQL: workers claiming at once take different rows
-        due = due.with_for_update(skip_locked=True)
+    if skip_locked:
+        # PostgreSQL: workers claiming at once take different rows. The picked ids are
+        # materialized first: as `id IN (subquery)`, the subquery may run again for rows
+        # the statement has locked meanwhile, skip them and take more than the limit.
+        picked = due.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        locked: sa.Update = (
+            posts.update()
+            .where(posts.c.id == picked.c.id, _CLAIMABLE)
+            .values(_LEASE)
+            .returning(*_RETURNED)
+        )
+        return locked
     statement: sa.Update = (
         posts.update()
         .where(posts.c.id.in_(due.scalar_subquery()), _CLAIMABLE)
