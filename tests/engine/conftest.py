@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from enginetest import START, World, WorldFactory
+from enginetest import World, WorldFactory, build_world, close_world
 
-from igautopost.clock import FakeClock, SystemClock
 from igautopost.crypto import TokenCipher
-from igautopost.engine.policy import EnginePolicy
 from igautopost.engine.publisher import Publisher
-from igautopost.engine.simulation import Simulation
-from igautopost.graph.client import GraphClient
-from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.scheduler import LocalScheduler
-from igautopost.storage.sql import SqlStore
 from services import postgres_schemas
+
+
+@pytest.fixture
+def make_world() -> Iterator[WorldFactory]:
+    """Build a `World` in memory: ``make_world(policy=..., timeout=..., start=...,
+    **sandbox_config)``: an InMemoryStore, the sandbox answering in process, a FakeClock."""
+    worlds: list[World] = []
+    cipher = TokenCipher([TokenCipher.generate_key()])
+
+    def make(**options: Any) -> World:
+        worlds.append(build_world(db_url=None, cipher=cipher, **options))
+        return worlds[-1]
+
+    yield make
+    for world in worlds:
+        close_world(world)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """Every scenario runs on both stores: a fresh SQLite file, or a fresh PostgreSQL schema
-    (skipped when PostgreSQL is unreachable, failed under CI=true: see tests/services.py)."""
+    """A fresh SQLite file, or a fresh PostgreSQL schema (skipped when PostgreSQL is
+    unreachable, failed under CI=true: see tests/services.py)."""
     if request.param == "sqlite":
         files = iter(range(1_000))
         yield lambda: f"sqlite:///{tmp_path / f'engine-{next(files)}.db'}"
@@ -36,43 +44,20 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
 
 
 @pytest.fixture
-def make_world(new_database: Callable[[], str]) -> Iterator[WorldFactory]:
-    """Build a `World`: ``make_world(policy=..., timeout=..., start=..., **sandbox_config)``.
-
-    ``live=True``: the real SystemClock for the sandbox and the engine, and no Simulation (run
-    it with `make_scheduler`)."""
+def make_sql_world(new_database: Callable[[], str]) -> Iterator[WorldFactory]:
+    """Build a `World` on a SqlStore (SQLite and PostgreSQL) and the HTTP SandboxServer, for
+    scenarios that need a database or a socket: ``make_sql_world(live=True, ...)`` runs on
+    the real clock, without a Simulation (run it with `make_scheduler`)."""
     worlds: list[World] = []
     cipher = TokenCipher([TokenCipher.generate_key()])
 
-    def make(
-        *,
-        policy: EnginePolicy | None = None,
-        timeout: float = 5.0,
-        start: datetime = START,
-        owner: str = "worker-a",
-        live: bool = False,
-        **config: Any,
-    ) -> World:
-        clock: FakeClock | SystemClock = SystemClock() if live else FakeClock(start)
-        sandbox = SandboxServer(SandboxConfig(**config), clock=clock).start()
-        client = GraphClient(base_url=sandbox.url, timeout=timeout)
-        db_url = new_database()
-        store = SqlStore.open(db_url, cipher=cipher)
-        policy = policy or EnginePolicy()
-        publisher = Publisher(
-            store, client, clock, policy=policy, owner=owner, rng=random.Random(7)
-        )
-        sim = None if isinstance(clock, SystemClock) else Simulation(publisher, clock)
-        world = World(store, clock, sandbox, client, publisher, sim, policy, db_url, cipher)
-        worlds.append(world)
-        return world
+    def make(**options: Any) -> World:
+        worlds.append(build_world(db_url=new_database(), cipher=cipher, **options))
+        return worlds[-1]
 
     yield make
     for world in worlds:
-        world.client.close()
-        world.sandbox.stop()
-        for store in [world.store, *world.extra_stores]:
-            store.close()
+        close_world(world)
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
 """Engine test helpers: `World`, one scenario of the engine and a sandbox on one FakeClock.
 
-`make_world(...)` builds one scenario: a fresh store (SQLite file), a SandboxServer on the
-world's FakeClock, a GraphClient, a Publisher and a Simulation. Tests state the sandbox
-config, policy and posts that matter to them, then assert on the store and on the
-sandbox's inspection.
+`make_world(...)` builds one scenario in memory: an `InMemoryStore`, the sandbox's state
+answering a `MockTransport` in the caller's thread (`sandbox.inprocess`), a GraphClient, a
+Publisher and a Simulation on the world's FakeClock. `make_sql_world(...)` builds the same on
+a SqlStore (a fresh SQLite file or PostgreSQL schema) and the HTTP SandboxServer, for what
+needs a database or a socket: several processes, SQL itself, a live LocalScheduler. Tests
+state the sandbox config, policy and posts that matter to them, then assert on the store
+and on the sandbox's inspection.
 """
 
 from __future__ import annotations
@@ -21,15 +24,19 @@ from igautopost.crypto import TokenCipher
 from igautopost.engine.policy import EnginePolicy
 from igautopost.engine.publisher import Publisher
 from igautopost.engine.simulation import Simulation
-from igautopost.graph.client import GraphClient
+from igautopost.graph.client import GraphClient, proxy_for
+from igautopost.graph.transport import MockTransport, Transport, Urllib3Transport
 from igautopost.models import Event, Post, Status
-from igautopost.sandbox import SandboxServer
+from igautopost.sandbox import SandboxConfig, SandboxServer, SandboxState
+from igautopost.sandbox.inprocess import sandbox_handler
 from igautopost.sandbox.inspect import CallRecord, PublishRecord
+from igautopost.storage import InMemoryStore, Store
 from igautopost.storage.sql import SqlStore
 
 ACCOUNT = "17841400000000001"
 TOKEN = "EAAB-engine-test-token"
 START = datetime(2030, 3, 4, 8, 0, tzinfo=UTC)
+IN_PROCESS_URL = "http://sandbox.in-process"  # never resolved: the MockTransport answers
 SANDBOX_TIME = "%Y-%m-%dT%H:%M:%S+0000"
 
 
@@ -50,23 +57,42 @@ def wall_time(record: CallRecord) -> datetime:
 
 @dataclass
 class World:
-    """One scenario: the engine and the sandbox on a shared FakeClock."""
+    """One scenario: the engine and the sandbox on a shared FakeClock.
 
-    store: SqlStore
+    In memory (`make_world`), `sandbox` and `db_url` are None: the sandbox is its `state`,
+    answering in process. On SQL (`make_sql_world`), `sandbox` is the HTTP server."""
+
+    store: Any  # InMemoryStore or SqlStore: a `Store`, and what tests inspect of each
     clock: FakeClock | SystemClock  # SystemClock: a live world, run by a LocalScheduler
-    sandbox: SandboxServer
+    state: SandboxState
+    base_url: str
     client: GraphClient
     publisher: Publisher
     sim: Simulation | None
     policy: EnginePolicy
-    db_url: str
     cipher: TokenCipher
+    sandbox: SandboxServer | None = None
+    db_url: str | None = None
     extra_stores: list[SqlStore] = field(default_factory=list)
 
+    def transport(self) -> Transport:
+        """A new transport to this world's sandbox (in process, or over HTTP)."""
+        if self.sandbox is None:
+            return MockTransport(sandbox_handler(self.state))
+        return Urllib3Transport(proxy=proxy_for(self.base_url))
+
+    def new_client(
+        self, *, timeout: float = 5.0, transport: Transport | None = None
+    ) -> GraphClient:
+        return GraphClient(
+            base_url=self.base_url, timeout=timeout, transport=transport or self.transport()
+        )
+
     def another_worker(self, owner: str, *, own_store: bool = True) -> Publisher:
-        """A second Publisher (another owner), on its own SqlStore on the same SQLite file."""
-        store = self.store
-        if own_store:
+        """A second Publisher (another owner); on SQL, on its own SqlStore on the same
+        database (another process), unless not `own_store`."""
+        store: Store = self.store
+        if own_store and self.db_url is not None:
             store = SqlStore.open(self.db_url, cipher=self.cipher)
             self.extra_stores.append(store)
         return Publisher(
@@ -118,7 +144,9 @@ class World:
         return "\n".join(e.detail for e in self.events(post))
 
     def leases(self) -> dict[int, tuple[str | None, datetime | None]]:
-        """Every post's lease columns, read straight from the table."""
+        """Every post's lease columns, read straight from the table (or memory)."""
+        if isinstance(self.store, InMemoryStore):
+            return self.store.leases()
         import sqlalchemy as sa
 
         from igautopost.storage.sql.tables import posts
@@ -149,7 +177,7 @@ class World:
     # -- the sandbox's view --------------------------------------------------------------
 
     def calls(self, endpoint: str | None = None) -> list[CallRecord]:
-        calls = self.sandbox.state.with_lock(lambda: list(self.sandbox.state.inspector.calls))
+        calls = self.state.with_lock(lambda: list(self.state.inspector.calls))
         return [c for c in calls if endpoint is None or c.endpoint == endpoint]
 
     def wait_for_calls(self, endpoint: str, count: int, timeout: float = 5.0) -> None:
@@ -162,23 +190,23 @@ class World:
         return [c for c in self.calls(endpoint) if c.object_id == object_id]
 
     def publishes(self) -> list[PublishRecord]:
-        return self.sandbox.state.with_lock(lambda: list(self.sandbox.state.inspector.publishes))
+        return self.state.with_lock(lambda: list(self.state.inspector.publishes))
 
     def publishes_of(self, post: Post) -> list[PublishRecord]:
         """Sandbox publishes of the post: by its container, and by its caption as a cross-check."""
         return [p for p in self.publishes() if p.container_id == post.container_id]
 
     def report(self) -> dict[str, Any]:
-        return self.sandbox.state.with_lock(self.sandbox.state.inspector.publish_report)
+        return self.state.with_lock(self.state.inspector.publish_report)
 
     def containers_of(self, caption: str) -> list[Any]:
-        state = self.sandbox.state
+        state = self.state
         return state.with_lock(
             lambda: [c for c in state.containers.values() if c.caption == caption]
         )
 
     def update_sandbox(self, **changes: Any) -> None:
-        self.sandbox.state.update_config(changes)
+        self.state.update_config(changes)
 
     def assert_published_once(self, post: Post | int) -> Post:
         """Published in the store, exactly one sandbox publish of it, no duplicate anywhere."""
@@ -197,3 +225,47 @@ class World:
 
 
 WorldFactory = Callable[..., World]
+
+
+def build_world(
+    *,
+    db_url: str | None,
+    cipher: TokenCipher,
+    policy: EnginePolicy | None = None,
+    timeout: float = 5.0,
+    start: datetime = START,
+    owner: str = "worker-a",
+    live: bool = False,
+    **config: Any,
+) -> World:
+    """A `World`: in memory when `db_url` is None, else on SQL and the HTTP sandbox.
+
+    ``live=True``: the real SystemClock for the sandbox and the engine, and no Simulation
+    (run it with `make_scheduler`)."""
+    clock: FakeClock | SystemClock = SystemClock() if live else FakeClock(start)
+    sandbox = None
+    if db_url is None:
+        state = SandboxState(SandboxConfig(**config), clock)
+        base_url = IN_PROCESS_URL
+        store: Any = InMemoryStore(cipher=cipher)
+        transport: Transport = MockTransport(sandbox_handler(state))
+    else:
+        sandbox = SandboxServer(SandboxConfig(**config), clock=clock).start()
+        state, base_url = sandbox.state, sandbox.url
+        store = SqlStore.open(db_url, cipher=cipher)
+        transport = Urllib3Transport(proxy=proxy_for(base_url))
+    client = GraphClient(base_url=base_url, timeout=timeout, transport=transport)
+    policy = policy or EnginePolicy()
+    publisher = Publisher(store, client, clock, policy=policy, owner=owner, rng=random.Random(7))
+    sim = None if isinstance(clock, SystemClock) else Simulation(publisher, clock)
+    return World(
+        store, clock, state, base_url, client, publisher, sim, policy, cipher, sandbox, db_url
+    )
+
+
+def close_world(world: World) -> None:
+    world.client.close()
+    if world.sandbox is not None:
+        world.sandbox.stop()
+    for store in [world.store, *world.extra_stores]:
+        store.close()

@@ -25,7 +25,7 @@ def test_video_slower_than_its_lead_is_polled_with_growing_intervals(
     steps = world.run_for(hours=2)
 
     stored = world.assert_published_once(post)
-    created = world.sandbox.state.containers[stored.container_id or ""].created_at
+    created = world.state.containers[stored.container_id or ""].created_at
     assert created == post.publish_at - timedelta(seconds=120)
     finished = created + timedelta(seconds=600)
     # Late, because processing took longer than the lead; once late, polled often, so that
@@ -221,7 +221,7 @@ def test_a_late_carousel_is_published_in_the_step_that_makes_its_parent(
     world.run_for(hours=2)
 
     stored = world.assert_published_once(post)
-    parent = world.sandbox.state.containers[stored.container_id or ""]
+    parent = world.state.containers[stored.container_id or ""]
     assert parent.created_at > post.publish_at, "late: the items finished after the time"
     assert stored.published_at == parent.created_at
     assert f"carousel container {parent.id} created" in world.details(post)

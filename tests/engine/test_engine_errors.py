@@ -140,7 +140,7 @@ def test_a_revoked_token_makes_the_post_wait_without_retrying(make_world: WorldF
     # Token errors pause the account's posts until a new token is stored (tests/accounts).
     world = make_world(tokens={TOKEN: "17841400000000001"})
     post = world.schedule(caption="token revoked")
-    world.sandbox.state.revoke_token(TOKEN, "expired")
+    world.state.revoke_token(TOKEN, "expired")
 
     world.run_for(hours=2)
 

@@ -46,7 +46,7 @@ def test_a_publish_that_succeeded_behind_an_error_is_recorded_once(
     assert len(world.calls("publish")) == 1, "the container said PUBLISHED: no second call"
     assert len(world.calls("create_container")) == 1
     assert stored.containers_created == 1
-    assert world.sandbox.state.inspector.repeat_attempts == {}
+    assert world.state.inspector.repeat_attempts == {}
     assert stored.published_at is not None
     assert stored.published_at - post.publish_at < timedelta(minutes=5)
     assert world.transitions(post)[-1] == (Status.READY, Status.PUBLISHED)
@@ -176,5 +176,5 @@ def test_crash_while_creating_carousel_items_resumes_the_items(make_world: World
     assert stored.child_container_ids[0] == first
     assert len(stored.child_container_ids) == 3
     assert len(world.calls("create_container")) == 4  # three items and the parent
-    media = world.sandbox.state.media[stored.media_id or ""]
+    media = world.state.media[stored.media_id or ""]
     assert len(media.children) == 3

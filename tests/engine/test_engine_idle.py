@@ -32,8 +32,10 @@ def between_statements(store: SqlStore, action: Any) -> Iterator[list[str]]:
         sa.event.remove(store.engine, "after_cursor_execute", after)
 
 
-def test_a_step_saved_while_next_due_reads_leaves_the_post_due(make_world: WorldFactory) -> None:
-    world = make_world()
+def test_a_step_saved_while_next_due_reads_leaves_the_post_due(
+    make_sql_world: WorldFactory,
+) -> None:
+    world = make_sql_world()
     post = world.schedule(caption="ready soon")
     prepare_at = world.policy.leads.prepare_at(post.spec)
     world.clock.set(prepare_at)
@@ -61,8 +63,10 @@ def test_a_step_saved_while_next_due_reads_leaves_the_post_due(make_world: World
     assert due in (prepare_at + lease, post.publish_at)
 
 
-def test_next_due_reports_a_live_lease_a_free_post_and_nothing(make_world: WorldFactory) -> None:
-    world = make_world()
+def test_next_due_reports_a_live_lease_a_free_post_and_nothing(
+    make_sql_world: WorldFactory,
+) -> None:
+    world = make_sql_world()
     now = world.clock.now()
     assert world.store.next_due(now) is None
     post = world.schedule(caption="due later", publish_at=now + timedelta(hours=2))

@@ -17,8 +17,8 @@ from enginetest import World, WorldFactory
 
 from igautopost.engine.publisher import Publisher
 from igautopost.graph.client import GraphClient
-from igautopost.graph.prepared import Pending
-from igautopost.graph.transport import Request, Response, Transport, Urllib3Transport
+from igautopost.graph.prepared import Pending, SentLater
+from igautopost.graph.transport import Closeable, Request, Response, Transport
 from igautopost.models import Post, Status
 
 
@@ -50,10 +50,11 @@ class HeldPublish:
         return answer
 
     def open(self, request: Request) -> Pending:
-        return self.inner.open(request)
+        return SentLater(self.send, request)  # held like any other call
 
     def close(self) -> None:
-        self.inner.close()
+        if isinstance(self.inner, Closeable):
+            self.inner.close()
 
 
 def publisher_on(world: World, owner: str, client: GraphClient) -> Publisher:
@@ -86,10 +87,10 @@ def test_no_worker_takes_over_a_post_while_its_publish_call_is_in_flight(
     # Graph calls may take 90 s to connect and 90 s to read: longer than any fixed lease.
     world = make_world(timeout=90.0)
     post = ready_and_due(world, "slow publish")
-    held = HeldPublish(Urllib3Transport())
-    slow_client = GraphClient(base_url=world.sandbox.url, timeout=90.0, transport=held)
+    held = HeldPublish(world.transport())
+    slow_client = world.new_client(timeout=90.0, transport=held)
     slow = publisher_on(world, "worker-slow", slow_client)
-    other = publisher_on(world, "worker-other", GraphClient(base_url=world.sandbox.url))
+    other = publisher_on(world, "worker-other", world.new_client())
 
     step = in_thread(lambda: slow.advance(post.id))
     assert held.in_flight.wait(10)
@@ -113,10 +114,8 @@ def test_a_post_whose_worker_died_with_its_call_in_flight_is_recorded_not_republ
 ) -> None:
     world = make_world()
     post = ready_and_due(world, "worker died mid-call")
-    held = HeldPublish(Urllib3Transport(), dies=True)
-    dying = publisher_on(
-        world, "worker-dying", GraphClient(base_url=world.sandbox.url, transport=held)
-    )
+    held = HeldPublish(world.transport(), dies=True)
+    dying = publisher_on(world, "worker-dying", world.new_client(transport=held))
     other = world.another_worker("worker-other")
 
     step = in_thread(lambda: dying.advance(post.id))
@@ -167,7 +166,7 @@ def test_a_dead_workers_post_is_taken_over_within_one_short_lease(
     world.run_for(hours=1)
 
     stored = world.assert_published_once(post)
-    container = world.sandbox.state.containers[stored.container_id or ""]
+    container = world.state.containers[stored.container_id or ""]
     assert container.created_at - prepare_at <= timedelta(seconds=10)
 
 

@@ -92,7 +92,7 @@ def test_every_media_type_is_published_once_at_its_publish_time(
     assert len(creates) == expected_containers
     assert stored.containers_created == 1
     # The media, its permalink and the first comment.
-    state = world.sandbox.state
+    state = world.state
     media = state.media[stored.media_id or ""]
     assert media.container_id == stored.container_id
     assert stored.permalink == media.permalink
@@ -110,13 +110,13 @@ def test_a_carousel_publishes_its_items_as_children(make_world: WorldFactory) ->
     world.run_for(hours=2)
 
     stored = world.assert_published_once(post)
-    media = world.sandbox.state.media[stored.media_id or ""]
+    media = world.state.media[stored.media_id or ""]
     assert media.media_type == "CAROUSEL_ALBUM"
     assert len(media.children) == 3
     assert len(stored.child_container_ids) == 3
     # The parent was created only once every item had finished processing.
-    parent = world.sandbox.state.containers[stored.container_id or ""]
-    video_item = world.sandbox.state.containers[stored.child_container_ids[1]]
+    parent = world.state.containers[stored.container_id or ""]
+    video_item = world.state.containers[stored.child_container_ids[1]]
     assert parent.created_at >= video_item.created_at + timedelta(seconds=60)
 
 
@@ -129,7 +129,7 @@ def test_per_post_prepare_ahead_overrides_the_lead(make_world: WorldFactory) -> 
     world.run_for(hours=11)
 
     stored = world.assert_published_once(post)
-    container = world.sandbox.state.containers[stored.container_id or ""]
+    container = world.state.containers[stored.container_id or ""]
     assert container.created_at == post.publish_at - timedelta(hours=8)
     assert stored.published_at == post.publish_at
 
@@ -149,7 +149,7 @@ def test_lead_times_come_from_the_policy(make_world: WorldFactory) -> None:
 
     for post, lead in ((image, leads.image), (reel, leads.video)):
         stored = world.assert_published_once(post)
-        container = world.sandbox.state.containers[stored.container_id or ""]
+        container = world.state.containers[stored.container_id or ""]
         assert container.created_at == post.publish_at - lead
         assert stored.published_at == post.publish_at
 

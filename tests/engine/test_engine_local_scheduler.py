@@ -17,9 +17,9 @@ MakeScheduler = Callable[..., LocalScheduler]
 
 
 def test_twenty_posts_due_together_are_each_published_once_on_time(
-    make_world: WorldFactory, make_scheduler: MakeScheduler
+    make_sql_world: WorldFactory, make_scheduler: MakeScheduler
 ) -> None:
-    world = make_world(live=True, image_processing_seconds=0)
+    world = make_sql_world(live=True, image_processing_seconds=0)
     scheduler = make_scheduler(world.publisher, workers=16)
     publish_at = world.clock.now() + timedelta(seconds=1.5)
     posts = [world.schedule(caption=f"live {i}", publish_at=publish_at) for i in range(20)]
@@ -37,9 +37,9 @@ def test_twenty_posts_due_together_are_each_published_once_on_time(
 
 
 def test_stop_lets_running_steps_finish_and_releases_every_lease(
-    make_world: WorldFactory, make_scheduler: MakeScheduler
+    make_sql_world: WorldFactory, make_scheduler: MakeScheduler
 ) -> None:
-    world = make_world(live=True, latency={"create_container": 0.4})
+    world = make_sql_world(live=True, latency={"create_container": 0.4})
     scheduler = make_scheduler(world.publisher, workers=4)
     posts = [
         world.schedule(caption=f"stopping {i}", publish_at=world.clock.now() + timedelta(minutes=1))
@@ -63,9 +63,9 @@ def test_stop_lets_running_steps_finish_and_releases_every_lease(
 
 
 def test_a_post_written_by_another_process_is_noticed_within_a_second(
-    make_world: WorldFactory, make_scheduler: MakeScheduler
+    make_sql_world: WorldFactory, make_scheduler: MakeScheduler
 ) -> None:
-    world = make_world(live=True)
+    world = make_sql_world(live=True)
     make_scheduler(world.publisher)
     time.sleep(0.3)  # the scheduler found nothing due and sleeps
     other_process = SqlStore.open(world.db_url, cipher=world.cipher)
@@ -86,9 +86,9 @@ def test_a_post_written_by_another_process_is_noticed_within_a_second(
 
 
 def test_two_schedulers_on_one_sqlite_file_publish_every_post_once(
-    make_world: WorldFactory, make_scheduler: MakeScheduler
+    make_sql_world: WorldFactory, make_scheduler: MakeScheduler
 ) -> None:
-    world = make_world(live=True)
+    world = make_sql_world(live=True)
     second = world.another_worker("second-process")
     make_scheduler(world.publisher, workers=8)
     make_scheduler(second, workers=8)

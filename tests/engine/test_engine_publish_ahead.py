@@ -86,9 +86,9 @@ def test_a_post_claimed_ahead_is_published_on_the_mark_never_before(
 
 
 def test_live_ready_posts_leave_on_their_second_not_before(
-    make_world: WorldFactory, make_scheduler: Callable[..., LocalScheduler]
+    make_sql_world: WorldFactory, make_scheduler: Callable[..., LocalScheduler]
 ) -> None:
-    world = make_world(live=True, image_processing_seconds=0)
+    world = make_sql_world(live=True, image_processing_seconds=0)
     publish_at = world.clock.now() + timedelta(seconds=2.5)
     posts = [world.schedule(caption=f"on the mark {i}", publish_at=publish_at) for i in range(10)]
     make_scheduler(world.publisher, workers=16).wake()

@@ -207,8 +207,10 @@ def _drain(publisher: Publisher, errors: list[BaseException]) -> None:
         errors.append(exc)
 
 
-def test_two_workers_on_one_sqlite_file_publish_every_post_once(make_world: WorldFactory) -> None:
-    world = make_world(policy=INSTANT_POLLS)
+def test_two_workers_on_one_sqlite_file_publish_every_post_once(
+    make_sql_world: WorldFactory,
+) -> None:
+    world = make_sql_world(policy=INSTANT_POLLS)
     due = world.clock.now()
     posts = [world.schedule(caption=f"shared {i}", publish_at=due) for i in range(30)]
     workers = [world.another_worker(f"worker-{name}") for name in "bc"]
@@ -233,9 +235,9 @@ def test_two_workers_on_one_sqlite_file_publish_every_post_once(make_world: Worl
 
 
 def test_concurrent_advance_calls_on_the_same_posts_run_each_step_once(
-    make_world: WorldFactory,
+    make_sql_world: WorldFactory,
 ) -> None:
-    world = make_world(policy=INSTANT_POLLS)
+    world = make_sql_world(policy=INSTANT_POLLS)
     posts = [world.schedule(caption=f"raced {i}", publish_at=world.clock.now()) for i in range(5)]
     workers = [world.another_worker(f"racer-{i}", own_store=i % 2 == 0) for i in range(6)]
 
@@ -271,7 +273,7 @@ def test_an_expired_lease_is_taken_over(make_world: WorldFactory) -> None:
 
     stored = world.assert_published_once(post)
     assert world.leases()[post.id] == (None, None)
-    container = world.sandbox.state.containers[stored.container_id or ""]
+    container = world.state.containers[stored.container_id or ""]
     assert container.created_at == prepare_at + world.policy.lease  # taken over at lease end
 
 
@@ -306,9 +308,9 @@ def test_a_worker_that_lost_its_lease_cannot_save(make_world: WorldFactory) -> N
     assert stored.container_id != "17890000000009999"
 
 
-def test_concurrent_workers_publish_at_the_same_instant_once(make_world: WorldFactory) -> None:
+def test_concurrent_workers_publish_at_the_same_instant_once(make_sql_world: WorldFactory) -> None:
     """Ready posts due together, claimed by four threads of two workers: one publish each."""
-    world = make_world()
+    world = make_sql_world()
     publish_at = world.clock.now() + timedelta(hours=1)
     posts = [world.schedule(caption=f"burst {i}", publish_at=publish_at) for i in range(12)]
     world.run_until(publish_at - timedelta(seconds=1))

@@ -40,9 +40,9 @@ def spoil(world: World, post: Post) -> None:
 
 
 def test_the_local_scheduler_fails_the_unreadable_post_and_publishes_the_others(
-    make_world: WorldFactory, make_scheduler: MakeScheduler
+    make_sql_world: WorldFactory, make_scheduler: MakeScheduler
 ) -> None:
-    world = make_world(live=True, image_processing_seconds=0)
+    world = make_sql_world(live=True, image_processing_seconds=0)
     soon = timedelta(seconds=1)
     bad = schedule_for(world, 1, "to be spoiled", soon)
     spoil(world, bad)
@@ -66,9 +66,9 @@ def test_the_local_scheduler_fails_the_unreadable_post_and_publishes_the_others(
 
 
 def test_a_batch_claim_sets_the_unreadable_post_aside_and_returns_the_rest(
-    make_world: WorldFactory,
+    make_sql_world: WorldFactory,
 ) -> None:
-    world = make_world()
+    world = make_sql_world()
     bad = schedule_for(world, 1, "to be spoiled", timedelta(minutes=5))
     spoil(world, bad)
     good = [schedule_for(world, 2, f"good {i}", timedelta(minutes=5)) for i in range(3)]
@@ -84,8 +84,10 @@ def test_a_batch_claim_sets_the_unreadable_post_aside_and_returns_the_rest(
     assert world.store.claim(bad.id, owner="w", now=world.clock.now(), lease=timedelta(1)) is None
 
 
-def test_the_owner_can_list_show_and_cancel_an_unreadable_post(make_world: WorldFactory) -> None:
-    world = make_world()
+def test_the_owner_can_list_show_and_cancel_an_unreadable_post(
+    make_sql_world: WorldFactory,
+) -> None:
+    world = make_sql_world()
     bad = schedule_for(world, 1, "to be spoiled", timedelta(hours=1))
     spoil(world, bad)
     other = schedule_for(world, 1, "fine", timedelta(hours=2))
