@@ -55,6 +55,7 @@ _CLAIMABLE = sa.and_(
 # for the mark and the call's leaving (`c_hold_until`, see leases.py), so that the step need
 # not extend it with a write of its own just before the call.
 _PUBLISHING = sa.and_(posts.c.status == Status.READY.value, posts.c.publish_at <= _HORIZON)
+_MARKS = sa.and_(_PUBLISHING, posts.c.publish_attempted_at.is_(None))
 _LEASE = {
     "lease_owner": sa.bindparam("c_owner"),
     "lease_until": sa.case(
@@ -63,14 +64,16 @@ _LEASE = {
     ),
     "claimed_at": _NOW,
     "publish_attempted_at": sa.case(
-        (sa.and_(_PUBLISHING, posts.c.publish_attempted_at.is_(None)), _NOW),
+        (_MARKS, _NOW),
         else_=posts.c.publish_attempted_at,
     ),
+    # Said in so many words, for the step (`Post.publish_marked`): the SET clause sees the
+    # row as it was, so this is the same condition as the line above.
+    "claim_marked_publish": sa.case((_MARKS, sa.true()), else_=sa.false()),
 }
-# What a claim returns besides the row: whether it stored the publish attempt itself (read
-# back as `Post.publish_marked`). RETURNING sees the written row only, and the claim wrote
-# its own time there exactly when it marked; the engine reads the flag, never the times.
-_RETURNED = (*posts.c, (posts.c.publish_attempted_at == _NOW).label("publish_marked"))
+# A claim's rows carry its flag as `publish_marked` (other reads of the row do not: the flag
+# says what this claim did, not what the post is).
+_RETURNED = (*posts.c, posts.c.claim_marked_publish.label("publish_marked"))
 _CLAIM_ONE = (
     posts.update()
     .where(posts.c.id == sa.bindparam("c_id"), _CLAIMABLE)

@@ -72,6 +72,12 @@ class PostRow(SQLModel, table=True):
     child_container_ids: str | None = None  # JSON array
     container_created_at: datetime | None = _time()
     publish_attempted_at: datetime | None = _time()
+    # Whether the last claim stored the publish attempt itself (`Post.publish_marked`).
+    claim_marked_publish: bool = Field(
+        default=False,
+        # no default of its own in INSERTs: rows written before migration 0006 work alike
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     quota_held_until: datetime | None = _time()  # a publishing slot held (migration 0006)
     media_id: str | None = Field(default=None, max_length=64)
     permalink: str | None = None
