@@ -1,9 +1,10 @@
 """Helpers of the reliability suite: what every test here checks, and a simulated world.
 
 - `lifecycle_problems`: whether a post's event log follows the lifecycle of docs/engine.md.
-- `SimWorld`: the engine and a sandbox on one `FakeClock` (a fresh SQLite store), with the
-  sandbox's view of one post: its calls, its media (found by its unique caption, so that a
-  publish of a container the store never heard of is counted too).
+- `SimWorld`: the engine and a sandbox on one `FakeClock` (the engine and its fresh SQLite
+  store built by `igautopost.services` from the world's settings), with the sandbox's view
+  of one post: its calls, its media (found by its unique caption, so that a publish of a
+  container the store never heard of is counted too).
 - `Interceptor`: a transport that runs a user's action in the middle of a Graph call: the
   step holds its lease and its request is on its way when the action runs.
 """
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import igautopost
 from igautopost.clock import FakeClock
+from igautopost.config import Settings
 from igautopost.engine.policy import EnginePolicy
 from igautopost.engine.publisher import Publisher
 from igautopost.engine.simulation import Simulation
@@ -146,11 +148,15 @@ class SimWorld:
     sandbox: SandboxServer
     client: GraphClient
     publisher: Publisher
-    policy: EnginePolicy
+    settings: Settings  # what the store and the publisher were built from
     sim: Simulation = field(init=False)
 
     def __post_init__(self) -> None:
         self.sim = Simulation(self.publisher, self.clock)
+
+    @property
+    def policy(self) -> EnginePolicy:
+        return self.publisher.policy
 
     def schedule(self, **overrides: Any) -> Post:
         data: dict[str, Any] = {

@@ -35,12 +35,12 @@ from crashtest import (
 )
 from reliabilitytest import wait_until
 
+from igautopost import services
 from igautopost.clock import SystemClock, sleep_until
-from igautopost.crypto import TokenCipher
 from igautopost.models import Post
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.storage.sql import SqlStore
-from services import need_redis, postgres_schemas
+from services import environment, need_redis, postgres_schemas, settings_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -48,11 +48,8 @@ POSTS, SPREAD, KILLS = 300, 30.0, 5
 SEED = int(os.environ.get("IGAUTOPOST_CRASH_SEED", "20261201"))
 LEAD = timedelta(seconds=8)  # from scheduling to the first publish time: the workers start
 SETTLE = timedelta(seconds=45)  # after the last publish time, for retries and takeovers
-ENV = {
-    "IGAUTOPOST_GRAPH_TIMEOUT": "3",
-    "IGAUTOPOST_LEASE_SECONDS": "10",  # Celery's lease (the local worker's is the policy's)
-    "NO_COLOR": "1",
-}
+GRAPH_TIMEOUT = 3.0
+LEASE_SECONDS = 10.0  # Celery's lease (the local worker's is the policy's)
 
 
 @dataclass
@@ -102,69 +99,50 @@ def assert_exactly_once(run: Run, figures: Figures) -> None:
     assert store_problems(run.sandbox, run.store, run.posts) == []
 
 
-def start_run(store: SqlStore, tmp_path: Path, arguments: list[str], env: dict[str, str]) -> Run:
+def start_run(tmp_path: Path, arguments: list[str], database_url: str, **settings: str) -> Run:
+    """The sandbox, the posts scheduled in a store opened by `igautopost.services`, and the
+    workers, whose environment carries the same settings (the store's key among them)."""
     sandbox = SandboxServer(
         SandboxConfig(seed=SEED, faults=FAULTS, publishing_quota=1000, container_cap=10_000)
     ).start()
+    run_settings = settings_for(
+        tmp_path / "data",
+        database_url=database_url,
+        sandbox_url=sandbox.url,
+        graph_timeout=GRAPH_TIMEOUT,
+        lease_seconds=LEASE_SECONDS,
+        **settings,
+    )
+    store = services.open_store(run_settings)
     first = datetime.now(UTC) + LEAD
     posts = schedule_all(store, crash_posts(POSTS, first, SPREAD))
-    workers = Workers(
-        arguments,
-        {
-            **ENV,
-            **env,
-            "IGAUTOPOST_GRAPH_BASE_URL": sandbox.url,
-            "IGAUTOPOST_GRAPH_INSTAGRAM_BASE_URL": sandbox.url,
-        },
-        tmp_path,
-    )
+    workers = Workers(arguments, {**environment(run_settings), "NO_COLOR": "1"}, tmp_path)
     return Run(store, sandbox, workers, posts)
 
 
 @pytest.fixture
-def secret_key() -> str:
-    return TokenCipher.generate_key()
-
-
-@pytest.fixture
-def sqlite_run(tmp_path: Path, secret_key: str) -> Iterator[Run]:
+def sqlite_run(tmp_path: Path) -> Iterator[Run]:
     url = f"sqlite:///{tmp_path / 'crash.db'}"
-    store = SqlStore.open(url, cipher=TokenCipher([secret_key]))
-    env = {
-        "IGAUTOPOST_DATABASE_URL": url,
-        "IGAUTOPOST_SECRET_KEY": secret_key,
-        "IGAUTOPOST_DATA_DIR": str(tmp_path / "data"),
-    }
-    run = start_run(store, tmp_path, ["--threads", "16"], env)
+    run = start_run(tmp_path, ["--threads", "16"], url)
     yield run
     run.workers.stop()
     run.sandbox.stop()
-    store.close()
+    run.store.close()
 
 
 @pytest.fixture
-def celery_run(tmp_path: Path, secret_key: str) -> Iterator[Run]:
+def celery_run(tmp_path: Path) -> Iterator[Run]:
     broker = need_redis()
     queue = f"igautopost-crash-{uuid.uuid4().hex[:8]}"
     with postgres_schemas() as schemas:
-        url = schemas.new()
-        store = SqlStore.open(url, cipher=TokenCipher([secret_key]))
-        env = {
-            "IGAUTOPOST_DATABASE_URL": url,
-            "IGAUTOPOST_SECRET_KEY": secret_key,
-            "IGAUTOPOST_BROKER_URL": broker,
-            "IGAUTOPOST_CELERY_QUEUE": queue,
-            "IGAUTOPOST_DATA_DIR": str(tmp_path / "data"),
-        }
-        run = start_run(
-            store, tmp_path, ["--scheduler", "celery", "--beat", "--threads", "16"], env
-        )
+        arguments = ["--scheduler", "celery", "--beat", "--threads", "16"]
+        run = start_run(tmp_path, arguments, schemas.new(), broker_url=broker, celery_queue=queue)
         try:
             yield run
         finally:
             run.workers.stop()
             run.sandbox.stop()
-            store.close()
+            run.store.close()
             forget_queue(broker, queue)
 
 

@@ -21,17 +21,15 @@ import pytest
 from reliabilitytest import lifecycle_problems, wait_until
 
 import igautopost
+from igautopost import services
 from igautopost.clock import SystemClock
-from igautopost.crypto import TokenCipher
-from igautopost.engine.publisher import Publisher
 from igautopost.errors import InvalidTransition
-from igautopost.graph.client import GraphClient
 from igautopost.models import Post, Status
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.sandbox.objects import Media
 from igautopost.scheduler import LocalScheduler
 from igautopost.storage.sql import SqlStore
-from services import postgres_schemas
+from services import postgres_schemas, seeded, settings_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -55,17 +53,19 @@ class Live:
 def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
     with postgres_schemas() if request.param == "postgresql" else nullcontext() as schemas:
         url = schemas.new() if schemas else f"sqlite:///{tmp_path / 'races.db'}"
-        store = SqlStore.open(url, cipher=TokenCipher([TokenCipher.generate_key()]))
         sandbox = SandboxServer(SandboxConfig(latency={"*": 0.005, "publish": 0.05})).start()
-        client = GraphClient(base_url=sandbox.url, timeout=5)
-        publisher = Publisher(store, client, SystemClock(), rng=random.Random(SEED))
+        settings = settings_for(
+            tmp_path / "data", database_url=url, sandbox_url=sandbox.url, graph_timeout=5
+        )
+        store = services.open_store(settings)
+        publisher = seeded(services.publisher(settings, store), SEED)
         scheduler = LocalScheduler(publisher, workers=8)
         scheduler.start()
         try:
             yield Live(store, sandbox, scheduler)
         finally:
             scheduler.stop(timeout=20)
-            client.close()
+            publisher.client.close()
             sandbox.stop()
             store.close()
 
