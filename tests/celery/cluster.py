@@ -1,5 +1,7 @@
 """A small igautopost cluster for tests: `igautopost worker --scheduler celery` processes on
-one PostgreSQL schema, one Redis queue of their own, and a sandbox in this process."""
+one PostgreSQL schema, one Redis queue of their own, and a sandbox in this process. The
+workers read the cluster's `Settings` from their environment; the test opens its store
+from the same settings."""
 
 from __future__ import annotations
 
@@ -16,37 +18,35 @@ from pathlib import Path
 from typing import Any
 
 import igautopost
+from igautopost.config import Settings
 from igautopost.sandbox import SandboxServer
 from igautopost.storage.sql import SqlStore
+from services import environment
 
 MakeCluster = Callable[..., "tuple[Cluster, SqlStore]"]
 WORKER = str(Path(sys.executable).with_name("igautopost"))
 PG_VERSION = "15"
 
 
+def queue_name() -> str:
+    """A Redis queue of the cluster's own: other test runs on the same Redis never see it."""
+    return f"igautopost-test-{uuid.uuid4().hex[:8]}"
+
+
 @dataclass
 class Cluster:
-    database_url: str
-    broker_url: str
-    secret_key: str
+    settings: Settings  # the database, broker, queue, key and sandbox every worker runs with
     sandbox: SandboxServer
     workdir: Path
-    queue: str = field(default_factory=lambda: f"igautopost-test-{uuid.uuid4().hex[:8]}")
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def queue(self) -> str:
+        return self.settings.celery_queue
+
     def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "IGAUTOPOST_DATABASE_URL": self.database_url,
-            "IGAUTOPOST_BROKER_URL": self.broker_url,
-            "IGAUTOPOST_SECRET_KEY": self.secret_key,
-            "IGAUTOPOST_GRAPH_BASE_URL": self.sandbox.url,
-            "IGAUTOPOST_GRAPH_INSTAGRAM_BASE_URL": self.sandbox.url,
-            "IGAUTOPOST_CELERY_QUEUE": self.queue,
-            "IGAUTOPOST_DATA_DIR": str(self.workdir / "data"),
-            **self.extra_env,
-        }
+        return {**os.environ, **environment(self.settings), **self.extra_env}
 
     def start_worker(self, *, threads: int = 16, beat: bool = False) -> subprocess.Popen[bytes]:
         number = len(self.workers)
@@ -76,7 +76,8 @@ class Cluster:
         """Delete this cluster's queue from Redis: tasks left over must not pile up."""
         import redis
 
-        client = redis.Redis.from_url(self.broker_url)
+        assert self.settings.broker_url is not None
+        client = redis.Redis.from_url(self.settings.broker_url)
         client.delete(self.queue, f"_kombu.binding.{self.queue}")
         client.close()
 
