@@ -1,17 +1,25 @@
 """``GET /api/v1/posts/``: the caller's posts by publish time, with optional filters and pages.
 
-The plain JSON array is the default (the old service's answer). Asking for ``?page=`` or
+The plain JSON array is the default (the old service's answer). It is streamed, read from the
+store a page at a time, so that a long list costs the server one page of memory. Two
+extensions page it without a count: ``?limit=N`` returns at most N posts and, when there may
+be more, a ``Link: <...>; rel="next"`` header whose URL continues after the last one
+(``after_id``); each page is one indexed range, however deep. Asking for ``?page=`` or
 ``?page_size=`` returns DRF's page object instead: ``{"count", "next", "previous", "results"}``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from ..errors import PostNotFound
 from ..models import Status
 from ..storage.protocols import PostQuery
 from .auth import UserId
@@ -21,6 +29,7 @@ from .serialize import post_body
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+STREAM_PAGE = 500  # posts read from the store at a time while streaming the whole list
 VISIBLE = frozenset(s for s in Status if s is not Status.CANCELLED)
 
 
@@ -46,6 +55,18 @@ async def list_posts(
         int | None, Query(ge=1, description="Page number: returns a page object")
     ] = None,
     page_size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_PAGE_SIZE,
+            description="At most this many posts; a Link header names the next page (extension)",
+        ),
+    ] = None,
+    after_id: Annotated[
+        int | None,
+        Query(ge=1, description="Only posts after this one in the list's order (extension)"),
+    ] = None,
 ) -> Any:
     """Your posts by publish time: a JSON array, or a page object when a page is asked for."""
     query = PostQuery(
@@ -55,10 +76,55 @@ async def list_posts(
         publish_from=_moment(since, "since"),
         publish_until=_moment(until, "until"),
     )
+    if after_id is not None:
+        query = replace(query, after=await _position(ctx, after_id, owner))
+    if page is not None or page_size is not None:
+        found = await ctx.run(ctx.store.list, query)
+        return JSONResponse(_page(request, found, page or 1, page_size or DEFAULT_PAGE_SIZE))
+    if limit is not None:
+        return await _limited(request, ctx, replace(query, limit=limit))
+    return StreamingResponse(_streamed(ctx, query), media_type="application/json")
+
+
+async def _position(ctx: ApiContext, after_id: int, owner: int) -> tuple[datetime, int]:
+    try:
+        post = await ctx.run(ctx.store.get, after_id, owner_id=owner)
+    except PostNotFound:
+        raise ApiError(400, {"after_id": ["No post of yours has this id."]}) from None
+    return post.publish_at, post.id
+
+
+async def _limited(request: Request, ctx: ApiContext, query: PostQuery) -> Response:
     found = await ctx.run(ctx.store.list, query)
-    if page is None and page_size is None:
-        return JSONResponse([post_body(p) for p in found])
-    return JSONResponse(_page(request, found, page or 1, page_size or DEFAULT_PAGE_SIZE))
+    response = JSONResponse([post_body(p) for p in found])
+    if query.limit is not None and len(found) == query.limit:
+        url = request.url.remove_query_params("after_id").include_query_params(
+            after_id=found[-1].id
+        )
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return response
+
+
+async def _streamed(ctx: ApiContext, query: PostQuery) -> AsyncIterator[bytes]:
+    """The whole list as one JSON array, read and sent a page at a time."""
+    query = replace(query, limit=STREAM_PAGE)
+    yield b"["
+    first = True
+    while True:
+        found = await ctx.run(ctx.store.list, query)
+        if found:
+            parts = [_json(post_body(p)) for p in found]
+            yield (b"" if first else b",") + b",".join(parts)
+            first = False
+        if len(found) < STREAM_PAGE:
+            break
+        query = replace(query, after=(found[-1].publish_at, found[-1].id))
+    yield b"]"
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    """As JSONResponse writes it."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def _page(request: Request, found: list[Any], page: int, size: int) -> dict[str, Any]:

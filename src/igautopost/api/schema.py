@@ -113,6 +113,13 @@ def _posts_list_pages(schema: dict[str, Any]) -> None:
             {"$ref": "#/components/schemas/PostPage"},
         ]
     }
+    listing["responses"]["200"]["headers"] = {
+        "Link": {
+            "description": 'With `limit`, when there may be more: `<url>; rel="next"`, the '
+            "same query continuing after the last post (`after_id`)",
+            "schema": {"type": "string"},
+        }
+    }
     schema["components"]["schemas"].setdefault("PostPage", _page_schema())
     for path, why in (
         ("/api/v1/posts/", "The same client_key again"),

@@ -52,6 +52,9 @@ class PostQuery:
     publish_until: datetime | None = None
     limit: int | None = None
     offset: int = 0
+    # Keyset paging: only posts after this (publish time, id), in the list's own order, so
+    # that a page costs the same however deep it is.
+    after: tuple[datetime, int] | None = None
 
 
 @dataclass(frozen=True)

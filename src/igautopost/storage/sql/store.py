@@ -432,4 +432,12 @@ def _conditions(query: PostQuery) -> builtins.list[sa.ColumnElement[bool]]:
         conditions.append(posts.c.publish_at >= query.publish_from)
     if query.publish_until is not None:
         conditions.append(posts.c.publish_at <= query.publish_until)
+    if query.after is not None:
+        moment, post_id = query.after
+        conditions.append(
+            sa.or_(
+                posts.c.publish_at > moment,
+                sa.and_(posts.c.publish_at == moment, posts.c.id > post_id),
+            )
+        )
     return conditions
