@@ -11,17 +11,20 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import igautopost
+from igautopost import services
 from igautopost.config import Settings
-from igautopost.sandbox import SandboxServer
+from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.storage.sql import SqlStore
-from services import environment
+from services import environment, need_redis, postgres_schemas, settings_for
 
 MakeCluster = Callable[..., "tuple[Cluster, SqlStore]"]
 WORKER = str(Path(sys.executable).with_name("igautopost"))
@@ -86,6 +89,46 @@ class Cluster:
 
     def report(self) -> dict[str, Any]:
         return self.sandbox.state.with_lock(self.sandbox.state.inspector.publish_report)
+
+
+# -- the fixture (imported by conftest.py, and by tests/test_services.py) ----------------------
+
+
+@pytest.fixture
+def make_cluster(tmp_path: Path) -> Iterator[MakeCluster]:
+    """``make_cluster(extra_env=..., **sandbox_config)``: a store on a fresh PostgreSQL schema
+    (opened by `igautopost.services` from the cluster's settings), a sandbox and a cluster
+    ready to start workers; every worker and the sandbox are stopped afterwards."""
+    broker = need_redis()
+    made: list[tuple[Cluster, SqlStore]] = []
+    with postgres_schemas() as schemas:
+
+        def make(
+            *, extra_env: dict[str, str] | None = None, **config: Any
+        ) -> tuple[Cluster, SqlStore]:
+            config.setdefault("publishing_quota", 100_000)
+            config.setdefault("container_cap", 100_000)
+            sandbox = SandboxServer(SandboxConfig(**config)).start()
+            settings = settings_for(
+                tmp_path / "data",
+                database_url=schemas.new(),
+                sandbox_url=sandbox.url,
+                broker_url=broker,
+                celery_queue=queue_name(),
+            )
+            store = services.open_store(settings)
+            cluster = Cluster(settings, sandbox, tmp_path, extra_env=extra_env or {})
+            made.append((cluster, store))
+            return cluster, store
+
+        try:
+            yield make
+        finally:
+            for cluster, store in made:
+                cluster.stop()
+                cluster.forget_queue()
+                cluster.sandbox.stop()
+                store.close()
 
 
 def posts_over(count: int, first: datetime, seconds: float) -> list[dict[str, Any]]:
