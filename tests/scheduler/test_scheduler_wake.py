@@ -8,31 +8,36 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from igautopost import services
 from igautopost.clock import FakeClock
+from igautopost.models import Post
 from igautopost.scheduler import LocalScheduler, Scheduler
 from igautopost.scheduler.celery import ADVANCE, SWEEP, CeleryWaker
+from igautopost.storage.sql import SqlStore
+from services import settings_for
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 POLL = timedelta(seconds=5)
 
 
 class CountingStore:
-    """A store with nothing due: counts the LocalScheduler's claim queries."""
+    """A store (empty: nothing is due) that counts the LocalScheduler's claim queries."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
         self.claims = 0
 
-    def claim_due(self, **_: Any) -> list[Any]:
+    def claim_due(self, **query: Any) -> list[Post]:
         self.claims += 1
-        return []
+        return self.store.claim_due(**query)
 
-    def next_due(self, now: datetime, *, ahead: timedelta) -> datetime | None:
-        return None
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
@@ -45,23 +50,21 @@ def eventually(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
 
 
 @pytest.fixture
-def looping() -> Iterator[tuple[LocalScheduler, CountingStore]]:
-    """A LocalScheduler's loop on a store with nothing due, polling every 5 s."""
-    store = CountingStore()
-    publisher = SimpleNamespace(
-        store=store,
-        clock=FakeClock(NOW),
-        owner="test",
-        policy=SimpleNamespace(lease=timedelta(seconds=10), publish_ahead=timedelta(0)),
-        leases=SimpleNamespace(launch_window=timedelta(seconds=4)),
-    )
-    scheduler = LocalScheduler(publisher, workers=1, poll_interval=POLL)  # type: ignore[arg-type]
+def looping(tmp_path: Path) -> Iterator[tuple[LocalScheduler, CountingStore]]:
+    """A LocalScheduler's loop, polling every 5 s, on the publisher `igautopost.services`
+    builds over an empty store."""
+    settings = settings_for(tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'wake.db'}")
+    store = CountingStore(services.open_store(settings))
+    publisher = services.publisher(settings, store, clock=FakeClock(NOW))  # type: ignore[arg-type]
+    scheduler = LocalScheduler(publisher, workers=1, poll_interval=POLL)
     loop = threading.Thread(target=scheduler.run, daemon=True)
     loop.start()
     assert eventually(lambda: store.claims == 1)
     yield scheduler, store
     scheduler.stop(timeout=5)
     loop.join(timeout=5)
+    publisher.client.close()
+    store.store.close()
 
 
 def test_a_local_scheduler_looks_again_only_for_a_post_due_before_its_next_poll(
