@@ -1,8 +1,7 @@
 """Storage: the protocols the rest of igautopost is typed to (`protocols`), the SQL
 implementation (`sql`: SQLite by default, PostgreSQL) and an in-memory one (`memory`)."""
 
-from .memory import InMemoryStore
-from .memory_accounts import InMemoryAccountStore
+from .memory import InMemoryAccountStore, InMemoryStore
 from .protocols import (
     AccountStore,
     ClaimStore,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ..crypto import TokenCipher
-from ..errors import AccountExists, AccountNotFound
-from ..models import (
+from ...crypto import TokenCipher
+from ...errors import AccountExists, AccountNotFound
+from ...models import (
     LOCAL_OWNER,
     Account,
     Credentials,
@@ -29,7 +29,7 @@ from ..models import (
 )
 
 if TYPE_CHECKING:
-    from .memory import Tables
+    from .tables import Tables
 
 TOKEN_ERROR_CODES = (190, 102)
 
