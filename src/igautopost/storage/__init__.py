@@ -1,7 +1,7 @@
 """Storage: the protocols the rest of igautopost is typed to (`protocols`), the SQL
 implementation (`sql`: SQLite by default, PostgreSQL) and an in-memory one (`memory`)."""
 
-from .memory import InMemoryAccountStore, InMemoryStore
+from .memory import InMemoryAccountStore, InMemoryStore, InMemoryUserStore
 from .protocols import (
     AccountStore,
     ClaimStore,
@@ -18,6 +18,7 @@ __all__ = [
     "ClaimStore",
     "InMemoryAccountStore",
     "InMemoryStore",
+    "InMemoryUserStore",
     "PostQuery",
     "PostStore",
     "QuotaSlot",

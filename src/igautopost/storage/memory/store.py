@@ -15,7 +15,7 @@ import builtins
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...crypto import TokenCipher
 from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
@@ -26,12 +26,6 @@ from ..sql.rows import UNREADABLE, read_post
 from .accounts import InMemoryAccountStore
 from .claims import ClaimsMixin
 from .tables import ACTIVE, Row, Tables, blank_row, utc
-
-if TYPE_CHECKING:
-    import sqlalchemy as sa
-
-    from ..protocols import AccountStore, Store, UserStore
-    from ..sql import SqlStore, SqlUserStore
 
 
 class InMemoryStore(ClaimsMixin):
@@ -219,13 +213,3 @@ def _matches(row: Row, query: PostQuery) -> bool:
         and (query.publish_until is None or row["publish_at"] <= query.publish_until)
         and (query.after is None or (row["publish_at"], row["id"]) > query.after)
     )
-
-
-if TYPE_CHECKING:  # mypy checks that both stores keep the protocols' promises
-
-    def _conformance(cipher: TokenCipher, engine: sa.Engine) -> None:
-        in_memory: Store = InMemoryStore(cipher=cipher)
-        in_sql: Store = SqlStore(engine, cipher=cipher)
-        accounts: tuple[AccountStore, AccountStore] = (in_memory.accounts, in_sql.accounts)
-        users: UserStore = SqlUserStore(engine)
-        del in_memory, in_sql, accounts, users
