@@ -63,10 +63,8 @@ def test_a_step_saved_while_next_due_reads_leaves_the_post_due(
     assert due in (prepare_at + lease, post.publish_at)
 
 
-def test_next_due_reports_a_live_lease_a_free_post_and_nothing(
-    make_sql_world: WorldFactory,
-) -> None:
-    world = make_sql_world()
+def test_next_due_reports_a_live_lease_a_free_post_and_nothing(make_world: WorldFactory) -> None:
+    world = make_world()
     now = world.clock.now()
     assert world.store.next_due(now) is None
     post = world.schedule(caption="due later", publish_at=now + timedelta(hours=2))

@@ -51,6 +51,9 @@ class InProcessSandbox:
         self.state = state
 
     def __call__(self, request: Request) -> Response:
+        if request.method not in ("GET", "POST"):  # the app's Graph route takes no others
+            headers = {"content-type": "text/plain; charset=utf-8"}
+            return Response(405, headers, b"Method Not Allowed")
         url = urlsplit(request.url)
         record = CallRecord(
             seq=self.state.next_seq(),
