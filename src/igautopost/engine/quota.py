@@ -30,6 +30,7 @@ WINDOW = timedelta(hours=24)
 UNKNOWN_WAIT = timedelta(minutes=15)  # when the store knows no publish that will age out
 READ_TRIES = 2  # reads of the limit in a row before taking the quota as unknown for now
 UNKNOWN_FOR = timedelta(minutes=1)  # how long an unknown quota is left unread
+QUOTA_SLOT = "quota_held_until"  # the column a step clears in its own write to give a slot back
 
 
 class Ledger(Protocol):
@@ -96,7 +97,9 @@ class QuotaTracker:
         return self.free_at(account, now)
 
     def settle(self, post_id: int) -> None:
-        """Give back the slot `reserve` held; a publish that went through counts as published."""
+        """Give back the slot `reserve` held, when the step saves nothing that would (a step
+        that saves clears `QUOTA_SLOT` in its own write); a publish that went through counts
+        as published."""
         self._ledger.free_quota(post_id)
 
     def free_at(self, account: str, now: datetime) -> datetime:

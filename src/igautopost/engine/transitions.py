@@ -21,7 +21,7 @@ from ..storage.protocols import Store
 from .launcher import Launcher
 from .mediamatch import Match, find_media, searchable
 from .policy import EnginePolicy
-from .quota import QuotaTracker
+from .quota import QUOTA_SLOT, QuotaTracker
 
 CONTAINER_LIFE = timedelta(hours=24)
 FOLLOW_UP_TRIES = 5  # reads of the permalink after transient errors
@@ -293,10 +293,15 @@ class Steps:
                 f"publishing quota used up: waiting until {wait:%Y-%m-%d %H:%M} UTC",
                 **undo,
             )
+        outcome = None
         try:
-            return self._call_publish(post, token, now, marked=marked, host=host)
+            outcome = self._call_publish(post, token, now, marked=marked, host=host)
         finally:
-            self.p.quota.settle(post.id)
+            if outcome is None:  # nothing will be saved: give the slot back on its own
+                self.p.quota.settle(post.id)
+        if outcome is not None:  # the slot goes back in the step's own write
+            outcome.changes[QUOTA_SLOT] = None
+        return outcome
 
     def _call_publish(
         self, post: Post, token: str, now: datetime, *, host: str | None, marked: bool
