@@ -253,21 +253,23 @@ def _split_known(
 
 
 def _duplicate_warnings(store: Store, specs: list[PostSpec]) -> list[str]:
-    """One query per account over the batch's time span, then matching in memory."""
+    """One indexed lookup per account over the batch's time span: only stored posts with the
+    same content fingerprint come back, however many others share the hour."""
     warnings = []
-    by_account: dict[str, list[PostSpec]] = {}
+    by_account: dict[str, list[tuple[PostSpec, str]]] = {}
     for spec in specs:
-        by_account.setdefault(spec.account, []).append(spec)
+        by_account.setdefault(spec.account, []).append((spec, spec.content_fingerprint()))
     for account, group in by_account.items():
-        start = min(s.publish_at for s in group) - DUPLICATE_WINDOW
-        end = max(s.publish_at for s in group) + DUPLICATE_WINDOW
-        stored: dict[tuple[str | None, str], list[tuple[int, datetime]]] = {}
-        for post_id, publish_at, media_url, caption in store.similar_candidates(
-            account, start, end
+        start = min(s.publish_at for s, _ in group) - DUPLICATE_WINDOW
+        end = max(s.publish_at for s, _ in group) + DUPLICATE_WINDOW
+        stored: dict[str, list[tuple[int, datetime]]] = {}
+        fingerprints = {fingerprint for _, fingerprint in group}
+        for post_id, publish_at, fingerprint in store.similar_posts(
+            account, fingerprints, start, end
         ):
-            stored.setdefault((media_url, caption), []).append((post_id, publish_at))
-        for spec in group:
-            for other_id, other_at in stored.get((spec.media_url, spec.caption), []):
+            stored.setdefault(fingerprint, []).append((post_id, publish_at))
+        for spec, fingerprint in group:
+            for other_id, other_at in stored.get(fingerprint, []):
                 if abs(other_at - spec.publish_at) <= DUPLICATE_WINDOW:
                     warnings.append(
                         f"account {account}: post {other_id} with the same media and caption is "

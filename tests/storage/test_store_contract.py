@@ -218,18 +218,37 @@ def test_counts_per_status_and_owner(store: Store) -> None:
     assert store.counts(owner_id=7) == {"scheduled": 1}
 
 
-def test_similar_candidates_are_the_accounts_active_posts_in_the_window(store: Store) -> None:
+def test_similar_posts_are_the_accounts_active_posts_with_that_content_in_the_window(
+    store: Store,
+) -> None:
     inside = add(store, caption="hello", publish_at=NOW + timedelta(hours=1))
-    edge = add(store, caption="edge", publish_at=NOW + timedelta(hours=2))
-    add(store, caption="outside", publish_at=NOW + timedelta(hours=5))
-    add(store, caption="other", account="17841400000000002")
-    gone = add(store, caption="gone")
+    edge = add(store, caption="hello", publish_at=NOW + timedelta(hours=2))
+    add(store, caption="else", publish_at=NOW + timedelta(hours=1))
+    add(store, caption="hello", publish_at=NOW + timedelta(hours=5))
+    add(store, caption="hello", account="17841400000000002")
+    gone = add(store, caption="hello")
     store.transition(gone.id, Status.CANCELLED, now=NOW)
-    found = store.similar_candidates(ACCOUNT, NOW, NOW + timedelta(hours=2))
-    assert sorted(found) == [
-        (inside.id, inside.publish_at, "https://example.com/media/coffee.jpg", "hello"),
-        (edge.id, edge.publish_at, "https://example.com/media/coffee.jpg", "edge"),
+    hello = spec(caption="hello").content_fingerprint()
+    found = store.similar_posts(ACCOUNT, [hello], NOW, NOW + timedelta(hours=2))
+    assert found == [(inside.id, inside.publish_at, hello), (edge.id, edge.publish_at, hello)]
+    assert store.similar_posts(ACCOUNT, [], NOW, NOW + timedelta(hours=2)) == []
+    edited = store.transition(
+        inside.id, Status.SCHEDULED, now=NOW, changes={"fingerprint": "0" * 32}
+    )
+    assert [f[0] for f in store.similar_posts(ACCOUNT, ["0" * 32], NOW, edge.publish_at)] == [
+        edited.id
     ]
+
+
+def test_list_pages_by_keyset_after_a_publish_time_and_id(store: Store) -> None:
+    same = NOW + timedelta(hours=1)
+    first, second, third = (add(store, caption=f"p{n}", publish_at=same) for n in range(3))
+    last = add(store, caption="last", publish_at=NOW + timedelta(hours=3))
+    page = store.list(PostQuery(limit=2))
+    assert [p.id for p in page] == [first.id, second.id]
+    rest = store.list(PostQuery(limit=2, after=(page[-1].publish_at, page[-1].id)))
+    assert [p.id for p in rest] == [third.id, last.id]
+    assert store.list(PostQuery(after=(last.publish_at, last.id))) == []
 
 
 # -- claims ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..errors import PostNotFound
-from ..models import Status
+from ..models import Post, Status
 from ..storage.protocols import PostQuery
 from .auth import UserId
 from .context import ApiContext, context
@@ -83,7 +83,13 @@ async def list_posts(
         return JSONResponse(_page(request, found, page or 1, page_size or DEFAULT_PAGE_SIZE))
     if limit is not None:
         return await _limited(request, ctx, replace(query, limit=limit))
-    return StreamingResponse(_streamed(ctx, query), media_type="application/json")
+    # The first page is read before anything is sent: a store that fails answers a 500, and a
+    # list that fits in one page goes out as one body.
+    query = replace(query, limit=STREAM_PAGE)
+    first = await ctx.run(ctx.store.list, query)
+    if len(first) < STREAM_PAGE:
+        return JSONResponse([post_body(p) for p in first])
+    return StreamingResponse(_streamed(ctx, query, first), media_type="application/json")
 
 
 async def _position(ctx: ApiContext, after_id: int, owner: int) -> tuple[datetime, int]:
@@ -105,20 +111,14 @@ async def _limited(request: Request, ctx: ApiContext, query: PostQuery) -> Respo
     return response
 
 
-async def _streamed(ctx: ApiContext, query: PostQuery) -> AsyncIterator[bytes]:
-    """The whole list as one JSON array, read and sent a page at a time."""
-    query = replace(query, limit=STREAM_PAGE)
-    yield b"["
-    first = True
-    while True:
+async def _streamed(ctx: ApiContext, query: PostQuery, found: list[Post]) -> AsyncIterator[bytes]:
+    """The whole list as one JSON array, sent a page at a time (`found` is the first)."""
+    yield b"[" + b",".join(_json(post_body(p)) for p in found)
+    while len(found) == STREAM_PAGE:
+        query = replace(query, after=(found[-1].publish_at, found[-1].id))
         found = await ctx.run(ctx.store.list, query)
         if found:
-            parts = [_json(post_body(p)) for p in found]
-            yield (b"" if first else b",") + b",".join(parts)
-            first = False
-        if len(found) < STREAM_PAGE:
-            break
-        query = replace(query, after=(found[-1].publish_at, found[-1].id))
+            yield b"," + b",".join(_json(post_body(p)) for p in found)
     yield b"]"
 
 

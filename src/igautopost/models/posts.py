@@ -8,6 +8,7 @@ by `igautopost.validation`, so that every broken rule is reported at once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from datetime import UTC, datetime
@@ -85,6 +86,7 @@ ACTIVE_STATUS_VALUES = tuple(s.value for s in Status if s.is_active)
 # Which of Meta's logins issued an account's token: it decides the API host its calls go to.
 
 
+FINGERPRINT_CHARS = 32  # 128 bits of SHA-256: a collision is a warning too many, no more
 UNIX_SECONDS_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime holds
 UNIX_SECONDS_TEXT = f"1970 and 9999 (Unix seconds 0 to {UNIX_SECONDS_MAX})"
 
@@ -193,6 +195,13 @@ class PostSpec(_Strict):
     _media_type = field_validator("media_type", mode="before")(_media_type)
     _user_tags = field_validator("user_tags", mode="before")(_json_list)
     _collaborators = field_validator("collaborators", mode="before")(_json_list)
+
+    def content_fingerprint(self) -> str:
+        """What the near-duplicate warning compares, as a short hash stored and indexed with
+        the post: its media (every carousel item's) and its caption."""
+        media = [self.media_url or ""] + [child.media_url for child in self.children]
+        text = json.dumps([media, self.caption], ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:FINGERPRINT_CHARS]
 
     @field_validator("caption", mode="before")
     @classmethod

@@ -128,11 +128,12 @@ class PostStore(Protocol):
         """How many posts are in each status."""
         ...
 
-    def similar_candidates(
-        self, account: str, start: datetime, end: datetime
-    ) -> builtins.list[tuple[int, datetime, str | None, str]]:
-        """Active posts of `account` due in [start, end): (id, publish time, media URL,
-        caption), for the near-duplicate warning."""
+    def similar_posts(
+        self, account: str, fingerprints: Iterable[str], start: datetime, end: datetime
+    ) -> builtins.list[tuple[int, datetime, str]]:
+        """(id, publish time, fingerprint) of the account's active posts due in [start, end]
+        whose `PostSpec.content_fingerprint` is one of these: the near-duplicate warning's
+        lookup, whose cost must not depend on the other posts of that hour."""
         ...
 
     def client_keys(

@@ -38,6 +38,7 @@ def new_post_row(
         "spec_json": spec_json(spec),
         "token_ciphertext": encrypted.get(token) if token else None,
         "client_key": spec.client_key,
+        "fingerprint": spec.content_fingerprint(),
         "publish_at": spec.publish_at,
         "next_attempt_at": spec.publish_at,
         "attempts": 0,
@@ -54,6 +55,7 @@ def spec_columns(spec: PostSpec, cipher: TokenCipher) -> dict[str, Any]:
         "publish_at": spec.publish_at,
         "media_type": spec.media_type.value,
         "client_key": spec.client_key,
+        "fingerprint": spec.content_fingerprint(),
     }
     if spec.access_token is not None:
         columns["token_ciphertext"] = cipher.encrypt(spec.access_token.get_secret_value())

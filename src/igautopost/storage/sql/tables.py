@@ -61,6 +61,7 @@ class PostRow(SQLModel, table=True):
     spec_json: str  # the PostSpec without its token
     token_ciphertext: str | None = None
     client_key: str | None = Field(default=None, max_length=200)
+    fingerprint: str | None = Field(default=None, max_length=32)  # PostSpec.content_fingerprint
     publish_at: datetime = _time(nullable=False)
     next_attempt_at: datetime | None = _time()
     attempts: int = 0  # tries in the current status: polls, or retries after transient errors
@@ -94,6 +95,9 @@ class PostRow(SQLModel, table=True):
         sa.Index("ix_posts_due", "status", "next_attempt_at"),
         sa.Index("ix_posts_lease_until", "lease_until"),
         sa.Index("ix_posts_account_publish_at", "account", "publish_at"),
+        sa.Index("ix_posts_account_fingerprint", "account", "fingerprint", "publish_at"),
+        sa.Index("ix_posts_owner_publish_at", "owner_id", "publish_at", "id"),
+        sa.Index("ix_posts_publish_at", "publish_at", "id"),
         sa.Index("ix_posts_account_quota_held_until", "account", "quota_held_until"),
         sa.Index("ix_posts_account_published_at", "account", "published_at"),
         # A client key is the caller's: unique per owner and account, so that one user can
