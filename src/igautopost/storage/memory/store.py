@@ -12,7 +12,6 @@ process.
 from __future__ import annotations
 
 import builtins
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -153,25 +152,6 @@ class InMemoryStore(ClaimsMixin):
                 if owner_id is None or row["owner_id"] == owner_id:
                     counts[row["status"]] = counts.get(row["status"], 0) + 1
         return counts
-
-    def similar_candidates(
-        self, account: str, start: datetime, end: datetime
-    ) -> builtins.list[tuple[int, datetime, str | None, str]]:
-        """(id, publish time, media URL, caption) of the account's active posts due between
-        `start` and `end`, both included (as SQL's BETWEEN). `similar_posts` replaces it
-        (issue 14); kept while `PostStore` still lists it."""
-        found = []
-        with self._locked() as t:
-            for row in t.posts.values():
-                if (
-                    row["account"] == account
-                    and Status(row["status"]) in ACTIVE
-                    and start <= row["publish_at"] <= end
-                ):
-                    spec = json.loads(row["spec_json"])
-                    media_url, caption = spec.get("media_url"), spec.get("caption", "")
-                    found.append((row["id"], row["publish_at"], media_url, caption))
-        return found
 
     def similar_posts(
         self, account: str, fingerprints: Iterable[str], start: datetime, end: datetime
