@@ -92,7 +92,7 @@ def login(url: str, password: str, forwarded_for: str) -> int:
 
 @pytest.mark.parametrize(
     ("options", "operator_gets"),
-    [  # both ways of serving: API processes (uvicorn.run), and one in this process
+    [  # both ways of serving: API processes (uvicorn Multiprocess), and one in this process
         (["--workers", "2", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1,::1"], 200),
         (["--workers", "1", "--no-proxy-headers", "--forwarded-allow-ips", "127.0.0.1"], 429),
     ],

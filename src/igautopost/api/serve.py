@@ -1,24 +1,15 @@
-"""The app factory uvicorn's worker processes call (``serve --workers N`` with N > 1).
+"""What `igautopost serve` sets up around the app in each API process: the access log.
 
-Each worker process builds its app from the environment (``IGAUTOPOST_*``, as `serve` set it
-before starting them). Publishing runs in the supervising `serve` process, never here, so
-there is one scheduler however many API processes there are.
+With ``serve --workers N`` each spawned API process builds its app from the `Settings` that
+`serve` hands it (pickled with uvicorn's config; see cli/server.py `api_process_app`), never
+from the environment. Publishing runs in the supervising `serve` process, never in an API
+process, so there is one scheduler however many API processes there are.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-
-from fastapi import FastAPI
-
-from ..config import Settings
-from ..redaction import install as install_redaction
-from .app import DEFAULT_MAX_BODY_BYTES, create_app
-
-MAX_BODY_ENV = "IGAUTOPOST_SERVE_MAX_BODY"
-ACCESS_LOG_ENV = "IGAUTOPOST_SERVE_ACCESS_LOG"
 
 
 def configure_access_log(enabled: bool) -> None:
@@ -27,12 +18,3 @@ def configure_access_log(enabled: bool) -> None:
     logger.propagate = False
     logger.handlers[:] = [logging.StreamHandler(sys.stderr)]
     logger.setLevel(logging.INFO if enabled else logging.WARNING)
-
-
-def app_from_env() -> FastAPI:
-    configure_access_log(os.environ.get(ACCESS_LOG_ENV, "1") == "1")
-    max_body = int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES))
-    settings = Settings()
-    known = [s.get_secret_value() for s in (settings.app_secret, settings.secret_key) if s]
-    install_redaction(part for value in known for part in value.split(","))  # as `serve` does
-    return create_app(settings, max_body_bytes=max_body)
