@@ -277,7 +277,8 @@ def test_fields_each_media_type_takes(make_post, field, media_type):
         assert found == []
     else:
         assert [p.field for p in found] == [field]
-        assert f"not allowed on a {media_type}" in found[0].message
+        article = "an" if media_type == "image" else "a"
+        assert f"not allowed on {article} {media_type} " in found[0].message  # not "a image"
 
 
 # -- numbers and ids -------------------------------------------------------------------------

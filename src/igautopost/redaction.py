@@ -32,6 +32,8 @@ SECRET_NAMES = (
 _HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization)(['\"]?\s*[:=]\s*['\"]?)([^'\"\r\n,}]+)")
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
 _API_KEY = re.compile(r"(?i)\b(token)(\s+)([0-9a-f]{20,})")  # "Token <40 hex>", our API keys
+# A quoted value is masked to its closing quote: a password may hold spaces.
+_QUOTED_PARAM = re.compile(rf"""(?i)\b({SECRET_NAMES})(['"]?\s*(?:=|:)\s*)(["'])((?:(?!\3).)+)\3""")
 _PARAM = re.compile(rf"(?i)\b({SECRET_NAMES})(['\"]?\s*(?:=|:)\s*['\"]?)([^&\s'\",}}\]]+)")
 # Meta's token shapes: Facebook Login "EAA...", Instagram Login "IGQV..."/"IGAA...".
 _META_TOKEN = re.compile(r"\b(?:EAA[A-Za-z0-9]|IG[A-Z]{2})[A-Za-z0-9_-]{12,}")
@@ -60,14 +62,33 @@ class Redactor:
         text = _HEADER.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
         text = _SCHEME.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
         text = _API_KEY.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
+        text = _QUOTED_PARAM.sub(lambda m: f"{m[1]}{m[2]}{m[3]}{MASK}{m[3]}", text)
         text = _PARAM.sub(_param, text)
         return _META_TOKEN.sub(MASK, text)
+
+
+_PROSE_AFTER = re.compile(r" +[a-z]")  # "token: Session has been invalidated": a sentence
 
 
 def _param(match: re.Match[str]) -> str:
     if match[3] == MASK or match[3].startswith("[redacted"):
         return match[0]
+    if _is_prose(match):
+        return match[0]
     return f"{match[1]}{match[2]}{MASK}"
+
+
+def _is_prose(match: re.Match[str]) -> bool:
+    """A word of a sentence after "name: ", as in Meta's "Error validating access token:
+    Session has been invalidated because...": a plain word followed by more lower-case words
+    is text, not a credential. Keys, tokens and passwords given as ``name=value``, in JSON,
+    or alone at the end of a line are still masked."""
+    separator, value = match[2], match[3]
+    if ":" not in separator or not separator.endswith(" ") or not value.isalpha():
+        return False
+    if not value[0].isupper():  # a sentence starts here; "password: letmein now" does not
+        return False
+    return _PROSE_AFTER.match(match.string, match.end()) is not None
 
 
 _default = Redactor()

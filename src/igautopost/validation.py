@@ -159,9 +159,9 @@ def _check_media(spec: PostSpec) -> Iterable[Problem]:
         yield from _check_children(spec.children)
         return
     if spec.children:
-        yield Problem("children", f"only a carousel has children, not a {spec.media_type}")
+        yield Problem("children", f"only a carousel has children, not {_a(spec.media_type)}")
     if spec.media_url is None:
-        yield Problem("media_url", f"is required for a {spec.media_type}")
+        yield Problem("media_url", f"is required for {_a(spec.media_type)}")
         return
     yield from _check_url("media_url", spec.media_url)
     if spec.media_type is MediaType.IMAGE and guess_kind(spec.media_url) is ItemKind.VIDEO:
@@ -195,7 +195,7 @@ def _check_fields(spec: PostSpec) -> Iterable[Problem]:
         if value in (None, "", []) or spec.media_type in allowed:
             continue
         takers = ", ".join(sorted(allowed))
-        yield Problem(field, f"is not allowed on a {spec.media_type} (only on: {takers})")
+        yield Problem(field, f"is not allowed on {_a(spec.media_type)} (only on: {takers})")
 
 
 def _check_text(spec: PostSpec) -> Iterable[Problem]:
@@ -319,3 +319,8 @@ def _human(delta: timedelta) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''}"
     return f"{seconds} seconds"
+
+
+def _a(media_type: str) -> str:
+    """ "an image", "a reel": the article a media type takes in a message."""
+    return f"an {media_type}" if media_type[:1] in "aeiou" else f"a {media_type}"
