@@ -13,6 +13,8 @@ publisher, account upkeep and users service here, and nowhere else:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .accounts.service import Accounts
 from .accounts.upkeep import AccountKeeper
 from .auth.users import Users
@@ -22,10 +24,14 @@ from .crypto import TokenCipher, load_keys
 from .engine.leases import engine_policy
 from .engine.publisher import Publisher
 from .graph.client import GraphClient
-from .storage.protocols import Store
+from .storage.memory import InMemoryStore, InMemoryUserStore
+from .storage.protocols import Store, UserStore
 from .storage.sql import SqlStore
 from .storage.sql.files import private_directory
 from .storage.sql.users import SqlUserStore
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 
 def token_cipher(settings: Settings) -> TokenCipher:
@@ -115,9 +121,23 @@ def account_upkeep(engine: Publisher) -> AccountKeeper:
     )
 
 
-def users(settings: Settings, store: SqlStore, *, clock: Clock | None = None) -> Users:
-    """API users and their tokens, on `store`'s database."""
-    return Users(SqlUserStore(store.engine), token_cipher(settings), clock or SystemClock())
+def users(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+) -> Users:
+    """API users and their tokens, beside `store`'s posts (its database, or its memory);
+    `hasher`: argon2's parameters, when not the default ones (tests use cheap ones)."""
+    user_store: UserStore
+    if isinstance(store, SqlStore):
+        user_store = SqlUserStore(store.engine)
+    elif isinstance(store, InMemoryStore):
+        user_store = InMemoryUserStore(store)
+    else:
+        raise TypeError(f"no user store goes with a {type(store).__name__}")
+    return Users(user_store, token_cipher(settings), clock or SystemClock(), hasher=hasher)
 
 
 __all__ = [

@@ -22,8 +22,8 @@ from ..auth.users import Users
 from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..scheduler import Scheduler
-from ..storage.sql import SqlStore
-from . import accounts, auth, health, options, post_actions, posts, schema
+from ..storage.protocols import Store
+from . import accounts, auth, docs_page, health, options, post_actions, posts, schema
 from .context import ApiContext
 from .errors import HANDLERS
 from .middleware import Guard
@@ -39,7 +39,7 @@ See docs/api.md."""
 def create_app(
     settings: Settings | None = None,
     *,
-    store: SqlStore | None = None,
+    store: Store | None = None,
     scheduler: Scheduler | None = None,
     clock: Clock | None = None,
     users: Users | None = None,
@@ -60,13 +60,14 @@ def create_app(
         description=DESCRIPTION,
         redirect_slashes=False,
         lifespan=_lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served by docs_page, from installed assets: no CDN, works offline
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.igautopost = ctx
     for module in (auth, posts, options, post_actions, health, accounts):
         module.register(app.router)
+    docs_page.install(app)
     for exc_class, handler in HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
     app.add_middleware(Guard, max_body_bytes=max_body_bytes)
