@@ -1,5 +1,8 @@
 """A client of the /api/v1 HTTP API: log in, schedule a photo 20 seconds ahead, follow it.
 
+The post turns `published` on its second, with its media id; its permalink is read from
+Instagram by a follow-up step a few seconds later, so the script waits for that too.
+
 Start a server first (`igautopost serve --sandbox` prints a demo token), then:
 
     IGAUTOPOST_API_TOKEN=<token> python examples/api_client.py
@@ -20,6 +23,7 @@ def main() -> None:
     parser.add_argument("--server", default="http://127.0.0.1:8000")
     parser.add_argument("--username")
     parser.add_argument("--password")
+    parser.add_argument("--in", dest="delay", type=int, default=20, help="seconds from now")
     options = parser.parse_args()
     api = f"{options.server}/api/v1"
     session = requests.Session()
@@ -45,7 +49,7 @@ def main() -> None:
             "url": "https://example.com/demo/photo.jpg",
             "content_type": "Photo",
             "caption": "Scheduled through the HTTP API",
-            "date_pub": int(time.time()) + 20,
+            "date_pub": int(time.time()) + options.delay,
         },
     )
     if post.status_code == 400:
@@ -53,13 +57,19 @@ def main() -> None:
     post.raise_for_status()
     post_id = post.json()["id"]
     print(f"post {post_id} scheduled for {post.json()['publish_at']}")
-    while True:
+    state, seen = {}, None
+    deadline = time.monotonic() + options.delay + 60
+    while time.monotonic() < deadline:
         state = session.get(f"{api}/posts/{post_id}/", timeout=10).json()
-        print(f"  {state['status']}")
-        if state["status"] in ("published", "failed"):
+        if state["status"] != seen:
+            seen = state["status"]
+            print(f"  {seen}")
+        if state["status"] == "failed" or state.get("permalink"):
             break
-        time.sleep(2)
-    print(state["permalink"] or state["error"])
+        time.sleep(1)
+    if state.get("status") == "failed":
+        raise SystemExit(f"failed: {state['error']}")
+    print(state.get("permalink") or "published; no permalink yet (Instagram may be slow)")
 
 
 if __name__ == "__main__":

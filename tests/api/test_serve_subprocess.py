@@ -192,3 +192,21 @@ def test_serve_sandbox_end_to_end_login_photo_and_reel_published_once(tmp_path: 
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
+
+
+def test_the_api_client_example_follows_a_post_to_its_permalink(served):
+    _, url, key = served
+    example = Path(__file__).resolve().parents[2] / "examples" / "api_client.py"
+    env = {**os.environ, "IGAUTOPOST_API_TOKEN": key}
+    result = subprocess.run(
+        [sys.executable, str(example), "--server", url, "--in", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "  published" in lines, result.stdout
+    assert lines[-1].startswith("https://www.instagram.com/p/"), result.stdout  # never "None"
