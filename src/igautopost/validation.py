@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,8 +53,12 @@ ALLOWED: dict[str, frozenset[MediaType]] = {
 Check = Callable[[PostSpec], Iterable[Problem]]
 
 
-def parse_post(data: Any, *, now: datetime, index: int | None = None) -> PostSpec:
-    """Parse and check one post; raise `InvalidPost` listing every problem."""
+def parse_post(
+    data: Any, *, now: datetime, index: int | None = None, zone: tzinfo | None = None
+) -> PostSpec:
+    """Parse and check one post; raise `InvalidPost` listing every problem. A post without
+    `timezone` takes `zone` (see igautopost.zones): its times without an offset are read in
+    it; without `zone`, in UTC."""
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise InvalidPost([Problem("(post)", f"must be a JSON object, got {kind}", index)])
@@ -62,7 +66,7 @@ def parse_post(data: Any, *, now: datetime, index: int | None = None) -> PostSpe
     if unreadable:
         raise InvalidPost([Problem(p.field, p.message, index) for p in unreadable])
     try:
-        spec = PostSpec.model_validate(data)
+        spec = PostSpec.model_validate(data, context={"zone": zone} if zone else None)
     except ValidationError as exc:
         raise InvalidPost([_problem(err, index) for err in exc.errors()]) from None
     problems = _rules_broken(spec, now=now)  # its text was checked above, as data

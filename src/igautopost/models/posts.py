@@ -26,6 +26,7 @@ from pydantic import (
     SecretStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 
@@ -217,6 +218,18 @@ class PostSpec(_Strict):
     @classmethod
     def _strip_at(cls, value: list[str]) -> list[str]:
         return [name.strip().removeprefix("@") for name in value]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_zone(cls, data: Any, info: ValidationInfo) -> Any:
+        """A post without `timezone` takes the zone its reader was given (the validation
+        context's ``zone``: `IGAUTOPOST_TIMEZONE`, else the system's; see igautopost.zones),
+        so that its naive times, and its recurrence, are read in that zone, and the zone
+        used is stored with it."""
+        zone = (info.context or {}).get("zone")
+        if zone is not None and isinstance(data, dict) and data.get("timezone") is None:
+            data = {**data, "timezone": str(zone)}
+        return data
 
     @field_validator("timezone")
     @classmethod
