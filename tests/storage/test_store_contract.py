@@ -412,6 +412,10 @@ def test_save_step_creates_a_recurring_posts_next_occurrence_once(store: Store) 
     assert occurrence.spec.recurrence == store.get(post.id).spec.recurrence
     assert store.access_token(occurrence.id) == TOKEN
     assert f"recurring post {post.id}" in store.events(occurrence.id)[0].detail
+    same = store.similar_posts(
+        ACCOUNT, [occurrence.spec.content_fingerprint()], publish_at, publish_at
+    )
+    assert [found[0] for found in same] == [occurrence.id], "the duplicate warning sees it"
 
 
 def test_save_progress_keeps_the_lease_and_needs_it(store: Store) -> None:

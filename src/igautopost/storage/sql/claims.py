@@ -470,6 +470,7 @@ class ClaimsMixin:
                 spec_json=json.dumps({k: v for k, v in spec.items() if v is not None}),
                 token_ciphertext=source["token_ciphertext"],
                 client_key=new_key,
+                fingerprint=source["fingerprint"],  # the same media and caption
                 publish_at=publish_at,
                 next_attempt_at=prepare_at,
                 attempts=0,
