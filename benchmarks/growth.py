@@ -143,12 +143,20 @@ def row_for(
     else:
         spec = spec_for(i, account, due_at + timedelta(days=1, minutes=(i * 37) % 432_000))
     row = new_post_row(spec, now=now, owner_id=owner_id, cipher=store.cipher, encrypted=encrypted)
+    row |= ENGINE_COLUMNS  # an executemany's rows must all name the same columns
     row["next_attempt_at"] = DEFAULT_LEADS.prepare_at(spec)
     if i < DUE:
         row["next_attempt_at"] = due_at - timedelta(seconds=1)
     elif spec.publish_at < now:
         row.update(_past(i, spec.publish_at))
     return row
+
+
+# What the engine sets later, empty in a new post's row (`_past` fills them in).
+ENGINE_COLUMNS = dict.fromkeys(
+    ("container_id", "container_created_at", "publish_attempted_at", "media_id", "permalink",
+     "published_at", "error_code", "error_message")
+)  # fmt: skip
 
 
 def _past(i: int, publish_at: datetime) -> dict[str, Any]:
