@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import builtins
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,13 +24,18 @@ if TYPE_CHECKING:
 
     from .state import State
 
+PAGE_SIZE = 1000  # posts read at a time: a list costs one page of memory, however long
+
 
 class PostsBackend(Protocol):
     """What the post commands do to posts. `now` is the moment a schedule is checked at."""
 
-    def schedule(self, items: list[Any], *, now: datetime) -> ScheduleResult: ...
+    def schedule(self, items: Iterable[Any], *, now: datetime) -> ScheduleResult: ...
 
-    def list(self, query: PostQuery) -> list[Post]: ...
+    def stream(self, query: PostQuery) -> Iterator[Post]:
+        """The posts `query` finds, by publish time, read a page at a time as they are
+        consumed; `query.limit` caps how many in all."""
+        ...
 
     def get(self, post_id: int) -> Post: ...
 
@@ -49,13 +55,25 @@ class LocalPosts:
     def __init__(self, state: State) -> None:
         self._state = state
 
-    def schedule(self, items: list[Any], *, now: datetime) -> ScheduleResult:
+    def schedule(self, items: Iterable[Any], *, now: datetime) -> ScheduleResult:
         import igautopost
 
         return igautopost.schedule(self._state.store, items, now=now)
 
-    def list(self, query: PostQuery) -> list[Post]:
-        return self._state.store.list(query)
+    def stream(self, query: PostQuery) -> Iterator[Post]:
+        """Keyset pages of the store: each page starts after the last post of the one
+        before (`PostQuery.after`), so a page costs the same however deep it is."""
+        store = self._state.store
+        remaining = query.limit
+        while remaining is None or remaining > 0:
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+            page = store.list(replace(query, limit=size))
+            yield from page
+            if len(page) < size:
+                return
+            if remaining is not None:
+                remaining -= size
+            query = replace(query, after=(page[-1].publish_at, page[-1].id), offset=0)
 
     def get(self, post_id: int) -> Post:
         return self._state.store.get(post_id)

@@ -7,10 +7,10 @@ registers their commands, so nothing imports upward.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -20,11 +20,19 @@ from rich.markup import escape
 from .output import post_json, print_json
 from .timeinput import parse_time
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 out = Console()
 err = Console(stderr=True)
 
+T = TypeVar("T")
+PROGRESS_FROM = 2000  # posts read before a progress indicator shows on a terminal
 TABLE_ROWS_MAX = 50  # a table is for reading; a long one would take longer to draw than the work
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+JsonLinesOption = Annotated[
+    bool, typer.Option("--jsonl", help="Print JSON Lines for scripts: one post per line.")
+]
 ServerOption = Annotated[
     str | None,
     typer.Option(
@@ -97,16 +105,30 @@ def with_hint(exc: Exception) -> str:
     return message
 
 
-def progress(items: list[Any]) -> Callable[[], None]:
-    """A progress bar for large inputs on a terminal; a no-op otherwise."""
-    if len(items) < 2000 or not sys.stderr.isatty():
-        return lambda: None
-    from rich.progress import Progress
+@contextmanager
+def progress() -> Iterator[Callable[[Iterable[T]], Iterator[T]]]:
+    """Wraps an input's posts: on a terminal, a count shows once 2,000 have been read, until
+    the work is done; a no-op otherwise. The posts are counted as they stream by."""
+    shown: list[Progress] = []
 
-    progress = Progress(console=err, transient=True)
-    progress.start()
-    progress.add_task("validating and storing", total=None)
-    return progress.stop
+    def counted(items: Iterable[T]) -> Iterator[T]:
+        task = None
+        for number, item in enumerate(items, start=1):
+            if number == PROGRESS_FROM and sys.stderr.isatty():
+                from rich.progress import Progress
+
+                shown.append(Progress(console=err, transient=True))
+                shown[0].start()
+                task = shown[0].add_task("validating and storing", total=None)
+            if task is not None and number % 1000 == 0:
+                shown[0].update(task, description=f"validating and storing: {number:,} read")
+            yield item
+
+    try:
+        yield counted
+    finally:
+        for bar in shown:
+            bar.stop()
 
 
 def time_option(value: str | None, hint: str, zone: ZoneInfo) -> datetime | None:
@@ -117,6 +139,13 @@ def time_option(value: str | None, hint: str, zone: ZoneInfo) -> datetime | None
         return parse_time(value, zone)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
+def json_rows_wanted(as_json: bool, as_jsonl: bool) -> bool:
+    """Whether rows are printed as JSON (`--json` or `--jsonl`, not both)."""
+    if as_json and as_jsonl:
+        raise typer.BadParameter("give --json or --jsonl, not both", param_hint="--jsonl")
+    return as_json or as_jsonl
 
 
 def print_one(post: Any, as_json: bool, message: str) -> None:

@@ -14,10 +14,12 @@ from rich.markup import escape
 from .base import (
     TABLE_ROWS_MAX,
     ApiTokenOption,
+    JsonLinesOption,
     JsonOption,
     ServerOption,
     err,
     fail,
+    json_rows_wanted,
     out,
     print_one,
     progress,
@@ -25,7 +27,14 @@ from .base import (
     time_option,
 )
 from .engine import SandboxOption, build_publisher, start_sandbox
-from .output import local_time, post_details, post_json, posts_table, print_json
+from .output import (
+    local_time,
+    post_details,
+    post_json,
+    posts_table,
+    print_json,
+    write_json_rows,
+)
 from .state import State, state_of
 
 if TYPE_CHECKING:
@@ -40,6 +49,7 @@ def schedule(
     ctx: typer.Context,
     files: FilesArgument,
     as_json: JsonOption = False,
+    as_jsonl: JsonLinesOption = False,
     server_url: ServerOption = None,
     api_token: ApiTokenOption = None,
 ) -> None:
@@ -49,16 +59,13 @@ def schedule(
     from .remote import ScheduleInterrupted
 
     state = state_of(ctx)
-    with reported(), posts_backend(state, server_url, api_token) as posts:
-        items = read_posts(files)
-        done = progress(items)
+    as_rows = json_rows_wanted(as_json, as_jsonl)
+    with reported(), posts_backend(state, server_url, api_token) as posts, progress() as counted:
         try:
-            result = posts.schedule(items, now=state.now())
+            result = posts.schedule(counted(read_posts(files)), now=state.now())
         except ScheduleInterrupted as exc:  # only a server stops midway
             err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise exc.cause from None
-        finally:
-            done()
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     for post in result.existing:
@@ -66,8 +73,8 @@ def schedule(
             f"already stored: post {post.id} has client key {escape(repr(post.spec.client_key))}",
             highlight=False,
         )
-    if as_json:
-        print_json(out, [post_json(p) for p in result.created])
+    if as_rows:
+        write_json_rows((post_json(p) for p in result.created), lines=as_jsonl)
         return
     if not result.created:
         out.print(f"nothing new to schedule ({len(result.existing)} already stored)")
@@ -81,13 +88,14 @@ def schedule(
 
 def validate(ctx: typer.Context, files: FilesArgument) -> None:
     """Check posts against Instagram's rules without storing anything."""
-    import igautopost
+    from igautopost.posts import checked_posts
 
     from .inputs import read_posts
 
-    with reported():
-        specs = igautopost.parse_posts(read_posts(files), now=state_of(ctx).now())
-    out.print(f"[green]ok:[/] {len(specs)} post(s) valid")
+    with reported(), progress() as counted:
+        posts = checked_posts(counted(read_posts(files)), now=state_of(ctx).now())
+        valid = sum(1 for _ in posts)  # counted, not kept
+    out.print(f"[green]ok:[/] {valid} post(s) valid")
 
 
 def list_posts(
@@ -102,17 +110,22 @@ def list_posts(
     until: Annotated[
         str | None, typer.Option(help="Publish time until (ISO 8601 or local).")
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="At most this many posts (default: all).")
+    ] = None,
     as_json: JsonOption = False,
+    as_jsonl: JsonLinesOption = False,
     server_url: ServerOption = None,
     api_token: ApiTokenOption = None,
 ) -> None:
-    """List stored posts by publish time."""
+    """List stored posts by publish time. JSON is written as the posts are read, a page at
+    a time, however many there are."""
     from igautopost import PostQuery, Status
 
     from .backends import posts_backend
 
     state = state_of(ctx)
+    as_rows = json_rows_wanted(as_json, as_jsonl)
     try:
         statuses = frozenset(Status(s) for s in status) if status else None
     except ValueError:
@@ -126,10 +139,10 @@ def list_posts(
         limit=limit,
     )
     with reported(), posts_backend(state, server_url, api_token) as posts:
-        found = posts.list(query)
-    if as_json:
-        print_json(out, [post_json(p) for p in found])
-        return
+        if as_rows:
+            write_json_rows((post_json(p) for p in posts.stream(query)), lines=as_jsonl)
+            return
+        found = list(posts.stream(query))
     out.print(posts_table(found, state.zone, title=f"{len(found)} post(s), times in {state.zone}"))
 
 
@@ -248,7 +261,7 @@ def _publish_target(state: State, target: str) -> int:
         if post.status.value == "failed":
             return igautopost.retry(state.store, post.id, now=moment).id
         return igautopost.reschedule(state.store, post.id, moment, now=moment).id
-    items = read_posts([target])
+    items = list(read_posts([target]))
     if len(items) != 1 or not isinstance(items[0], dict):
         fail(f"{target}: `publish --now` takes one post; use `schedule` for several")
     item = {**items[0], "publish_at": moment.isoformat(), "prepare_ahead": 0}

@@ -10,11 +10,11 @@ token goes in the ``Authorization`` header only, never into a message.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -106,10 +106,11 @@ class HttpPosts:
 
     # -- the operations the commands need ------------------------------------------------
 
-    def schedule(self, items: list[Any], *, now: datetime) -> ScheduleResult:
+    def schedule(self, items: Iterable[Any], *, now: datetime) -> ScheduleResult:
         """Check every post here first (all of them, or the server sees none), then send them
         one by one: the API takes one post per request. A refusal midway raises
         `ScheduleInterrupted`, which names the posts already stored."""
+        items = builtins.list(items)  # read twice: checked, then sent as written
         parse_posts(items, now=now)
         created: list[Post] = []
         existing: list[Post] = []
@@ -126,8 +127,11 @@ class HttpPosts:
             (created if response.status_code == 201 else existing).append(post)
         return ScheduleResult(created=created, existing=existing)
 
-    def list(self, query: PostQuery) -> list[Post]:
-        """Posts by publish time; cancelled ones only when asked for (the API's rule)."""
+    def stream(self, query: PostQuery) -> Iterator[Post]:
+        """Posts by publish time, a page at a time; cancelled ones only when asked for (the
+        API's rule). Each page is `?limit=`; the next one continues after the `after_id`
+        that the answer's ``Link: <...>; rel="next"`` names. Only that cursor is taken from
+        the link: the request goes to this server, with this token, whatever host it names."""
         params: dict[str, Any] = {
             "status": sorted(s.value for s in query.statuses) if query.statuses else None,
             "user_id": query.account,
@@ -135,9 +139,18 @@ class HttpPosts:
             "until": query.publish_until.isoformat() if query.publish_until else None,
         }
         params = {key: value for key, value in params.items() if value is not None}
-        if query.limit is None:
-            return [post_from_body(b) for b in self._call("GET", "/posts/", params=params).json()]
-        return [post_from_body(b) for b in self._pages(params, query.limit)]
+        remaining = query.limit
+        while remaining is None or remaining > 0:
+            size = PAGE_SIZE_MAX if remaining is None else min(PAGE_SIZE_MAX, remaining)
+            answer = self._call("GET", "/posts/", params={**params, "limit": size})
+            bodies = answer.json()
+            yield from (post_from_body(body) for body in bodies)
+            after_id = _next_after_id(answer)
+            if after_id is None or len(bodies) < size:
+                return
+            if remaining is not None:
+                remaining -= size
+            params["after_id"] = after_id
 
     def get(self, post_id: int) -> Post:
         return post_from_body(self._call("GET", f"/posts/{post_id}/", post_id=post_id).json())
@@ -168,19 +181,6 @@ class HttpPosts:
 
     # -- HTTP ----------------------------------------------------------------------------
 
-    def _pages(self, params: dict[str, Any], limit: int) -> Iterable[dict[str, Any]]:
-        size = min(limit, PAGE_SIZE_MAX)
-        bodies: builtins.list[dict[str, Any]] = []
-        page = 1
-        while len(bodies) < limit:
-            paged = {**params, "page": page, "page_size": size}
-            answer = self._call("GET", "/posts/", params=paged).json()
-            bodies.extend(answer["results"])
-            if not answer["next"]:
-                break
-            page += 1
-        return bodies[:limit]
-
     def _call(
         self, method: str, path: str, *, post_id: int | None = None, **options: Any
     ) -> requests.Response:
@@ -210,6 +210,15 @@ class HttpPosts:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _next_after_id(answer: requests.Response) -> str | None:
+    """The cursor of the page after this one, from its ``Link`` header; None on the last."""
+    link = answer.links.get("next", {}).get("url")
+    if not link:
+        return None
+    found = parse_qs(urlsplit(link).query).get("after_id")
+    return found[-1] if found else None
 
 
 def error_for(response: requests.Response, post_id: int | None, url: str) -> IgAutopostError:

@@ -5,7 +5,7 @@ Each takes the store and the current time explicitly; none reads a clock or the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from .storage.protocols import Store
 from .validation import check_post, check_publish_at, parse_post
 
 DUPLICATE_WINDOW = timedelta(hours=1)
+LOOKUP_BATCH = 1000  # posts whose near duplicates one query looks up
 CONTAINER_USABLE = timedelta(hours=23, minutes=50)  # a container expires 24 h after creation
 DEFAULT_LEADS = LeadTimes()
 EDITABLE = frozenset({Status.SCHEDULED, Status.PROCESSING, Status.READY, Status.FAILED})
@@ -34,26 +35,35 @@ class ScheduleResult:
 
 def parse_posts(items: Iterable[Any], *, now: datetime) -> list[PostSpec]:
     """Parse and check every item; raise one `InvalidPost` naming every problem of every item."""
-    specs: list[PostSpec] = []
+    return list(checked_posts(items, now=now))
+
+
+def checked_posts(items: Iterable[Any], *, now: datetime) -> Iterator[PostSpec]:
+    """`parse_posts` one item at a time: each valid post as it is read (until the first
+    problem: then none will be stored), and at the end one `InvalidPost` naming every
+    problem of every item. The items may come from a stream; none is kept once parsed."""
     problems: list[Problem] = []
     for index, item in enumerate(items):
         if isinstance(item, PostSpec):
             found = check_post(item, now=now)
             problems.extend(Problem(p.field, p.message, index) for p in found)
-            specs.append(item)
+            if not problems:
+                yield item
             continue
         try:
-            specs.append(parse_post(item, now=now, index=index))
+            spec = parse_post(item, now=now, index=index)
         except InvalidPost as exc:
             problems.extend(exc.problems)
+            continue
+        if not problems:
+            yield spec  # after a problem, nothing will be stored: only the others are wanted
     if problems:
         raise InvalidPost(problems)
-    return specs
 
 
 def schedule(
     store: Store,
-    items: Sequence[Any],
+    items: Iterable[Any],
     *,
     now: datetime,
     owner_id: int | None = None,
@@ -253,6 +263,15 @@ def _split_known(
 
 
 def _duplicate_warnings(store: Store, specs: list[PostSpec]) -> list[str]:
+    """The near-duplicate warnings of `specs`, looked up `LOOKUP_BATCH` posts at a time: a
+    bulk file's fingerprints would not fit in one statement."""
+    warnings: list[str] = []
+    for start in range(0, len(specs), LOOKUP_BATCH):
+        warnings.extend(_warnings_of_batch(store, specs[start : start + LOOKUP_BATCH]))
+    return warnings
+
+
+def _warnings_of_batch(store: Store, specs: list[PostSpec]) -> list[str]:
     """One indexed lookup per account over the batch's time span: only stored posts with the
     same content fingerprint come back, however many others share the hour."""
     warnings = []

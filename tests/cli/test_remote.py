@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from argon2 import PasswordHasher
@@ -197,6 +198,35 @@ def test_list_filters_and_limit_pages_through_the_server(remote, cli, make_post)
     assert ids("--since", soon(150)) == [created[-1]["id"]]
     assert ids("--status", "failed") == []
     assert remote("list", "--status", "bogus").exit_code == 2
+
+
+@pytest.mark.parametrize(("limit", "asked"), [(None, [2, 2, 2]), (3, [2, 1])])
+def test_list_follows_the_link_header_a_page_at_a_time(
+    remote, cli, server, make_post, monkeypatch, limit, asked
+):
+    """Pages of `?limit=`, each continuing after the `after_id` its predecessor's Link names;
+    the next page is asked for only when the posts before it are consumed."""
+    import requests
+    from igautopost_cli import remote as remote_module
+
+    from igautopost import PostQuery
+
+    monkeypatch.setattr(remote_module, "PAGE_SIZE_MAX", 2)
+    posts = [make_post(caption=f"p{i}", publish_at=soon(60 + i)) for i in range(5)]
+    created = [p["id"] for p in scheduled(remote, cli, posts)]
+    session = requests.Session()
+    urls: list[str] = []
+    session.hooks["response"].append(lambda answer, **_: urls.append(answer.url))
+    with remote_module.HttpPosts(server.url, server.key, session=session) as http:
+        found = http.stream(PostQuery(limit=limit))
+        first = next(found)
+        assert len(urls) == 1
+        ids = [first.id, *(p.id for p in found)]
+    assert ids == created[: limit or 5]
+    pages = [parse_qs(urlsplit(url).query) for url in urls]
+    assert [int(page["limit"][0]) for page in pages] == asked
+    assert [page.get("after_id") for page in pages[:2]] == [None, [str(created[1])]]
+    assert "page" not in pages[0] and "page_size" not in pages[0]
 
 
 def test_an_invalid_post_is_refused_before_anything_is_sent(remote, cli, server, make_post):
