@@ -106,7 +106,9 @@ def with_hint(exc: Exception) -> str:
 
 
 @contextmanager
-def progress() -> Iterator[Callable[[Iterable[T]], Iterator[T]]]:
+def progress(
+    label: str = "validating and storing",
+) -> Iterator[Callable[[Iterable[T]], Iterator[T]]]:
     """Wraps an input's posts: on a terminal, a count shows once 2,000 have been read, until
     the work is done; a no-op otherwise. The posts are counted as they stream by."""
     shown: list[Progress] = []
@@ -119,9 +121,9 @@ def progress() -> Iterator[Callable[[Iterable[T]], Iterator[T]]]:
 
                 shown.append(Progress(console=err, transient=True))
                 shown[0].start()
-                task = shown[0].add_task("validating and storing", total=None)
+                task = shown[0].add_task(label, total=None)
             if task is not None and number % 1000 == 0:
-                shown[0].update(task, description=f"validating and storing: {number:,} read")
+                shown[0].update(task, description=f"{label}: {number:,} read")
             yield item
 
     try:

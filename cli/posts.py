@@ -92,7 +92,7 @@ def validate(ctx: typer.Context, files: FilesArgument) -> None:
 
     from .inputs import read_posts
 
-    with reported(), progress() as counted:
+    with reported(), progress("validating") as counted:
         posts = checked_posts(counted(read_posts(files)), now=state_of(ctx).now())
         valid = sum(1 for _ in posts)  # counted, not kept
     out.print(f"[green]ok:[/] {valid} post(s) valid")
