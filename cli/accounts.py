@@ -8,8 +8,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .base import JsonOption, err, fail, out, reconnect_hint, reported
-from .output import local_time, print_json
+from .base import (
+    JsonLinesOption,
+    JsonOption,
+    err,
+    fail,
+    json_rows_wanted,
+    out,
+    reconnect_hint,
+    reported,
+)
+from .output import local_time, print_json, write_json_rows
 from .state import State, state_of
 
 if TYPE_CHECKING:
@@ -100,13 +109,19 @@ def account_add(
 
 
 @account_app.command("list")
-def account_list(ctx: typer.Context, user: UserOption = None, as_json: JsonOption = False) -> None:
+def account_list(
+    ctx: typer.Context,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+    as_jsonl: JsonLinesOption = False,
+) -> None:
     """The stored accounts and their health."""
     state = state_of(ctx)
+    as_rows = json_rows_wanted(as_json, as_jsonl)
     with reported():
         found = state.store.accounts.list_accounts(_owner(state, user))
-    if as_json:
-        print_json(out, [a.public_dict() for a in found])
+    if as_rows:
+        write_json_rows((a.public_dict() for a in found), lines=as_jsonl)
         return
     table = Table("IG user id", "username", "login", "health", "token expires", "last refresh")
     for account in found:

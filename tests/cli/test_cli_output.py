@@ -94,6 +94,8 @@ def test_account_list_json_is_compact(cli, stored):
     assert result.stdout.count("\n") == 1
     [account] = json.loads(result.stdout)
     assert account["ig_user_id"] == stored[0]["account"]
+    lines = cli("account", "list", "--jsonl").stdout.splitlines()
+    assert [json.loads(line)["ig_user_id"] for line in lines] == [stored[0]["account"]]
 
 
 # -- streaming -------------------------------------------------------------------------------
