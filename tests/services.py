@@ -10,7 +10,6 @@ people's test runs on the same servers do not see each other.
 from __future__ import annotations
 
 import os
-import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,6 @@ from pydantic_settings import PydanticBaseSettingsSource
 
 from igautopost.config import Settings
 from igautopost.crypto import TokenCipher
-from igautopost.engine.publisher import Publisher
 
 POSTGRES_URL = os.environ.get(
     "IGAUTOPOST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -178,10 +176,3 @@ def environment(settings: Settings) -> dict[str, str]:
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         variables[f"IGAUTOPOST_{name.upper()}"] = text
     return variables
-
-
-def seeded(publisher: Publisher, seed: int) -> Publisher:
-    """`publisher` drawing its retry jitter from a seeded `Random`, so that a failing run
-    replays (`igautopost.services.publisher` takes no ``rng``; `Publisher.rng` is public)."""
-    publisher.rng = random.Random(seed)
-    return publisher

@@ -13,6 +13,7 @@ publisher, account upkeep and users service here, and nowhere else:
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING
 
 from .accounts.service import Accounts
@@ -24,6 +25,7 @@ from .crypto import TokenCipher, load_keys
 from .engine.leases import engine_policy
 from .engine.publisher import Publisher
 from .graph.client import GraphClient
+from .graph.transport import Transport
 from .storage.memory import InMemoryStore, InMemoryUserStore
 from .storage.protocols import Store, UserStore
 from .storage.sql import SqlStore
@@ -67,25 +69,36 @@ def pooled_store(
     )
 
 
-def graph_client(settings: Settings) -> GraphClient:
-    """The Graph API client on the settings' hosts, version and timeout."""
+def graph_client(settings: Settings, *, transport: Transport | None = None) -> GraphClient:
+    """The Graph API client on the settings' hosts, version and timeout; over `transport`
+    when given (a `MockTransport`, a wrapper that injects faults), else urllib3."""
     return GraphClient(
         base_url=settings.graph_base_url,
         instagram_base_url=settings.graph_instagram_base_url,
         version=settings.graph_version,
         timeout=settings.graph_timeout,
+        transport=transport,
     )
 
 
-def publisher(settings: Settings, store: Store, *, clock: Clock | None = None) -> Publisher:
-    """The engine on `store`; a `ConfigurationError` for leases that cannot hold a step
-    (`igautopost.engine.leases.engine_policy`)."""
+def publisher(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Clock | None = None,
+    client: GraphClient | None = None,
+    rng: random.Random | None = None,
+) -> Publisher:
+    """The engine on `store`, with `client` or a new one from the settings; `rng` draws the
+    retry jitter (seed it to replay a run). A `ConfigurationError` for leases that cannot
+    hold a step (`igautopost.engine.leases.engine_policy`)."""
     policy = engine_policy(settings)
     return Publisher(
         store,
-        graph_client(settings),
+        client or graph_client(settings),
         clock or SystemClock(),
         policy=policy,
+        rng=rng,
         instagram_base_url=settings.graph_instagram_base_url,
     )
 
@@ -128,8 +141,9 @@ def users(
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
 ) -> Users:
-    """API users and their tokens, beside `store`'s posts (its database, or its memory);
-    `hasher`: argon2's parameters, when not the default ones (tests use cheap ones)."""
+    """API users and their tokens, beside `store`'s posts: in its database (or its memory),
+    their reusable keys encrypted with its cipher. `hasher`: argon2's parameters, when not
+    the default ones (tests use cheap ones)."""
     user_store: UserStore
     if isinstance(store, SqlStore):
         user_store = SqlUserStore(store.engine)
@@ -137,7 +151,7 @@ def users(
         user_store = InMemoryUserStore(store)
     else:
         raise TypeError(f"no user store goes with a {type(store).__name__}")
-    return Users(user_store, token_cipher(settings), clock or SystemClock(), hasher=hasher)
+    return Users(user_store, store.cipher, clock or SystemClock(), hasher=hasher)
 
 
 __all__ = [

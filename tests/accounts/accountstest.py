@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from igautopost.models import Post
 from igautopost.posts import schedule
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.storage.sql import SqlStore
-from services import seeded, settings_for
+from services import settings_for
 
 START = datetime(2030, 3, 4, 8, 0, tzinfo=UTC)
 ALICE_IG = "17841400000000001"
@@ -86,7 +87,7 @@ def make_world(tmp_path: Path) -> Iterator[WorldFactory]:
             app_secret="s3cret-app",
         )
         store = services.open_store(settings)
-        publisher = seeded(services.publisher(settings, store, clock=clock), 7)
+        publisher = services.publisher(settings, store, clock=clock, rng=random.Random(7))
         accounts = services.accounts(settings, store, client=publisher.client, clock=clock)
         world = AccountWorld(
             store,
@@ -139,8 +140,6 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     from argon2 import PasswordHasher
 
     from igautopost.api import create_app
-    from igautopost.auth.users import Users
-    from igautopost.storage.sql.users import SqlUserStore
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -163,8 +162,7 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
             store = services.open_store(settings)
             opened.append(store)
         hasher = hasher or PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        # services.users takes no password hasher: wired by hand for the cheap one.
-        users = Users(SqlUserStore(store.engine), store.cipher, clock, hasher=hasher)
+        users = services.users(settings, store, clock=clock, hasher=hasher)
         app = create_app(settings, store=store, clock=clock, users=users, **options)
         api = Api(TestClient(app), store, users, clock)
 

@@ -17,7 +17,6 @@ from igautopost import services
 from igautopost.auth.users import Users
 from igautopost.clock import Clock, FakeClock
 from igautopost.storage.sql import SqlStore
-from igautopost.storage.sql.users import SqlUserStore
 from services import settings_for
 
 with warnings.catch_warnings():
@@ -101,10 +100,7 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         if store is None:
             store = services.open_store(settings)
             opened.append(store)
-        # services.users takes no password hasher: wired by hand for the cheap one.
-        users = Users(
-            SqlUserStore(store.engine), services.token_cipher(settings), clock, hasher=CHEAP
-        )
+        users = services.users(settings, store, clock=clock, hasher=CHEAP)
         app = create_app(settings, store=store, clock=clock, users=users, **options)
         client = TestClient(app)
         client.event_hooks["response"] = [_no_secrets]

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +28,6 @@ import igautopost
 from igautopost import services
 from igautopost.clock import FakeClock
 from igautopost.config import Settings
-from igautopost.engine.leases import engine_policy
 from igautopost.engine.policy import EnginePolicy
 from igautopost.engine.publisher import Publisher
 from igautopost.engine.simulation import Simulation
@@ -38,7 +38,7 @@ from igautopost.models import Event, Post, Status
 from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.sandbox.objects import Media
 from igautopost.storage.sql import SqlStore
-from services import seeded, settings_for
+from services import settings_for
 
 ACCOUNT = "17841400000000001"
 TOKEN = "EAAB-reliability-token"
@@ -270,11 +270,11 @@ def make_world(tmp_path: Path) -> Iterator[MakeWorld]:
             graph_timeout=timeout,
         )
         store = services.open_store(settings)
-        if wrap is None:
-            publisher = services.publisher(settings, store, clock=clock)
-        else:
-            publisher = publisher_through(wrap, settings, store, clock)
-        seeded(publisher, 7)
+        transport = None if wrap is None else wrap(Urllib3Transport())
+        client = services.graph_client(settings, transport=transport)
+        publisher = services.publisher(
+            settings, store, clock=clock, client=client, rng=random.Random(7)
+        )
         world = SimWorld(store, clock, sandbox, publisher.client, publisher, settings)
         made.append(world)
         return world
@@ -284,24 +284,3 @@ def make_world(tmp_path: Path) -> Iterator[MakeWorld]:
         world.client.close()
         world.sandbox.stop()
         world.store.close()
-
-
-def publisher_through(
-    wrap: Callable[[Transport], Transport], settings: Settings, store: SqlStore, clock: FakeClock
-) -> Publisher:
-    """`services.publisher`, its client sending through ``wrap(transport)``; wired by hand
-    because `services.graph_client` takes no transport."""
-    client = GraphClient(
-        base_url=settings.graph_base_url,
-        instagram_base_url=settings.graph_instagram_base_url,
-        version=settings.graph_version,
-        timeout=settings.graph_timeout,
-        transport=wrap(Urllib3Transport()),
-    )
-    return Publisher(
-        store,
-        client,
-        clock,
-        policy=engine_policy(settings),
-        instagram_base_url=settings.graph_instagram_base_url,
-    )

@@ -29,7 +29,7 @@ from igautopost.sandbox import SandboxConfig, SandboxServer
 from igautopost.sandbox.objects import Media
 from igautopost.scheduler import LocalScheduler
 from igautopost.storage.sql import SqlStore
-from services import postgres_schemas, seeded, settings_for
+from services import postgres_schemas, settings_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -58,7 +58,7 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
             tmp_path / "data", database_url=url, sandbox_url=sandbox.url, graph_timeout=5
         )
         store = services.open_store(settings)
-        publisher = seeded(services.publisher(settings, store), SEED)
+        publisher = services.publisher(settings, store, rng=random.Random(SEED))
         scheduler = LocalScheduler(publisher, workers=8)
         scheduler.start()
         try:
