@@ -39,16 +39,17 @@ MARKED = [block for block in BLOCKS if block.not_runnable is not None]
 # run=False where the block only burns its timeout (a server in the foreground).
 WAITING_FOR_OTHERS: dict[tuple[str, str], pytest.MarkDecorator] = {
     ("docs/engine.md", "python"): pytest.mark.xfail(
-        strict=True, reason="block 263 lacks its imports and `store`; block 272 uses `post`"
+        strict=True,
+        reason="the Simulation block lacks imports and `store`; From Python's uses `post`",
     ),
     ("docs/engine.md", "shell"): pytest.mark.xfail(
-        run=False, reason="block 10 starts `igautopost worker` in the foreground: mark it"
+        run=False, reason="Running it starts `igautopost worker` in the foreground: mark it"
     ),
     ("docs/cli.md", "shell"): pytest.mark.xfail(
-        strict=True, reason="block 43 needs a server at posts.example.com and a typed key"
+        strict=True, reason="Against a server needs posts.example.com and a typed key"
     ),
     ("docs/benchmarks.md", "shell"): pytest.mark.xfail(
-        strict=True, reason="block 203 runs `make install`, apt-get and minutes of benchmarks"
+        strict=True, reason="Reproducing runs `make install`, apt-get and minutes of benchmarks"
     ),
 }
 
