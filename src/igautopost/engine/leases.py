@@ -19,9 +19,12 @@ grace). The claim of a ready post about to be published leases it that long alre
 (`claim_due(hold=...)`), so the check is usually made in memory, without a write; while the
 call is in flight the renewals keep the post. The lease is not stretched over the whole
 call (connect and read timeouts, a minute with the defaults): a worker killed before its
-call left then frees the post within seconds too. A worker killed while its call was in
-flight frees it one lease later; the next step asks Instagram about the container first
-(PUBLISHED: recorded, its media found by mediamatch.py) and never publishes it twice.
+call left then frees the post within seconds too. A step whose call is in flight counts as
+running until its outcome is saved, whichever thread saves it (`start` and `end`: a step
+may hand its call to the launcher and give its thread back, see launcher.py). A worker
+killed while its call was in flight frees it one lease later; the next step asks Instagram
+about the container first (PUBLISHED: recorded, its media found by mediamatch.py) and never
+publishes it twice.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def lease_problem(settings: Settings) -> str | None:
 
 
 @dataclass
-class _Step:
+class RunningStep:
     claimed_at: datetime | None
     deadline: datetime
     leased_until: datetime | None  # as far as this worker knows: its claim, renewals, holds
@@ -141,24 +144,34 @@ class LeaseKeeper:
         self.step_limit = step_limit
         self.publish_call = publish_call
         self.launch_window = LAUNCH_WINDOW
-        self._steps: dict[int, _Step] = {}
+        self._steps: dict[int, RunningStep] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     @contextmanager
     def running(self, post: Post) -> Iterator[None]:
         """Renew the post's lease while the block (its step) runs, up to its deadline."""
-        started = post.claimed_at or self.clock.now()
-        step = _Step(post.claimed_at, started + self.step_limit, post.lease_until)
-        with self._lock:
-            self._steps[post.id] = step
-            self._start_renewing()
+        step = self.start(post)
         try:
             yield
         finally:
-            with self._lock:
-                if self._steps.get(post.id) is step:
-                    del self._steps[post.id]
+            self.end(post, step)
+
+    def start(self, post: Post) -> RunningStep:
+        """Renew the post's lease from now until `end`, up to its step's deadline: for a
+        step that outlives its thread (its publish call in flight, see launcher.py)."""
+        started = post.claimed_at or self.clock.now()
+        step = RunningStep(post.claimed_at, started + self.step_limit, post.lease_until)
+        with self._lock:
+            self._steps[post.id] = step
+            self._start_renewing()
+        return step
+
+    def end(self, post: Post, step: RunningStep) -> None:
+        """The step `start` returned has ended: its lease is no longer renewed."""
+        with self._lock:
+            if self._steps.get(post.id) is step:
+                del self._steps[post.id]
 
     def hold(self, post: Post, mark: datetime) -> bool:
         """Whether the step may send the post's publish call on `mark`: it still holds its

@@ -19,8 +19,10 @@ import os
 import random
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..accounts.service import describe_token_error
@@ -37,8 +39,9 @@ from ..graph.errors import (
 from ..models import Post, Status
 from ..recurrence import next_occurrence
 from ..storage.protocols import Store
+from .in_flight import InFlight, Result, Step, then
 from .launcher import Launcher
-from .leases import LeaseKeeper, publish_call_time
+from .leases import LeaseKeeper, RunningStep, publish_call_time
 from .policy import DEFAULT_POLICY, EnginePolicy
 from .quota import QuotaTracker
 from .tokens import TokenGate
@@ -100,20 +103,73 @@ class Publisher:
     def step(self, post: Post, *, reload: bool = True) -> Post | None:
         """Run one step of a post this worker has claimed, and release it; the post as stored
         after the step (None without `reload`, or when the lease was lost). Its lease is
-        renewed while the step runs (see leases.py)."""
+        renewed while the step runs (see leases.py). A publish call prepared ahead of its
+        mark is sent on it (`Launcher.launch_at`) while this thread waits."""
         with self.leases.running(post):
-            return self._step(post, reload=reload)
+            step = self._outcome(post, self.clock.now())
+            if isinstance(step, InFlight):
+                self.launcher.launch_at(step.call, step.mark)
+                step = step.finish(self.clock.now())
+            saved = self._save(post, step)
+        return self.store.get(post.id) if reload and saved else None
+
+    def step_ahead(self, post: Post, ended: Callable[[Exception | None], None]) -> None:
+        """`step` without waiting for a publish call: one prepared ahead of its mark is handed
+        to the launcher with the rest of the step (reading the answer, saving the outcome),
+        and this returns at once, giving the thread back for other posts' steps (issue 14).
+        `ended` is called once the step has ended, from this thread or a launcher's, with
+        what it raised (never raised here). Its lease is renewed until then."""
+        running = self.leases.start(post)
+        try:
+            step = self._outcome(post, self.clock.now())
+            if isinstance(step, InFlight) and self.launcher.hands_off:
+                finish = step.finish
+                self.launcher.hand_off(
+                    step.call,
+                    step.mark,
+                    lambda left_at: self._end(post, running, lambda: finish(left_at), ended),
+                )
+                return
+        except Exception as exc:
+            self.leases.end(post, running)
+            ended(exc)
+            return
+        self._end(post, running, partial(self._now_or_on_mark, step), ended)
+
+    def _now_or_on_mark(self, step: Step) -> Outcome | None:
+        if isinstance(step, InFlight):  # a clock that does not move by itself
+            self.launcher.launch_at(step.call, step.mark)
+            return step.finish(self.clock.now())
+        return step
+
+    def _end(
+        self,
+        post: Post,
+        running: RunningStep,
+        result: Result,
+        ended: Callable[[Exception | None], None],
+    ) -> None:
+        """Save the step's outcome, stop renewing its lease, and say it `ended`."""
+        try:
+            self._save(post, result())
+        except Exception as exc:
+            error: Exception | None = exc
+        else:
+            error = None
+        finally:
+            self.leases.end(post, running)
+        ended(error)
 
     def hold_lease(self, post: Post, mark: datetime) -> bool:
         """Right before the publish call: whether this step still holds the post, its lease
         extended until the call, leaving on `mark`, has surely ended."""
         return self.leases.hold(post, mark)
 
-    def _step(self, post: Post, *, reload: bool) -> Post | None:
-        outcome = self._outcome(post, self.clock.now())
+    def _save(self, post: Post, outcome: Outcome | None) -> bool:
+        """Save the step's outcome, conditional on the lease; whether it was saved."""
         if outcome is None:  # the lease was lost while the step ran: another worker owns it
             log.warning("post %s: lease lost during the step; its result was not saved", post.id)
-            return None
+            return False
         saved = self.store.save_step(
             post,
             outcome.to,
@@ -125,12 +181,12 @@ class Publisher:
         )
         if not saved:
             log.warning("post %s: lease lost before saving %s", post.id, outcome.to)
-            return None
+            return False
         if outcome.detail:
             log.info("post %s: %s -> %s: %s", post.id, post.status, outcome.to, outcome.detail)
-        return self.store.get(post.id) if reload else None
+        return True
 
-    def _outcome(self, post: Post, now: datetime) -> Outcome | None:
+    def _outcome(self, post: Post, now: datetime) -> Step:
         # A post sent with its own token is published with it, whatever becomes of its
         # account's, until Instagram refuses it (`_own_token_refused`); a post without one
         # uses the account's (see docs/security.md, "Which token a post uses").
@@ -144,8 +200,17 @@ class Publisher:
         if token is None:
             return self.fail(post, "no access token is stored for this post")
         host = self.gate.host_for(token, found, self.instagram_base_url)
+        return then(
+            lambda: self._steps.run(post, token, now, host=host),
+            partial(self._graph_error, post, token, host),
+        )
+
+    def _graph_error(
+        self, post: Post, token: str, host: str | None, result: Result
+    ) -> Outcome | None:
+        """The step's outcome; a Graph error it raised, decided on (`on_error`)."""
         try:
-            return self._steps.run(post, token, now, host=host)
+            return result()
         except GraphError as exc:
             return self.on_error(post, exc, token, host=host)
 

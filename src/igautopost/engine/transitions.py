@@ -9,16 +9,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from ..clock import Clock
-from ..graph.client import GraphClient
+from ..graph.client import GraphClient, Prepared
 from ..graph.errors import GraphError
 from ..graph.params import carousel_child_params, carousel_parent_params, container_params
 from ..graph.responses import ContainerStatus
 from ..models import MediaType, Post, Status
 from ..storage.protocols import Store
-from .launcher import Launcher
+from .in_flight import InFlight, Result, Step, then
+from .launcher import GRACE, Launcher
 from .mediamatch import Match, find_media, searchable
 from .policy import EnginePolicy
 from .quota import QUOTA_SLOT, QuotaTracker
@@ -79,7 +81,9 @@ class Steps:
     def __init__(self, publisher: StepContext) -> None:
         self.p = publisher
 
-    def run(self, post: Post, token: str, now: datetime, *, host: str | None) -> Outcome | None:
+    def run(self, post: Post, token: str, now: datetime, *, host: str | None) -> Step:
+        """One step of the post; `InFlight` when it is a publish call to be sent on its
+        mark (the rest of the step runs once the call has left)."""
         if post.status is Status.PUBLISHED:
             return self.follow_up(post, token, now, host=host)
         if post.status is Status.SCHEDULED:
@@ -158,7 +162,7 @@ class Steps:
 
     # -- processing: poll until FINISHED, as separate steps --------------------------------------
 
-    def poll(self, post: Post, token: str, now: datetime, *, host: str | None) -> Outcome | None:
+    def poll(self, post: Post, token: str, now: datetime, *, host: str | None) -> Step:
         if post.container_id is None:  # a carousel whose items are still processing
             return self._poll_children(post, token, now, host=host)
         status = self.p.client.container_status(post.container_id, token=token, host=host)
@@ -179,9 +183,7 @@ class Steps:
             return self.publish(ready_now, token, now, host=host)
         return self._unfinished(post, status, now)
 
-    def _poll_children(
-        self, post: Post, token: str, now: datetime, *, host: str | None
-    ) -> Outcome | None:
+    def _poll_children(self, post: Post, token: str, now: datetime, *, host: str | None) -> Step:
         statuses = [
             self.p.client.container_status(cid, token=token, host=host)
             for cid in post.child_container_ids
@@ -200,11 +202,8 @@ class Steps:
         # Its items are finished: the parent is usually ready at once, so it is polled now
         # (a late carousel publishes in this step) rather than at the next interval.
         with_parent = post.model_copy(update={"container_id": parent, "attempts": 0})
-        outcome = self.poll(with_parent, token, now, host=host)
-        if outcome is None:
-            return None
         note = f"carousel container {parent} created"
-        return replace(outcome, detail="; ".join(filter(None, [note, outcome.detail])))
+        return then(lambda: self.poll(with_parent, token, now, host=host), partial(_noted, note))
 
     def _unfinished(self, post: Post, status: ContainerStatus, now: datetime) -> Outcome:
         if status.is_in_progress:
@@ -256,7 +255,7 @@ class Steps:
 
     # -- ready: wait for publish_at and quota, then publish once --------------------------------
 
-    def publish(self, post: Post, token: str, now: datetime, *, host: str | None) -> Outcome | None:
+    def publish(self, post: Post, token: str, now: datetime, *, host: str | None) -> Step:
         if post.publish_at - now > self.p.policy.publish_ahead:
             if _expiring(post, post.publish_at) and post.publish_attempted_at is None:
                 # Rescheduled beyond the container's life: prepare a fresh one ahead of time.
@@ -293,9 +292,16 @@ class Steps:
                 f"publishing quota used up: waiting until {wait:%Y-%m-%d %H:%M} UTC",
                 **undo,
             )
+        return then(
+            lambda: self._call_publish(post, token, now, marked=marked, host=host),
+            partial(self._slot_back, post),
+        )
+
+    def _slot_back(self, post: Post, result: Result) -> Outcome | None:
+        """The publish step's outcome, the quota slot it held given back with it."""
         outcome = None
         try:
-            outcome = self._call_publish(post, token, now, marked=marked, host=host)
+            outcome = result()
         finally:
             if outcome is None:  # nothing will be saved: give the slot back on its own
                 self.p.quota.settle(post.id)
@@ -305,34 +311,50 @@ class Steps:
 
     def _call_publish(
         self, post: Post, token: str, now: datetime, *, host: str | None, marked: bool
-    ) -> Outcome | None:
+    ) -> Step:
         assert post.container_id is not None
         if not marked and not self._remember(post, publish_attempted_at=now):
             return None
         mark = max(post.publish_at, post.next_attempt_at or post.publish_at)
         if not self.p.hold_lease(post, mark):  # taken over, or past the step's deadline
             return None
+        # The call is built and its connection opened now; it leaves on the mark (a post
+        # claimed ahead of its time, see `publish_ahead`) or at once (a post due already),
+        # sent by the `Launcher`, and the rest of the step runs once it has left: the
+        # publisher decides which thread waits for it (see `Publisher.step_ahead`).
+        call = self.p.client.prepare_publish(
+            post.account, post.container_id, token=token, host=host
+        )
+        return InFlight(call, mark, partial(self._publish_answer, post, call, mark, token, host))
+
+    def _publish_answer(
+        self,
+        post: Post,
+        call: Prepared,
+        mark: datetime,
+        token: str,
+        host: str | None,
+        left_at: datetime | None,
+    ) -> Outcome | None:
+        """The rest of a publish step once its call has left on `mark` at `left_at`; with
+        no `left_at`, the call is sent now, if the lease still covers a call leaving now."""
+        now = left_at or self.p.clock.now()
+        late = left_at is None and now > mark + timedelta(seconds=GRACE)
+        if late and not self.p.hold_lease(post, now):  # taken over meanwhile: never send it
+            call.abandon()
+            return None
         try:
-            if now < mark:
-                # Claimed ahead of its time (see `publish_ahead`): everything is done, the
-                # request built and connected; the call leaves on the mark (`Launcher`).
-                call = self.p.client.prepare_publish(
-                    post.account, post.container_id, token=token, host=host
-                )
-                self.p.launcher.launch_at(call, mark)
-                now = self.p.clock.now()
-                media_id = self.p.client.send_publish(call)
-            else:
-                media_id = self.p.client.publish(
-                    post.account, post.container_id, token=token, host=host
-                )
+            media_id = self.p.client.send_publish(call)
         except GraphError as exc:
-            # the mark now stands for a call that left, whichever step stored it
-            attempted = post.model_copy(
-                update={"publish_attempted_at": now, "publish_marked": False}
-            )
-            return self._after_failed_publish(attempted, exc, token, host=host)
+            return self._failed_publish(post, exc, now, token, host=host)
         return self.published(post, media_id, now, "", token=token)
+
+    def _failed_publish(
+        self, post: Post, exc: GraphError, now: datetime, token: str, *, host: str | None
+    ) -> Outcome:
+        # the mark now stands for a call that left, whichever step stored it
+        attempted = post.model_copy(update={"publish_attempted_at": now, "publish_marked": False})
+        return self._after_failed_publish(attempted, exc, token, host=host)
 
     def _after_failed_publish(
         self, post: Post, exc: GraphError, token: str, *, host: str | None
@@ -460,6 +482,14 @@ class Steps:
 
     def _remember(self, post: Post, **ids: object) -> bool:
         return self.p.store.save_progress(post, owner=self.p.owner, changes=ids)
+
+
+def _noted(note: str, result: Result) -> Outcome | None:
+    """The step's outcome with `note` before its detail."""
+    outcome = result()
+    if outcome is None:
+        return None
+    return replace(outcome, detail="; ".join(filter(None, [note, outcome.detail])))
 
 
 def _expiring(post: Post, now: datetime) -> bool:

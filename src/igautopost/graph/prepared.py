@@ -9,6 +9,7 @@ answer is asked for (`SentLater`).
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,13 @@ class Prepared:
 
     def answer(self) -> Response:
         return self.pending.answer()
+
+    def abandon(self) -> None:
+        """Give the call up unsent (its step lost its lease): its connection is closed now
+        rather than by the garbage collector, when the pending request can close one."""
+        close = getattr(self.pending, "close", None)
+        if callable(close):
+            close()
 
 
 def open_ahead(transport: object, send: Callable[[Request], Response], request: Request) -> Pending:
@@ -111,6 +119,15 @@ class HeldConnection:
             self._write()
             return True
 
+    def close(self) -> None:
+        """Give the request up unsent: its connection is closed, its pool's slot freed."""
+        with self._writing:
+            connection, self._connection = self._connection, None
+            self._sent = True
+        if connection is not None:
+            connection.close()
+            _give_back(self._pool, None)
+
     def answer(self) -> Response:
         connection = self._connection
         if connection is None:
@@ -128,11 +145,11 @@ class HeldConnection:
             answer = Response(response.status, response.headers, response.data)
         except BaseException:
             connection.close()
-            self._pool._put_conn(None)
+            _give_back(self._pool, None)
             raise
         finally:
             self._connection = None
-        self._pool._put_conn(connection)
+        _give_back(self._pool, connection)
         return answer
 
     def _write(self) -> None:
@@ -147,3 +164,20 @@ class HeldConnection:
             pass  # the server may have answered and closed already: the answer tells
         except BaseException as exc:  # reported by `answer`, in the caller's thread
             self._failure = exc
+
+
+def _give_back(pool: HTTPConnectionPool, connection: BaseHTTPConnection | None) -> None:
+    """`connection` back to its pool (None: its slot), or closed when the pool is full.
+
+    A thread may hold more requests ahead than its pool keeps (a burst of calls handed to
+    the launcher, see `igautopost.engine.launcher`); urllib3's own `_put_conn` would log a
+    warning for each of those."""
+    idle = pool.pool
+    if idle is not None:
+        try:
+            idle.put(connection, block=False)
+            return
+        except queue.Full:
+            pass
+    if connection is not None:
+        connection.close()

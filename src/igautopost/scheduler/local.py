@@ -6,7 +6,10 @@ this process (`wake`), and at most `poll_interval` so that posts written by othe
 runs each step on the pool. Leases make a second worker, or a restarted one, harmless.
 
 Ready posts are claimed `publish_ahead` (half a second) before their publish time: their
-steps do all their work, then wait for the mark and make only the publish call then.
+steps do all their work, then hand the publish call to the launcher, which sends it on the
+mark, and give their thread back (`Publisher.step_ahead`): the rest of such a step (its
+answer, its write) runs on the launcher's answer threads. So the step threads bound the work
+of preparing calls, not how many leave together (issue 14).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import queue
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from ..engine.publisher import Publisher
 from ..models import Post
@@ -51,8 +55,10 @@ class LocalScheduler:
         self._step_threads: list[threading.Thread] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._in_flight = 0
+        self._busy_threads = 0  # steps given to the step threads and not returned yet
+        self._in_flight = 0  # steps claimed and not ended (their publish call may be out)
         self._lock = threading.Lock()
+        self._ended = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._health = SchedulerHealth()
 
@@ -110,6 +116,8 @@ class LocalScheduler:
             self._health = health
 
     def stop(self, timeout: float | None = None) -> None:
+        """Claim nothing more; return once the running steps have ended (those whose
+        publish call is in flight too: their outcomes saved, their leases released)."""
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
@@ -119,6 +127,8 @@ class LocalScheduler:
         for thread in self._step_threads:
             thread.join(timeout)
         self._step_threads.clear()
+        with self._ended:
+            self._ended.wait_for(lambda: self._in_flight == 0, timeout)
 
     def run(self) -> None:
         """The loop; returns after `stop`. Runs in the caller's thread when called directly."""
@@ -156,6 +166,7 @@ class LocalScheduler:
         )
         for post in posts:
             with self._lock:
+                self._busy_threads += 1
                 self._in_flight += 1
             self._queue.put(post)
         return len(posts)
@@ -166,21 +177,30 @@ class LocalScheduler:
 
     def _run_step(self, post: Post) -> None:
         try:
-            self.publisher.step(post, reload=False)
-        except Exception as exc:
-            log.exception("post %s: step crashed; its lease expires and it is retried", post.id)
-            self._record(cycle=False, error=exc)
-        else:
-            self._record(cycle=False, error=None)
+            self.publisher.step_ahead(post, partial(self._step_ended, post.id))
         finally:
             with self._lock:
-                self._in_flight -= 1
-                self.steps_run += 1
-            self._wake.set()  # its next attempt may be due soon; a slot is free
+                self._busy_threads -= 1
+            self._wake.set()  # a thread is free
+
+    def _step_ended(self, post_id: int, error: Exception | None) -> None:
+        """A step has ended, in a step thread or, after its publish call, an answer thread."""
+        if error is not None:
+            log.error(
+                "post %s: step crashed; its lease expires and it is retried",
+                post_id,
+                exc_info=error,
+            )
+        self._record(cycle=False, error=error)
+        with self._ended:
+            self._in_flight -= 1
+            self.steps_run += 1
+            self._ended.notify_all()
+        self._wake.set()  # its next attempt may be due soon
 
     def _free_slots(self) -> int:
         with self._lock:
-            return self.workers - self._in_flight
+            return self.workers - self._busy_threads
 
     def _sleep_seconds(self) -> float:
         limit = self.poll_interval.total_seconds()
