@@ -175,7 +175,12 @@ def problems(live: Live, posts: list[Post]) -> list[str]:
     for number, post in enumerate(posts):
         stored = live.store.get(post.id)
         media = shown.get(number, [])
-        found += lifecycle_problems(stored, live.store.events(post.id))
+        events = live.store.events(post.id)
+        wrong = lifecycle_problems(stored, events)
+        if wrong:  # the whole log, to see the race
+            log = "; ".join(f"{e.from_status}->{e.to_status} {e.detail!r}" for e in events)
+            wrong.append(f"post {post.id} log: {log}")
+        found += wrong
         if stored.lease_until is not None:
             found.append(f"post {post.id}: lease left until {stored.lease_until}")
         if len(media) != (stored.status is Status.PUBLISHED):
