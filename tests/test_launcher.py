@@ -162,3 +162,96 @@ def test_a_step_stops_waiting_for_a_launcher_that_fell_behind(
     returned = datetime.now(UTC)
     assert mark <= returned < mark + timedelta(seconds=2)  # not after the stuck one (3 s)
     stuck.join(5)
+
+
+# -- hand_off: the step gives its thread back; answer threads end it (issue 14) ----------
+
+
+class Ended:
+    """What the answer threads did with handed-off calls: (name, left_at, calls launched by
+    then, thread)."""
+
+    def __init__(self, log: list[tuple[str, datetime, str]], expected: int) -> None:
+        self.log = log
+        self.expected = expected
+        self.rows: list[tuple[str, datetime | None, int, str]] = []
+        self.all_ended = threading.Event()
+        self._lock = threading.Lock()
+
+    def then(self, name: str) -> Any:
+        def end(left_at: datetime | None) -> None:
+            with self._lock:
+                launched = len(self.log)
+                self.rows.append((name, left_at, launched, threading.current_thread().name))
+                if len(self.rows) == self.expected:
+                    self.all_ended.set()
+
+        return end
+
+
+def test_handed_off_calls_leave_on_their_mark_and_are_ended_after_all_have_left() -> None:
+    log: list[tuple[str, datetime, str]] = []
+    launcher = Launcher(SystemClock())
+    mark = datetime.now(UTC) + timedelta(milliseconds=200)
+    ended = Ended(log, 40)
+    for i in range(40):
+        launcher.hand_off(call(Recorded(log, f"call-{i}")), mark, ended.then(f"call-{i}"))
+    assert datetime.now(UTC) < mark  # none of them waited for the mark
+    assert ended.all_ended.wait(5)
+    assert sorted(name for name, _, _ in log) == sorted(f"call-{i}" for i in range(40))
+    assert all(at >= mark for _, at, _ in log), "a call left before its mark"
+    assert {thread for _, _, thread in log} == {"igautopost-launcher"}
+    # every step was ended once all calls of its mark had left, on an answer thread
+    assert {launched for _, _, launched, _ in ended.rows} == {40}
+    assert {thread for _, _, _, thread in ended.rows} == {"igautopost-answers"}
+    assert all(left_at is not None and left_at >= mark for _, left_at, _, _ in ended.rows)
+
+
+def test_a_handed_off_call_not_written_is_ended_first_to_be_sent_by_its_step() -> None:
+    log: list[tuple[str, datetime, str]] = []
+    launcher = Launcher(SystemClock(), readers=1)  # one answer thread: the order shows
+    mark = datetime.now(UTC) + timedelta(milliseconds=150)
+    ended = Ended(log, 3)
+    launcher.hand_off(call(Recorded(log, "sent-1")), mark, ended.then("sent-1"))
+    launcher.hand_off(call(Recorded(log, "unconnected", ready=False)), mark, ended.then("unsent"))
+    launcher.hand_off(call(Exploding(log, "broken")), mark, ended.then("broken"))
+    assert ended.all_ended.wait(5)
+    by_name = {name: left_at for name, left_at, _, _ in ended.rows}
+    assert by_name["unsent"] is None and by_name["broken"] is None  # their steps send them
+    assert by_name["sent-1"] is not None
+    assert ended.rows[-1][0] == "sent-1"  # the unsent ones went first
+
+
+def test_a_past_mark_leaves_at_once_from_the_caller_and_a_fake_clock_ends_the_step_inline() -> None:
+    log: list[tuple[str, datetime, str]] = []
+    ended = Ended(log, 1)
+    Launcher(SystemClock()).hand_off(
+        call(Recorded(log, "late")), datetime.now(UTC) - timedelta(seconds=1), ended.then("late")
+    )
+    assert ended.all_ended.wait(5)
+    assert [thread for _, _, thread in log] == [threading.current_thread().name]
+
+    clock = FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    mark = datetime(2030, 1, 1, 0, 5, tzinfo=UTC)
+    simulated = Ended(log, 1)
+    Launcher(clock).hand_off(call(Recorded(log, "simulated")), mark, simulated.then("sim"))
+    assert clock.now() == mark  # simulated time moves to the mark
+    assert simulated.rows == [("sim", None, 1, threading.current_thread().name)]
+
+
+def test_a_call_the_launcher_reaches_past_its_grace_is_left_to_its_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("igautopost.engine.launcher.GRACE", 0.1)
+    log: list[tuple[str, datetime, str]] = []
+    launcher = Launcher(SystemClock())
+    mark = datetime.now(UTC) + timedelta(milliseconds=100)
+    ended = Ended(log, 1)
+    stuck = threading.Thread(target=launcher.launch_at, args=(call(Stuck(log, "stuck")), mark))
+    stuck.start()
+    time.sleep(0.02)  # the stuck call is first in the launcher's queue
+    launcher.hand_off(call(Recorded(log, "behind")), mark, ended.then("behind"))
+    stuck.join(5)
+    assert ended.all_ended.wait(5)
+    assert [name for name, _, _ in log] == ["stuck"]  # not written 3 s late
+    assert ended.rows[0][1] is None  # its step checks its lease before sending it

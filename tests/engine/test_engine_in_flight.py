@@ -13,8 +13,9 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
-from enginetest import World, WorldFactory
+from enginetest import World, WorldFactory, sandbox_time
 
+from igautopost.engine.policy import EnginePolicy
 from igautopost.engine.publisher import Publisher
 from igautopost.graph.client import GraphClient
 from igautopost.graph.transport import MockTransport, Request, Response
@@ -135,3 +136,61 @@ def test_a_lease_is_renewed_while_its_call_is_in_flight(
     assert world.wait_for(lambda: world.get(post).status is Status.PUBLISHED)
     world.assert_published_once(post)
     assert world.leases()[post.id] == (None, None)
+
+
+# -- a burst is claimed early enough to prepare all its calls ---------------------------
+
+
+def test_the_claim_ahead_window_grows_with_the_posts_due_soon_up_to_a_bound() -> None:
+    policy = EnginePolicy()
+    assert policy.claim_ahead(0) == policy.publish_ahead
+    per_post = policy.prepare_cost
+    assert policy.claim_ahead(1000) == policy.publish_ahead + 1000 * per_post
+    assert policy.claim_ahead(10**9) == policy.burst_ahead
+    assert EnginePolicy(burst_ahead=timedelta(0)).claim_ahead(1000) == policy.publish_ahead
+
+
+def ready_burst(world: World, count: int) -> list[Post]:
+    publish_at = world.clock.now() + timedelta(minutes=10)
+    posts = [world.schedule(caption=f"burst {i}", publish_at=publish_at) for i in range(count)]
+    world.run_until(publish_at - timedelta(seconds=5))
+    assert all(world.get(post).status is Status.READY for post in posts)
+    return posts
+
+
+def test_a_burst_is_claimed_earlier_than_half_a_second(make_world: WorldFactory) -> None:
+    world = make_world(image_processing_seconds=0)
+    posts = ready_burst(world, 400)  # 0.5 s + 400 x 3 ms to prepare them: 1.7 s
+    world.clock.set(posts[0].publish_at - timedelta(seconds=1.5))
+    scheduler = LocalScheduler(world.publisher, workers=8)  # not started: no step runs
+
+    claimed = scheduler._claim_and_submit()
+
+    assert claimed == 8  # as many as it has free threads, a second and a half ahead
+    held = [p for p in posts if world.get(p).publish_attempted_at is not None]
+    assert len(held) == 8
+
+
+def test_a_post_claimed_further_ahead_is_published_on_its_mark_not_put_back(
+    make_world: WorldFactory,
+) -> None:
+    world = make_world(image_processing_seconds=0)
+    [post] = ready_burst(world, 1)
+    publisher = world.publisher
+    world.clock.set(post.publish_at - timedelta(seconds=2))
+    [claimed] = world.store.claim_due(
+        owner=publisher.owner,
+        now=world.clock.now(),
+        lease=world.policy.lease,
+        limit=10,
+        ahead=timedelta(seconds=3),
+        hold=publisher.leases.launch_window,
+    )
+    assert claimed.publish_marked
+
+    publisher.step(claimed)
+
+    published = world.assert_published_once(post)
+    assert published.published_at == post.publish_at  # on the mark, never before
+    [call] = world.calls("publish")
+    assert sandbox_time(call.sandbox_time) == post.publish_at

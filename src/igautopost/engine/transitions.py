@@ -256,7 +256,9 @@ class Steps:
     # -- ready: wait for publish_at and quota, then publish once --------------------------------
 
     def publish(self, post: Post, token: str, now: datetime, *, host: str | None) -> Step:
-        if post.publish_at - now > self.p.policy.publish_ahead:
+        # A claim that marked the publish took the post within its window, which may be
+        # longer than `publish_ahead` before a burst (`EnginePolicy.claim_ahead`).
+        if post.publish_at - now > self.p.policy.publish_ahead and not post.publish_marked:
             if _expiring(post, post.publish_at) and post.publish_attempted_at is None:
                 # Rescheduled beyond the container's life: prepare a fresh one ahead of time.
                 return self.p.new_container(post, "container would expire before the publish time")
