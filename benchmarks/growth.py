@@ -7,7 +7,7 @@ Each database is filled once, fast, with rows exactly as the store writes them
 database that has run for a while: most posts published in the past, a future backlog, a
 few failed, 100 posts due at one moment, and the awkward shape of issue 14: a tenth of
 everything stored is one account's posts due in one hour, where every new post is scheduled.
-Nothing runs ANALYZE, as nothing in igautopost does.
+Nothing runs ANALYZE, as nothing in igautopost does (`--analyze` does, to compare).
 
 Then, on that database, the median of `--repeats` runs (HTTP requests: ten times as many):
 
@@ -239,7 +239,11 @@ def prepared(keep: Path, shape: str, size: int, postgres: str | None) -> Case:
     meta = root / META
     if meta.exists():
         saved = json.loads(meta.read_text())
-        case = Case(**{**saved, "data_dir": Path(saved["data_dir"])} | _times(saved))
+        # Where it is now: a copied directory measures its own database, not the original.
+        saved["data_dir"] = root
+        if not postgres:
+            saved["database_url"] = f"sqlite:///{root / 'igautopost.db'}"
+        case = Case(**saved | _times(saved))
         if case.due_at > datetime.now(UTC) + timedelta(days=1):
             print(f"  reusing {root} (filled in {case.fill_seconds:.0f} s)", flush=True)
             return case
@@ -505,9 +509,22 @@ def _status_lines(text: str) -> Iterator[tuple[str, int]]:
             yield name, int(value.split()[0])
 
 
+def analyze(case: Case) -> None:
+    """ANALYZE: the planner's statistics, which igautopost itself never gathers. They stay
+    in the database: measure with and without on separate copies (`--keep`)."""
+    store = case.store()
+    try:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        store.close()
+
+
 def measure(case: Case, graph_url: str, options: argparse.Namespace) -> dict[str, float]:
     env = case.env(graph_url)
     new_post = NewPosts(case)
+    if options.analyze:
+        analyze(case)
     results = measure_store(case, options.repeats, new_post)
     results |= measure_cli(case, env, options.repeats, new_post)
     results |= measure_api(case, env, options.repeats, new_post)
@@ -546,6 +563,9 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=8.0, help="worker idle seconds")
     parser.add_argument("--keep", type=Path, default=None, help="fill here, and reuse")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server's URL")
+    parser.add_argument(
+        "--analyze", action="store_true", help="run ANALYZE first (it stays in the database)"
+    )
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
     shapes = [s for s in SHAPES if SHAPES[s] == 1 or "many" in options.shapes]
@@ -568,6 +588,8 @@ def main() -> None:
         if options.keep is None:
             shutil.rmtree(keep, ignore_errors=True)
     backend = "PostgreSQL" if options.postgres else "SQLite"
+    if options.analyze:
+        backend += " after ANALYZE"
     print(f"\n{backend}, median of {options.repeats} runs (HTTP: {options.repeats * 10})\n")
     print("\n\n".join(tables))
 
