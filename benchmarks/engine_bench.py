@@ -9,6 +9,9 @@ Lateness is the sandbox's arrival time of each publish call minus the post's pub
   serve-burst  the same burst through `serve`'s default settings (64 step threads, the
                settings' engine policy and Graph timeout): every publish call within 250 ms
                of its second, p50 under 50 ms (issue 14)
+  sandbox-floor  not the engine: 1,000 publish requests written at once on 1,000 open sockets,
+               raw; the spread of their arrival at the sandbox is what the sandbox itself
+               adds to `burst` and `serve-burst` (one event loop, on the same two cores)
   video        200 reels due within one minute, 60 s processing each, 8 threads: every
                publish within 1 s of its time (takes about 3 minutes)
   throughput   2,000 images due now, no latency: posts published per second, end to end
@@ -16,7 +19,7 @@ Lateness is the sandbox's arrival time of each publish call minus the post's pub
                the resident memory of an `igautopost worker` on that database
 
 Run: .venv/bin/python benchmarks/engine_bench.py
-       [punctuality burst serve-burst video throughput scale]
+       [punctuality burst serve-burst sandbox-floor video throughput scale]
 """
 
 from __future__ import annotations
@@ -177,6 +180,43 @@ def due_in_same_second(
         }
 
 
+def sandbox_floor(count: int = 1000, latency: float = 0.05) -> dict[str, Any]:
+    import socket
+
+    body = b"creation_id=1"
+    request = (
+        b"POST /v25.0/17841400000000000/media_publish HTTP/1.1\r\nHost: sandbox\r\n"
+        b"Authorization: Bearer bench-token-0\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    with sandbox(latency={"*": latency}) as url:
+        host, port = url.removeprefix("http://").split(":")
+        connections = [socket.create_connection((host, int(port))) for _ in range(count)]
+        time.sleep(0.5)
+        sent_at = datetime.now(UTC)
+        for connection in connections:
+            connection.sendall(request)
+        written_ms = (datetime.now(UTC) - sent_at).total_seconds() * 1000
+        for connection in connections:
+            connection.recv(65536)
+            connection.close()
+        calls = requests.get(
+            f"{url}/_sandbox/calls", params={"endpoint": "publish"}, timeout=30
+        ).json()["calls"]
+    arrivals = sorted(
+        (datetime.fromisoformat(row["wall_time"]) - sent_at).total_seconds() * 1000 for row in calls
+    )
+    return {
+        "requests": len(arrivals),
+        "written_in_ms": round(written_ms, 1),
+        "p50_ms": round(pct(arrivals, 50), 1),
+        "p90_ms": round(pct(arrivals, 90), 1),
+        "p99_ms": round(pct(arrivals, 99), 1),
+        "max_ms": round(arrivals[-1], 1),
+    }
+
+
 def video(count: int = 200, threads: int = 8) -> dict[str, Any]:
     config = {"video_processing_seconds": 60, "latency": {"*": 0.05}}
     with tempfile.TemporaryDirectory() as tmp, sandbox(**config) as url:
@@ -224,6 +264,8 @@ def main() -> None:
             result = due_in_same_second(1000, threads=128, latency=0.05)
         elif name == "serve-burst":
             result = due_in_same_second(1000, threads=64, latency=0.05, serve_defaults=True)
+        elif name == "sandbox-floor":
+            result = sandbox_floor()
         elif name == "video":
             result = video()
         elif name == "throughput":

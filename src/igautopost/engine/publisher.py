@@ -106,11 +106,7 @@ class Publisher:
         renewed while the step runs (see leases.py). A publish call prepared ahead of its
         mark is sent on it (`Launcher.launch_at`) while this thread waits."""
         with self.leases.running(post):
-            step = self._outcome(post, self.clock.now())
-            if isinstance(step, InFlight):
-                self.launcher.launch_at(step.call, step.mark)
-                step = step.finish(self.clock.now())
-            saved = self._save(post, step)
+            saved = self._save(post, self._now_or_on_mark(self._outcome(post, self.clock.now())))
         return self.store.get(post.id) if reload and saved else None
 
     def step_ahead(self, post: Post, ended: Callable[[Exception | None], None]) -> None:
@@ -137,7 +133,9 @@ class Publisher:
         self._end(post, running, partial(self._now_or_on_mark, step), ended)
 
     def _now_or_on_mark(self, step: Step) -> Outcome | None:
-        if isinstance(step, InFlight):  # a clock that does not move by itself
+        """The step's outcome; a publish call in flight is sent on its mark while this
+        thread waits, and its answer read."""
+        if isinstance(step, InFlight):
             self.launcher.launch_at(step.call, step.mark)
             return step.finish(self.clock.now())
         return step

@@ -320,6 +320,15 @@ class Steps:
         mark = max(post.publish_at, post.next_attempt_at or post.publish_at)
         if not self.p.hold_lease(post, mark):  # taken over, or past the step's deadline
             return None
+        if now >= mark and not self.p.launcher.hands_off:
+            # Simulated time, due already: sent at once, as nothing can be in flight.
+            try:
+                media_id = self.p.client.publish(
+                    post.account, post.container_id, token=token, host=host
+                )
+            except GraphError as exc:
+                return self._failed_publish(post, exc, now, token, host=host)
+            return self.published(post, media_id, now, "", token=token)
         # The call is built and its connection opened now; it leaves on the mark (a post
         # claimed ahead of its time, see `publish_ahead`) or at once (a post due already),
         # sent by the `Launcher`, and the rest of the step runs once it has left: the
