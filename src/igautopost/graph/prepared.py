@@ -10,9 +10,12 @@ answer is asked for (`SentLater`).
 from __future__ import annotations
 
 import queue
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .messages import Request, Response
@@ -100,12 +103,17 @@ class HeldConnection:
         request: Request,
         target: str,
         read_timeout: float,
+        host: str | None = None,
     ) -> None:
         self._pool = pool
         self._connection: BaseHTTPConnection | None = connection
         self._request = request
         self._target = target
         self._read_timeout = read_timeout
+        # The request's bytes, built now: at the mark, writing it is one `sendall` (urllib3's
+        # `request` took ten times as long, and a launcher writes a burst's calls in a row).
+        self._raw = _serialized(request, target, host) if host else None
+        self._raw_sent = False
         self._sent = False
         self._failure: BaseException | None = None
         self._writing = threading.Lock()  # one write, whichever thread gets there first
@@ -140,26 +148,58 @@ class HeldConnection:
                     self._write()
             if self._failure is not None:
                 raise self._failure
-            connection.timeout = self._read_timeout
-            response = connection.getresponse()
-            answer = Response(response.status, response.headers, response.data)
+            answer, reusable = self._read(connection)
         except BaseException:
             connection.close()
             _give_back(self._pool, None)
             raise
         finally:
             self._connection = None
-        _give_back(self._pool, connection)
+        if not reusable:
+            connection.close()
+        _give_back(self._pool, connection if reusable else None)
         return answer
+
+    def _read(self, connection: BaseHTTPConnection) -> tuple[Response, bool]:
+        """The answer, and whether the connection may carry another request."""
+        if not self._raw_sent:
+            connection.timeout = self._read_timeout
+            response = connection.getresponse()
+            return Response(response.status, response.headers, response.data), True
+        # Written past http.client, so read past it too: its connection object stays idle
+        # and can carry the pool's next request.
+        import http.client
+
+        from urllib3 import HTTPHeaderDict
+
+        sock = _socket_of(connection)
+        assert sock is not None
+        sock.settimeout(self._read_timeout)
+        raw = http.client.HTTPResponse(sock, method=self._request.method)
+        try:
+            raw.begin()
+            data = raw.read()
+        finally:
+            raw.close()
+        headers = HTTPHeaderDict(raw.getheaders())
+        return Response(raw.status, headers, data), not raw.will_close
 
     def _write(self) -> None:
         request, connection = self._request, self._connection
         assert connection is not None
         self._sent = True
         try:
-            connection.request(
-                request.method, self._target, body=request.body, headers=request.headers
-            )
+            if self._raw is not None:
+                if _socket_of(connection) is None:
+                    connection.connect()
+                sock = _socket_of(connection)
+                assert sock is not None
+                self._raw_sent = True
+                sock.sendall(self._raw)
+            else:
+                connection.request(
+                    request.method, self._target, body=request.body, headers=request.headers
+                )
         except BrokenPipeError:
             pass  # the server may have answered and closed already: the answer tells
         except BaseException as exc:  # reported by `answer`, in the caller's thread
@@ -181,3 +221,40 @@ def _give_back(pool: HTTPConnectionPool, connection: BaseHTTPConnection | None) 
             pass
     if connection is not None:
         connection.close()
+
+
+def _serialized(request: Request, target: str, host: str) -> bytes | None:
+    """The request as urllib3 would write it (Host, identity encoding, its user agent, the
+    length); None when a header could not be written as given (urllib3 then refuses it)."""
+    body = request.body or b""
+    names = {name.lower() for name in request.headers}
+    headers = {"Host": host}
+    if "accept-encoding" not in names:
+        headers["Accept-Encoding"] = "identity"
+    headers.update(request.headers)
+    if "user-agent" not in names:
+        headers["User-Agent"] = _user_agent()
+    if "content-length" not in names and (body or request.method in ("POST", "PUT", "PATCH")):
+        headers["Content-Length"] = str(len(body))
+    lines = [f"{request.method} {target} HTTP/1.1"]
+    for name, value in headers.items():
+        if any(bad in f"{name}{value}" for bad in ("\r", "\n", "\0")):
+            return None
+        lines.append(f"{name}: {value}")
+    try:
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return head + body
+
+
+def _socket_of(connection: BaseHTTPConnection) -> socket.socket | None:
+    """The connection's socket (urllib3's connections are http.client's, with `sock`)."""
+    sock: socket.socket | None = getattr(connection, "sock", None)
+    return sock
+
+
+@cache
+def _user_agent() -> str:
+    """urllib3's own default, so that a call written ahead looks like any other."""
+    return f"python-urllib3/{version('urllib3')}"

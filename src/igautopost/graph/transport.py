@@ -127,7 +127,9 @@ class Urllib3Transport:
                 connection.connect()
         except Exception as exc:  # the send reports real failures, after connecting again
             log.debug("could not connect ahead: %s", type(exc).__name__)
-        return HeldConnection(pool, connection, request, parsed.request_uri, read)
+        # Without a proxy the request is written as bytes built now (see `HeldConnection`).
+        host = None if isinstance(manager, urllib3.ProxyManager) else parsed.netloc
+        return HeldConnection(pool, connection, request, parsed.request_uri, read, host)
 
     def close(self) -> None:
         with self._lock:
