@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
-from enginetest import World, WorldFactory, sandbox_time
+from enginetest import World, WorldFactory, sandbox_time, wall_time
 
 from igautopost.engine.policy import EnginePolicy
 from igautopost.engine.publisher import Publisher
@@ -194,3 +194,19 @@ def test_a_post_claimed_further_ahead_is_published_on_its_mark_not_put_back(
     assert published.published_at == post.publish_at  # on the mark, never before
     [call] = world.calls("publish")
     assert sandbox_time(call.sandbox_time) == post.publish_at
+
+
+def test_over_http_calls_handed_off_leave_on_their_mark_once_each(
+    make_sql_world: WorldFactory, make_scheduler: MakeScheduler
+) -> None:
+    # Held connections written as prepared bytes, answers read by the answer threads.
+    world = make_sql_world(live=True, image_processing_seconds=0, latency={"publish": 0.2})
+    posts = schedule_due_together(world, 12)
+    make_scheduler(world.publisher, workers=2).wake()
+
+    assert world.wait_for(lambda: all(world.get(p).status is Status.PUBLISHED for p in posts), 30)
+    for post in posts:
+        world.assert_published_once(post)
+    arrivals = [wall_time(call) for call in world.calls("publish")]
+    assert len(arrivals) == 12
+    assert min(arrivals) >= posts[0].publish_at  # never early
