@@ -65,8 +65,9 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 def json_text(value: Any) -> str:
-    """Compact JSON, text as it is (emoji stay emoji)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON on one line, text as it is (emoji stay emoji). The separators keep their space:
+    `"status": "published"` reads the same as it always did to a script that greps it."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def print_json(console: Console, value: Any) -> None:

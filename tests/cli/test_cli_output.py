@@ -111,8 +111,8 @@ def test_rows_are_written_as_they_are_read(capsys):
             yield {"n": number}
 
     output.write_json_rows(rows(), lines=False)
-    assert seen_before == ["", '[{"n":0}', ',{"n":1}']
-    assert capsys.readouterr().out == ',{"n":2}]\n'
+    assert seen_before == ["", '[{"n": 0}', ',{"n": 1}']
+    assert capsys.readouterr().out == ',{"n": 2}]\n'
 
 
 class CountingStore:
