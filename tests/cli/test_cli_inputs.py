@@ -92,3 +92,24 @@ def test_validate_counts_a_stream_it_does_not_keep(cli, make_post):
     result = cli("validate", "-", input=lines)
     assert result.exit_code == 0, result.output
     assert "4 post(s) valid" in result.stdout
+
+
+def test_counting_a_large_file_keeps_no_post(tmp_path, make_post):
+    """`validate` of 3,000 posts holds about one at a time: the peak does not grow with the
+    file (held whole, the text, the parsed dicts and the posts were several MB)."""
+    import tracemalloc
+
+    path = tmp_path / "many.jsonl"
+    lines = (
+        json.dumps(make_post(caption=f"post {i} ☕ #café", client_key=f"k{i}")) for i in range(3000)
+    )
+    path.write_text("\n".join(lines))
+    sum(1 for _ in checked_posts(read_posts([str(path)]), now=NOW))  # warm the validators
+    tracemalloc.start()
+    try:
+        counted = sum(1 for _ in checked_posts(read_posts([str(path)]), now=NOW))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert counted == 3000
+    assert peak < 500_000, f"peak {peak:,} bytes"
