@@ -379,6 +379,30 @@ def test_save_step_only_while_the_owner_holds_the_lease(store: Store) -> None:
     assert not store.save_step(taken, Status.FAILED, owner="a", now=NOW, changes={}, detail="")
 
 
+def test_a_step_of_an_older_claim_cannot_save_over_a_newer_claim_by_the_same_worker(
+    store: Store,
+) -> None:
+    """A user's change takes the post from a running step; another thread of the same worker
+    claims it again; the first step's write must fail (the live races test found it)."""
+    post = due_now(store)
+    first = store.claim(post.id, owner="w", now=NOW, lease=LEASE)
+    assert first is not None
+    store.transition(post.id, Status.SCHEDULED, now=NOW, detail="edited")
+    later = NOW + timedelta(milliseconds=3)
+    second = store.claim(post.id, owner="w", now=later, lease=LEASE)
+    assert second is not None
+    stale = {"attempts": 9}
+    assert not store.save_step(
+        first, Status.PROCESSING, owner="w", now=later, changes=stale, detail="old"
+    )
+    assert not store.save_progress(first, owner="w", changes=stale)
+    assert store.get(post.id).attempts == 0
+    assert store.save_step(
+        second, Status.PROCESSING, owner="w", now=later, changes={}, detail="new"
+    )
+    assert [e.detail for e in store.events(post.id)][-2:] == ["edited", "new"]
+
+
 def test_save_step_without_a_change_of_status_or_detail_logs_nothing(store: Store) -> None:
     post = due_now(store)
     taken = store.claim(post.id, owner="a", now=NOW, lease=LEASE)

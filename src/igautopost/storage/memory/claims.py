@@ -162,7 +162,7 @@ class ClaimsMixin:
         values = utc({**changes, "status": to.value, "updated_at": now})
         with self._locked() as t:
             row = t.posts.get(post.id)
-            if row is None or row["lease_owner"] != owner:
+            if row is None or not _held(row, post, owner):
                 return False
             row.update(values, lease_owner=None, lease_until=None)
             if to is not post.status or detail:
@@ -175,7 +175,7 @@ class ClaimsMixin:
         values = utc(changes)
         with self._locked() as t:
             row = t.posts.get(post.id)
-            if row is None or row["lease_owner"] != owner:
+            if row is None or not _held(row, post, owner):
                 return False
             row.update(values)
         return True
@@ -306,3 +306,11 @@ def _rule_of(spec_json: str) -> object:
         return json.loads(spec_json).get("recurrence")
     except (ValueError, AttributeError):
         return None
+
+
+def _held(row: Row, post: Post, owner: str) -> bool:
+    """The lease is the claim's that read `post`, not only its worker's (as in SQL)."""
+    if row["lease_owner"] != owner:
+        return False
+    return post.claimed_at is None or row["claimed_at"] == post.claimed_at
+

@@ -29,8 +29,14 @@ ZERO = timedelta(0)
 # Prebuilt statements for the writes every step makes: the SET clause comes from the keys of
 # the parameters, so one statement serves every step (every step writes, and building a
 # statement is Python work on that path).
+# The lease is held by one claim, not by its worker: the worker's other threads may claim the
+# post again once a user's change took it away (same owner name), and the older step's write
+# must then fail. A post read otherwise than from a claim has no claim time to match.
+_CLAIMED_AT = sa.bindparam("b_claimed_at", type_=UTCDateTime)
 _LEASED_UPDATE = posts.update().where(
-    posts.c.id == sa.bindparam("b_id"), posts.c.lease_owner == sa.bindparam("b_owner")
+    posts.c.id == sa.bindparam("b_id"),
+    posts.c.lease_owner == sa.bindparam("b_owner"),
+    sa.or_(_CLAIMED_AT.is_(None), posts.c.claimed_at == _CLAIMED_AT),
 )
 _EVENT_INSERT = events.insert()
 
@@ -319,7 +325,7 @@ class ClaimsMixin:
         if "child_container_ids" in values and isinstance(values["child_container_ids"], list):
             values["child_container_ids"] = json.dumps(values["child_container_ids"])
         with self._write() as conn:
-            result = conn.execute(_LEASED_UPDATE, {**values, "b_id": post.id, "b_owner": owner})
+            result = conn.execute(_LEASED_UPDATE, {**values, **_held_by(post, owner)})
             if result.rowcount != 1:
                 return False
             if to is not post.status or detail:
@@ -343,7 +349,7 @@ class ClaimsMixin:
         if isinstance(values.get("child_container_ids"), list):
             values["child_container_ids"] = json.dumps(values["child_container_ids"])
         with self._write() as conn:
-            result = conn.execute(_LEASED_UPDATE, {**values, "b_id": post.id, "b_owner": owner})
+            result = conn.execute(_LEASED_UPDATE, {**values, **_held_by(post, owner)})
         return result.rowcount == 1
 
     def renew_leases(self, post_ids: Sequence[int], *, owner: str, until: datetime) -> int:
@@ -519,6 +525,10 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _held_by(post: Post, owner: str) -> dict[str, Any]:
+    return {"b_id": post.id, "b_owner": owner, "b_claimed_at": post.claimed_at}
 
 
 _QUOTA_LOCKS = 0x1A0  # the advisory lock namespace of quota reservations (PostgreSQL)
