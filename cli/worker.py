@@ -139,7 +139,7 @@ def _schedule_demo(state: State) -> None:
 def run_celery_worker(state: State, threads: int, beat: bool, verbose: bool) -> None:
     """`worker --scheduler celery`: a Celery worker (thread pool) and, with `beat`, the
     sweeper. Celery handles SIGTERM (finish running steps, then exit) and Ctrl-C."""
-    from igautopost.scheduler.celery import run_worker
+    from igautopost import services
 
     _plain_logging(verbose)
     settings = state.settings
@@ -149,7 +149,9 @@ def run_celery_worker(state: State, threads: int, beat: bool, verbose: bool) -> 
             f"celery worker on {settings.celery_queue!r} with {threads} threads"
             + (", and the sweeper" if beat else "")
         )
-        run_worker(settings, threads=threads, beat=beat, loglevel="DEBUG" if verbose else "INFO")
+        services.run_celery_worker(
+            settings, threads=threads, beat=beat, loglevel="DEBUG" if verbose else "INFO"
+        )
 
 
 def _plain_logging(verbose: bool) -> None:

@@ -164,3 +164,33 @@ __all__ = [
     "token_cipher",
     "users",
 ]
+
+
+MAX_POOL = 20  # database connections per Celery worker process, whatever its threads
+
+
+def celery_publisher(settings: Settings, threads: int) -> Publisher:
+    """A Celery worker's Publisher: a database pool as large as its step threads (a thread
+    waiting for a pooled connection was most of a step's time in a burst), and kept open:
+    with a pool of half that size, connections beyond it were opened and closed again all
+    through a burst, and PostgreSQL forked a backend for each. At most `MAX_POOL` + 2
+    connections however many threads: most of a burst's threads wait for their publish
+    time holding none, and PostgreSQL's max_connections (100 by default) is shared."""
+    store = pooled_store(settings, pool_size=max(2, min(threads, MAX_POOL)), max_overflow=2)
+    return publisher(settings, store)
+
+
+def run_celery_worker(
+    settings: Settings, *, threads: int = 32, beat: bool = False, loglevel: str = "INFO"
+) -> None:
+    """A Celery worker in this process until it is stopped, with the sweeper when `beat`
+    (`igautopost worker --scheduler celery [--beat]`). Needs the `celery` extra."""
+    from .scheduler.celery import run_worker
+
+    run_worker(
+        settings,
+        publisher=lambda: celery_publisher(settings, threads),
+        sweeper_store=(lambda: pooled_store(settings, pool_size=2)) if beat else None,
+        threads=threads,
+        loglevel=loglevel,
+    )

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from igautopost import services
 from igautopost.config import Settings
 from igautopost.crypto import TokenCipher
 from igautopost.engine.launcher import GRACE
 from igautopost.engine.leases import engine_policy
 from igautopost.errors import ConfigurationError
-from igautopost.scheduler.celery import build_publisher, run_worker
 
 
 def test_the_lease_and_the_publish_ahead_come_from_the_settings(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_the_lease_and_the_publish_ahead_come_from_the_settings(tmp_path: Path) 
         step_seconds=400,
         publish_ahead_seconds=1.5,
     )
-    publisher = build_publisher(settings, threads=8)
+    publisher = services.celery_publisher(settings, threads=8)
     try:
         assert publisher.policy.lease == timedelta(seconds=20)
         assert publisher.policy.step_limit == timedelta(seconds=400)
@@ -92,4 +92,4 @@ def test_a_celery_worker_refuses_such_leases_before_taking_tasks(tmp_path: Path)
         lease_seconds=1,
     )
     with pytest.raises(ConfigurationError, match="IGAUTOPOST_LEASE_SECONDS=1"):
-        run_worker(settings, threads=2)
+        services.run_celery_worker(settings, threads=2)

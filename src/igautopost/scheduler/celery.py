@@ -29,12 +29,12 @@ from datetime import datetime, timedelta
 
 from celery import Celery
 
-from .. import services
 from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..engine.leases import engine_policy
 from ..engine.publisher import Publisher
 from ..errors import ConfigurationError
+from ..storage.protocols import Store
 from .base import SchedulerHealth
 from .step_runner import Item, PerProcess, StepRunner, chunks, decode, encode
 from .sweeper import Sweeper, lock_for
@@ -158,25 +158,11 @@ class CeleryWaker:
         return None
 
 
-MAX_POOL = 20  # database connections per worker process, whatever its threads
-
-
-def build_publisher(settings: Settings, threads: int) -> Publisher:
-    """The worker's Publisher: a database pool as large as its step threads (a thread
-    waiting for a pooled connection was most of a step's time in a burst), and kept
-    open: with a pool of half that size, connections beyond it were opened and closed again
-    all through a burst, and PostgreSQL forked a backend for each. At most `MAX_POOL` + 2
-    connections however many threads: most of a burst's threads wait for their publish
-    time holding none, and PostgreSQL's max_connections (100 by default) is shared."""
-    store = services.pooled_store(
-        settings, pool_size=max(2, min(threads, MAX_POOL)), max_overflow=2
-    )
-    return services.publisher(settings, store)
-
-
-def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) -> threading.Thread:
-    """The sweeper, in a thread of this process; it sweeps while it holds the sweeper lock."""
-    store = services.pooled_store(settings, pool_size=2)
+def start_sweeper(
+    app: Celery, store: Store, settings: Settings, stopping: threading.Event
+) -> threading.Thread:
+    """The sweeper, in a thread of this process, on `store` (closed when it stops); it
+    sweeps while it holds the sweeper lock."""
     clock = SystemClock()
     sweeper = Sweeper(
         store,
@@ -198,19 +184,28 @@ def start_sweeper(app: Celery, settings: Settings, stopping: threading.Event) ->
 
 
 def run_worker(
-    settings: Settings, *, threads: int = 32, beat: bool = False, loglevel: str = "INFO"
+    settings: Settings,
+    *,
+    publisher: Callable[[], Publisher],
+    sweeper_store: Callable[[], Store] | None = None,
+    threads: int = 32,
+    loglevel: str = "INFO",
 ) -> None:
-    """Run a Celery worker in this process until it is stopped (SIGTERM: a warm shutdown);
-    with `beat`, the sweeper too."""
+    """Run a Celery worker in this process until it is stopped (SIGTERM: a warm shutdown):
+    `publisher` makes its engine (once, in the process that runs the tasks); with
+    `sweeper_store`, the sweeper runs too, on that store. `igautopost.services` wires both
+    from the settings (`run_celery_worker`)."""
 
     def runner() -> StepRunner:
-        publisher = build_publisher(settings, threads)
-        return StepRunner(publisher, threads, resend=TaskSender(app, publisher.clock))
+        engine = publisher()
+        return StepRunner(engine, threads, resend=TaskSender(app, engine.clock))
 
     engine_policy(settings)  # refuse leases that cannot hold a step before taking tasks
     app = create_app(settings, runner=runner)
     stopping = threading.Event()
-    sweeper = start_sweeper(app, settings, stopping) if beat else None
+    sweeper = None
+    if sweeper_store is not None:
+        sweeper = start_sweeper(app, sweeper_store(), settings, stopping)
     try:
         app.worker_main(worker_argv(settings, threads, loglevel))
     finally:
