@@ -483,23 +483,32 @@ def worker_rss(env: dict[str, str], idle: float, runs: int) -> dict[str, float]:
     """Resident memory (MB) of `igautopost worker` after `idle` seconds with nothing due."""
     rss, peak = [], []
     for _ in range(runs):
-        proc = subprocess.Popen(
-            [str(BIN / "igautopost"), "worker"], env=env, stderr=subprocess.DEVNULL
-        )
+        status = idle_worker_status(env, idle)
+        if status is None:  # reported; the figure shows as failed
+            return dict.fromkeys(WORKER_ROWS, float("nan"))
+        rss.append(status["VmRSS"] / 1024)
+        peak.append(status["VmHWM"] / 1024)
+    return dict(zip(WORKER_ROWS, (statistics.median(rss), statistics.median(peak)), strict=True))
+
+
+WORKER_ROWS = ("`igautopost worker` idle: RSS (MB)", "`igautopost worker` idle: peak RSS (MB)")
+
+
+def idle_worker_status(env: dict[str, str], idle: float) -> dict[str, int] | None:
+    """/proc/PID/status of a worker after `idle` seconds; None if it stopped meanwhile."""
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen([str(BIN / "igautopost"), "worker"], env=env, stderr=errors)
         try:
             time.sleep(idle)
-            if proc.poll() is not None:
-                raise SystemExit(f"worker exited with {proc.returncode}")
-            status = dict(_status_lines(Path(f"/proc/{proc.pid}/status").read_text()))
+            if proc.poll() is None:
+                return dict(_status_lines(Path(f"/proc/{proc.pid}/status").read_text()))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        rss.append(status["VmRSS"] / 1024)
-        peak.append(status["VmHWM"] / 1024)
-    return {
-        "`igautopost worker` idle: RSS (MB)": statistics.median(rss),
-        "`igautopost worker` idle: peak RSS (MB)": statistics.median(peak),
-    }
+        errors.seek(0)
+        text = errors.read().decode(errors="replace")
+    print(f"  worker exited with {proc.returncode}: {text[-2000:]}", file=sys.stderr)
+    return None
 
 
 def _status_lines(text: str) -> Iterator[tuple[str, int]]:
@@ -582,7 +591,7 @@ def main() -> None:
                     print(f"{shape}, {size:,} posts (load {load()})", flush=True)
                     case = prepared(keep, shape, size, options.postgres)
                     results[size] = measure(case, sandbox.url, options)
-                    print(f"  measured (load {load()})", flush=True)
+                    print(f"  measured (load {load()}): {json.dumps(results[size])}", flush=True)
                 tables.append(table(shape, sizes, results))
     finally:
         if options.keep is None:
