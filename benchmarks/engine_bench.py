@@ -6,9 +6,10 @@ Lateness is the sandbox's arrival time of each publish call minus the post's pub
 
   punctuality  100 images due in the same second, 50 ms per Graph call: p50 <= 60 ms, p99 <= 250 ms
   burst        1,000 images due in the same second, 50 ms per call: all published within 3 s
-  serve-burst  the same burst through `serve`'s default settings (64 step threads, the
-               settings' engine policy and Graph timeout): every publish call within 250 ms
-               of its second, p50 under 50 ms (issue 14)
+  serve-burst  `burst` with `serve`'s default settings (64 step threads, the settings'
+               engine policy and Graph timeout): every publish call within 250 ms of its
+               second, p50 under 50 ms (issue 14)
+  serve-punctuality  `punctuality` with `serve`'s default settings
   sandbox-floor  not the engine: 1,000 publish requests written at once on 1,000 open sockets,
                raw; the spread of their arrival at the sandbox is what the sandbox itself
                adds to `burst` and `serve-burst` (one event loop, on the same two cores)
@@ -19,12 +20,14 @@ Lateness is the sandbox's arrival time of each publish call minus the post's pub
                the resident memory of an `igautopost worker` on that database
 
 Run: .venv/bin/python benchmarks/engine_bench.py
-       [punctuality burst serve-burst sandbox-floor video throughput scale]
+       [punctuality burst serve-punctuality serve-burst sandbox-floor video
+        throughput scale]
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -156,10 +159,52 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
+class Launches(logging.Handler):
+    """What the engine's launcher says it did (its debug lines): when the calls of a mark
+    left the engine, and how many were prepared only after their mark."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.batches: list[tuple[int, float]] = []  # (calls, ms after the mark of the last)
+        self.prepared_late: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args
+        if not isinstance(args, tuple):
+            return
+        if record.msg.startswith("launched"):
+            self.batches.append((int(args[1]), float(args[2])))
+        elif record.msg.startswith("a publish call prepared"):
+            self.prepared_late.append(float(args[0]))
+
+    @contextmanager
+    def listening(self) -> Iterator[Launches]:
+        logger = logging.getLogger("igautopost.engine.launcher")
+        logger.addHandler(self)
+        logger.setLevel(logging.DEBUG)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+
+    def summary(self) -> dict[str, Any]:
+        biggest = max(self.batches, default=(0, 0.0))
+        return {
+            "engine_calls_written_together": biggest[0],
+            "engine_last_written_ms": round(biggest[1], 1),
+            "engine_prepared_after_mark": len(self.prepared_late),
+        }
+
+
 def due_in_same_second(
     count: int, threads: int, latency: float, *, serve_defaults: bool = False
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, sandbox(latency={"*": latency}) as url:
+    launches = Launches()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        sandbox(latency={"*": latency}) as url,
+        launches.listening(),
+    ):
         store = new_store(Path(tmp))
         now = datetime.now(UTC)
         publish_at = (now + timedelta(seconds=25)).replace(microsecond=0)
@@ -177,6 +222,7 @@ def due_in_same_second(
             "p99_ms": round(pct(lateness, 99), 1),
             "max_ms": round(lateness[-1], 1),
             "all_published_after_s": round((done - publish_at).total_seconds(), 3),
+            **launches.summary(),
         }
 
 
@@ -262,6 +308,8 @@ def main() -> None:
             result = due_in_same_second(100, threads=128, latency=0.05)
         elif name == "burst":
             result = due_in_same_second(1000, threads=128, latency=0.05)
+        elif name == "serve-punctuality":
+            result = due_in_same_second(100, threads=64, latency=0.05, serve_defaults=True)
         elif name == "serve-burst":
             result = due_in_same_second(1000, threads=64, latency=0.05, serve_defaults=True)
         elif name == "sandbox-floor":

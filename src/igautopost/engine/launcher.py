@@ -88,7 +88,9 @@ class Launcher:
             self.clock.sleep_until(mark)
             then(None)
             return
-        if mark <= self.clock.now():  # prepared late: it leaves now, from this thread
+        now = self.clock.now()
+        if mark <= now:  # prepared late: it leaves now, from this thread
+            log.debug("a publish call prepared %.1f ms after its mark", _ms(now - mark))
             self.readers.submit(then, self.clock.now() if _launch(call) else None)
             return
         self._push(_Launch(mark, next(self._numbers), call, then=then))
@@ -135,8 +137,12 @@ class Launcher:
                     launch.left.set()
                 else:
                     self.readers.submit(launch.then, left_at if was_sent else None)
-            if len(due) > 1:
-                log.debug("launched %s of %s publish calls due at once", sum(sent), len(due))
+            log.debug(
+                "launched %s of %s publish calls due at once, the last %.1f ms after the mark",
+                sum(sent),
+                len(due),
+                _ms(left_at - due[0].mark),
+            )
 
     def _take_due(self) -> list[_Launch] | None:
         """Wait until the first mark; take every call due then (the lock is held). None
@@ -155,6 +161,10 @@ class Launcher:
             while self._due and self._due[0].mark <= now:
                 due.append(heapq.heappop(self._due))
             return due
+
+
+def _ms(delta: timedelta) -> float:
+    return delta.total_seconds() * 1000
 
 
 def _launch(call: Prepared) -> bool:
