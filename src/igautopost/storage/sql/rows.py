@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ...models import MediaType, Post, PostError, PostSpec, Status
+from ..construct import constructed
 
 UNREADABLE = "the stored post cannot be read back ({}): cancel it and schedule it again"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -29,48 +30,60 @@ def read_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> tuple[Pos
     """The row as a `Post`, and why it cannot be read as stored (None when it can).
 
     `spec`, when the caller has it (it just wrote the row), saves parsing it again."""
+    # A plain dict: a `RowMapping`'s lookups, and its misses (a list's rows have no
+    # `publish_marked`), cost more than the rest of reading a row.
+    columns = row if type(row) is dict else dict(row)
+    get = columns.get
     problem = None
     if spec is None:
-        parsed = _parse_spec(row["spec_json"])
+        parsed = _parse_spec(columns["spec_json"])
         spec, problem = (parsed, None) if isinstance(parsed, PostSpec) else (_salvage(row), parsed)
-    status = _status(row["status"])
+    status = _status(columns["status"])
     if status is None:
-        problem = problem or f"unknown status {str(row['status'])[:20]!r}"
-    children, children_problem = _children(row.get("child_container_ids"))
+        problem = problem or f"unknown status {str(columns['status'])[:20]!r}"
+    children, children_problem = _children(get("child_container_ids"))
     problem = problem or children_problem
-    error = _error(row)
+    error = _error(columns)
     if problem is not None and (status is None or status.is_active):
         status = Status.FAILED
         error = PostError(message=UNREADABLE.format(problem))
     assert status is not None
-    # Rows come from our own writes, valid already: every claim reads one, so skip validation.
-    post = Post.model_construct(
-        id=row["id"],
+    # Rows come from our own writes, valid already: every claim and list reads them, so
+    # build the post without validation.
+    values = {name: get(name) for name in _POST_COLUMNS}
+    values.update(
         spec=spec,
         status=status,
-        owner_id=row["owner_id"],
-        has_token=row.get("token_ciphertext") is not None,
-        next_attempt_at=row["next_attempt_at"],
-        attempts=row["attempts"],
-        container_id=row.get("container_id"),
-        containers_created=row.get("containers_created") or 0,
-        container_created_at=row.get("container_created_at"),
-        publish_attempted_at=row.get("publish_attempted_at"),
-        published_at=row.get("published_at"),
-        lease_until=row.get("lease_until"),
-        claimed_at=row.get("claimed_at"),
-        publish_marked=bool(row.get("publish_marked")),  # only a claim's rows say so
-        token_ciphertext=row.get("token_ciphertext"),
-        comment_id=row.get("comment_id"),
-        comment_attempted_at=row.get("comment_attempted_at"),
+        has_token=values["token_ciphertext"] is not None,
+        containers_created=values["containers_created"] or 0,
+        publish_marked=bool(get("publish_marked")),  # only a claim's rows say so
         child_container_ids=children,
-        media_id=row.get("media_id"),
-        permalink=row.get("permalink"),
         error=error,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
     )
-    return post, problem
+    return constructed(Post, values), problem
+
+
+# The columns a `Post` takes as they are stored.
+_POST_COLUMNS = (
+    "id",
+    "owner_id",
+    "next_attempt_at",
+    "attempts",
+    "container_id",
+    "containers_created",
+    "container_created_at",
+    "publish_attempted_at",
+    "published_at",
+    "lease_until",
+    "claimed_at",
+    "token_ciphertext",
+    "comment_id",
+    "comment_attempted_at",
+    "media_id",
+    "permalink",
+    "created_at",
+    "updated_at",
+)
 
 
 def to_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> Post:
@@ -81,7 +94,8 @@ def to_post(row: Mapping[Any, Any], spec: PostSpec | None = None) -> Post:
 @lru_cache(maxsize=4096)
 def _parse_spec(text: str) -> PostSpec | str:
     """The spec, or what is wrong with its JSON. Specs are frozen and change rarely: the
-    scheduler re-reads the same ones at every step."""
+    scheduler re-reads the same ones at every step. Validated, unlike the rest of the row:
+    pydantic-core validates a spec faster than Python code can rebuild it unvalidated."""
     try:
         return PostSpec.model_validate_json(text)
     except ValidationError as exc:
@@ -158,6 +172,8 @@ def _status(value: Any) -> Status | None:
 
 
 def _children(value: str | None) -> tuple[list[str], str | None]:
+    if value is None or value == "[]":  # most posts: no carousel, or not prepared yet
+        return [], None
     try:
         children = json.loads(value or "[]")
     except ValueError:
@@ -167,7 +183,7 @@ def _children(value: str | None) -> tuple[list[str], str | None]:
     return [str(child) for child in children], None
 
 
-def _error(row: Mapping[Any, Any]) -> PostError | None:
+def _error(row: dict[str, Any]) -> PostError | None:
     if not row.get("error_message"):
         return None
     return PostError(

@@ -285,7 +285,7 @@ class SqlStore(ClaimsMixin):
         if query.offset:
             statement = statement.offset(query.offset)
         with self.engine.connect() as conn:
-            return [self._to_post(row._mapping) for row in conn.execute(statement)]
+            return [self._to_post(row._asdict()) for row in conn.execute(statement)]
 
     def similar_posts(
         self, account: str, fingerprints: Iterable[str], start: datetime, end: datetime
@@ -387,7 +387,7 @@ class SqlStore(ClaimsMixin):
         reason (see `rows`), and left out: one bad row must not stop its batch."""
         taken = []
         for row in rows:
-            post, problem = read_post(row._mapping)
+            post, problem = read_post(row._asdict())
             if problem is None:
                 taken.append(post)
             else:
