@@ -20,6 +20,8 @@ import typer
 from .base import err, fail
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from igautopost import Event, Post, PostQuery, ScheduleResult
 
     from .state import State
@@ -28,9 +30,17 @@ PAGE_SIZE = 1000  # posts read at a time: a list costs one page of memory, howev
 
 
 class PostsBackend(Protocol):
-    """What the post commands do to posts. `now` is the moment a schedule is checked at."""
+    """What the post commands do to posts. `now` is the moment a schedule is checked at;
+    `zone` the one a post without `timezone` takes, its naive times read in it."""
 
-    def schedule(self, items: Iterable[Any], *, now: datetime) -> ScheduleResult: ...
+    def schedule(
+        self,
+        items: Iterable[Any],
+        *,
+        now: datetime,
+        zone: ZoneInfo,
+        allow_missing_account: bool = False,
+    ) -> ScheduleResult: ...
 
     def stream(self, query: PostQuery) -> Iterator[Post]:
         """The posts `query` finds, by publish time, read a page at a time as they are
@@ -55,10 +65,23 @@ class LocalPosts:
     def __init__(self, state: State) -> None:
         self._state = state
 
-    def schedule(self, items: Iterable[Any], *, now: datetime) -> ScheduleResult:
-        import igautopost
+    def schedule(
+        self,
+        items: Iterable[Any],
+        *,
+        now: datetime,
+        zone: ZoneInfo,
+        allow_missing_account: bool = False,
+    ) -> ScheduleResult:
+        from igautopost.bulk import schedule_stream  # a file's posts are never all held
 
-        return igautopost.schedule(self._state.store, items, now=now)
+        return schedule_stream(
+            self._state.store,
+            items,
+            now=now,
+            zone=zone,
+            allow_missing_account=allow_missing_account,
+        )
 
     def stream(self, query: PostQuery) -> Iterator[Post]:
         """Keyset pages of the store: each page starts after the last post of the one

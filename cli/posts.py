@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -36,6 +37,7 @@ from .output import (
     write_json_rows,
 )
 from .state import State, state_of
+from .timeinput import NaiveTimes, is_naive
 
 if TYPE_CHECKING:
     from igautopost import Post, Publisher
@@ -45,34 +47,60 @@ FilesArgument = Annotated[
 ]
 
 
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="List each post already stored, by id.")
+]
+AllowMissingAccountOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-missing-account",
+        help="Accept posts with no token whose account is not stored yet "
+        "(add it with `igautopost account add` before they are due).",
+    ),
+]
+
+
 def schedule(
     ctx: typer.Context,
     files: FilesArgument,
     as_json: JsonOption = False,
     as_jsonl: JsonLinesOption = False,
+    verbose: VerboseOption = False,
+    allow_missing_account: AllowMissingAccountOption = False,
     server_url: ServerOption = None,
     api_token: ApiTokenOption = None,
 ) -> None:
-    """Validate posts and store them as scheduled: all of them, or none if any is invalid."""
+    """Validate posts and store them as scheduled: all of them, or none if any is invalid.
+    A time without an offset is read in the post's `timezone`, else in IGAUTOPOST_TIMEZONE
+    (else $TZ, else the system's zone)."""
     from .backends import posts_backend
-    from .inputs import read_posts
+    from .inputs import Places, located, read_posts
     from .remote import ScheduleInterrupted
 
     state = state_of(ctx)
     as_rows = json_rows_wanted(as_json, as_jsonl)
-    with reported(), posts_backend(state, server_url, api_token) as posts, progress() as counted:
+    places, naive = Places(), NaiveTimes()
+    with (
+        reported(),
+        _zone_said(state, naive),
+        located(places),
+        posts_backend(state, server_url, api_token) as posts,
+        progress() as counted,
+    ):
+        items = counted(naive.watched(read_posts(files, places)))
         try:
-            result = posts.schedule(counted(read_posts(files)), now=state.now())
+            result = posts.schedule(
+                items,
+                now=state.now(),
+                zone=state.zone,
+                allow_missing_account=allow_missing_account,
+            )
         except ScheduleInterrupted as exc:  # only a server stops midway
             err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise exc.cause from None
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    for post in result.existing:
-        err.print(
-            f"already stored: post {post.id} has client key {escape(repr(post.spec.client_key))}",
-            highlight=False,
-        )
+    _say_existing(result.existing, verbose)
     if as_rows:
         write_json_rows((post_json(p) for p in result.created), lines=as_jsonl)
         return
@@ -86,14 +114,39 @@ def schedule(
     out.print(posts_table(shown, state.zone, title=title))
 
 
+def _say_existing(existing: list[Post], verbose: bool) -> None:
+    """One line for the posts stored already (a file run again), each of them with --verbose."""
+    if not existing:
+        return
+    more = "" if verbose else "; --verbose lists them"
+    err.print(f"{len(existing)} already stored (same client_key){more}", highlight=False)
+    if verbose:
+        for post in existing:
+            key = escape(repr(post.spec.client_key))
+            err.print(f"already stored: post {post.id} has client key {key}", highlight=False)
+
+
+@contextmanager
+def _zone_said(state: State, naive: NaiveTimes) -> Iterator[None]:
+    """Says on stderr which zone naive times were read in, once, if the input had one."""
+    try:
+        yield
+    finally:
+        if naive.seen:
+            err.print(state.zone_notice(), highlight=False, soft_wrap=True)
+
+
 def validate(ctx: typer.Context, files: FilesArgument) -> None:
     """Check posts against Instagram's rules without storing anything."""
     from igautopost.posts import checked_posts
 
-    from .inputs import read_posts
+    from .inputs import Places, located, read_posts
 
-    with reported(), progress("validating") as counted:
-        posts = checked_posts(counted(read_posts(files)), now=state_of(ctx).now())
+    state = state_of(ctx)
+    places, naive = Places(), NaiveTimes()
+    with reported(), _zone_said(state, naive), located(places), progress("validating") as counted:
+        items = counted(naive.watched(read_posts(files, places)))
+        posts = checked_posts(items, now=state.now(), zone=state.zone)
         valid = sum(1 for _ in posts)  # counted, not kept
     out.print(f"[green]ok:[/] {valid} post(s) valid")
 
@@ -194,8 +247,11 @@ def reschedule(
     from .backends import posts_backend
 
     state = state_of(ctx)
-    publish_at = time_option(at, "--at", state.zone)
+    with reported():
+        publish_at = time_option(at, "--at", state.zone)
     assert publish_at is not None
+    if is_naive(at):
+        err.print(state.zone_notice(), highlight=False, soft_wrap=True)
     with reported(), posts_backend(state, server_url, api_token) as posts:
         post = posts.reschedule(post_id, publish_at)
     print_one(
@@ -267,7 +323,7 @@ def _publish_target(state: State, target: str) -> int:
     item = {**items[0], "publish_at": moment.isoformat(), "prepare_ahead": 0}
     for alias in ("date_pub",):
         item.pop(alias, None)
-    result = igautopost.schedule(state.store, [item], now=moment)
+    result = igautopost.schedule(state.store, [item], now=moment, zone=state.zone)
     if result.created:
         return result.created[0].id
     known = result.existing[0]  # its client key is stored already: publish that post

@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -106,12 +107,22 @@ class HttpPosts:
 
     # -- the operations the commands need ------------------------------------------------
 
-    def schedule(self, items: Iterable[Any], *, now: datetime) -> ScheduleResult:
+    def schedule(
+        self,
+        items: Iterable[Any],
+        *,
+        now: datetime,
+        zone: ZoneInfo,
+        allow_missing_account: bool = False,
+    ) -> ScheduleResult:
         """Check every post here first (all of them, or the server sees none), then send them
         one by one: the API takes one post per request. A refusal midway raises
-        `ScheduleInterrupted`, which names the posts already stored."""
-        items = builtins.list(items)  # read twice: checked, then sent as written
-        parse_posts(items, now=now)
+        `ScheduleInterrupted`, which names the posts already stored. A post without
+        `timezone` is sent with `zone`, so that the server reads its naive times as here.
+        The server refuses a post whose account it does not store, whatever
+        `allow_missing_account` says: its account cannot be added later there."""
+        items = [_with_zone(item, zone) for item in items]  # read twice: checked, then sent
+        parse_posts(items, now=now, zone=zone)
         created: list[Post] = []
         existing: list[Post] = []
         for index, item in enumerate(items):
@@ -210,6 +221,12 @@ class HttpPosts:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _with_zone(item: Any, zone: ZoneInfo) -> Any:
+    if isinstance(item, dict) and item.get("timezone") is None:
+        return {**item, "timezone": zone.key}
+    return item
 
 
 def _next_after_id(answer: requests.Response) -> str | None:

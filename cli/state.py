@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from .timeinput import local_zone
-
 if TYPE_CHECKING:
     from igautopost import Settings, SqlStore
 
@@ -36,7 +34,16 @@ class State:
 
     @cached_property
     def zone(self) -> ZoneInfo:
-        return local_zone(self.settings.timezone)
+        """The zone naive times are read in (igautopost.zones: the one rule everywhere)."""
+        from igautopost.zones import default_zone
+
+        return default_zone(self.settings.timezone)
+
+    def zone_notice(self) -> str:
+        """The line that says which zone naive times were read in, and why that one."""
+        from .timeinput import zone_notice
+
+        return zone_notice(self.zone, self.settings.timezone)
 
     def now(self) -> datetime:
         from igautopost import SystemClock

@@ -1,20 +1,26 @@
 """Operations on posts that the CLI, the HTTP API and library users share.
 
-Each takes the store and the current time explicitly; none reads a clock or the environment.
+Each takes the store and the current time explicitly; none reads a clock. The zone times
+without an offset are read in is an argument too; only when it is not given is the
+environment's (`igautopost.zones.default_zone`) used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from .engine.policy import LeadTimes
 from .errors import InvalidPost, InvalidTransition, PostChanged, Problem
 from .models import Post, PostSpec, Status
 from .storage.protocols import Store
 from .validation import check_post, check_publish_at, parse_post
+
+if TYPE_CHECKING:
+    from .bulk import StoredPosts
+from .zones import default_zone
 
 DUPLICATE_WINDOW = timedelta(hours=1)
 LOOKUP_BATCH = 1000  # posts whose near duplicates one query looks up
@@ -28,20 +34,28 @@ class ScheduleResult:
     """What `schedule` did: posts stored now, posts already stored under the same client key,
     and warnings (e.g. a likely duplicate of a scheduled post)."""
 
-    created: list[Post] = field(default_factory=list)
+    # A bulk schedule (`bulk.schedule_stream`) reads its created posts back when wanted.
+    created: list[Post] | StoredPosts = field(default_factory=list)
     existing: list[Post] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
-def parse_posts(items: Iterable[Any], *, now: datetime) -> list[PostSpec]:
-    """Parse and check every item; raise one `InvalidPost` naming every problem of every item."""
-    return list(checked_posts(items, now=now))
+def parse_posts(
+    items: Iterable[Any], *, now: datetime, zone: tzinfo | None = None
+) -> list[PostSpec]:
+    """Parse and check every item; raise one `InvalidPost` naming every problem of every item.
+    A post without `timezone` takes `zone` (default: `default_zone()`), and its times
+    without an offset are read in it."""
+    return list(checked_posts(items, now=now, zone=zone))
 
 
-def checked_posts(items: Iterable[Any], *, now: datetime) -> Iterator[PostSpec]:
+def checked_posts(
+    items: Iterable[Any], *, now: datetime, zone: tzinfo | None = None
+) -> Iterator[PostSpec]:
     """`parse_posts` one item at a time: each valid post as it is read (until the first
     problem: then none will be stored), and at the end one `InvalidPost` naming every
     problem of every item. The items may come from a stream; none is kept once parsed."""
+    reader_zone = zone if zone is not None else default_zone()
     problems: list[Problem] = []
     for index, item in enumerate(items):
         if isinstance(item, PostSpec):
@@ -51,7 +65,7 @@ def checked_posts(items: Iterable[Any], *, now: datetime) -> Iterator[PostSpec]:
                 yield item
             continue
         try:
-            spec = parse_post(item, now=now, index=index)
+            spec = parse_post(item, now=now, index=index, zone=reader_zone)
         except InvalidPost as exc:
             problems.extend(exc.problems)
             continue
@@ -61,6 +75,29 @@ def checked_posts(items: Iterable[Any], *, now: datetime) -> Iterator[PostSpec]:
         raise InvalidPost(problems)
 
 
+NO_ACCOUNT = (
+    "is missing and account {account} is not stored: a post is published with its own "
+    "token or its stored account's; add the account first (or allow a missing account "
+    "explicitly, to add it before the post is due)"
+)
+
+
+def missing_accounts(store: Store, specs: list[PostSpec], owner_id: int | None) -> list[Problem]:
+    """A problem for each post that has no token and whose account is not stored: it could
+    only fail at its publish time. Each account is looked up once; one that another post of
+    the batch brings a token for will be stored with it (`attach_tokens`)."""
+    known = {spec.account: True for spec in specs if spec.token_value() is not None}
+    problems: list[Problem] = []
+    for index, spec in enumerate(specs):
+        if spec.token_value() is not None:
+            continue
+        if spec.account not in known:
+            known[spec.account] = store.accounts.find(owner_id, spec.account) is not None
+        if not known[spec.account]:
+            problems.append(Problem("access_token", NO_ACCOUNT.format(account=spec.account), index))
+    return problems
+
+
 def schedule(
     store: Store,
     items: Iterable[Any],
@@ -68,14 +105,21 @@ def schedule(
     now: datetime,
     owner_id: int | None = None,
     leads: LeadTimes = DEFAULT_LEADS,
+    zone: tzinfo | None = None,
+    allow_missing_account: bool = False,
 ) -> ScheduleResult:
     """Validate every post, then store all of them or none.
 
+    A post without `timezone` takes `zone` (default: `default_zone()`). A post with no
+    token whose account is not stored is refused (`InvalidPost` on ``access_token``)
+    unless `allow_missing_account`: the account must then be added before the post is due.
     A post whose client key is already stored for its account is not stored again: it comes
     back in `existing`. A post that looks like one already scheduled (same account, media and
     caption within an hour) is stored with a warning, since double posting gets accounts flagged.
     """
-    specs = parse_posts(items, now=now)
+    specs = parse_posts(items, now=now, zone=zone)
+    if not allow_missing_account and (missing := missing_accounts(store, specs, owner_id)):
+        raise InvalidPost(missing)
     fresh, existing = _split_known(store, specs, owner_id)
     warnings = _duplicate_warnings(store, fresh)
     ciphertexts = attach_tokens(store, fresh, owner_id, now)

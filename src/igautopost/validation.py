@@ -66,13 +66,44 @@ def parse_post(
     if unreadable:
         raise InvalidPost([Problem(p.field, p.message, index) for p in unreadable])
     try:
-        spec = PostSpec.model_validate(data, context={"zone": zone} if zone else None)
+        spec = _spec_of(data, zone)
     except ValidationError as exc:
-        raise InvalidPost([_problem(err, index) for err in exc.errors()]) from None
+        raise InvalidPost(_all_problems(data, exc, now=now, zone=zone, index=index)) from None
     problems = _rules_broken(spec, now=now)  # its text was checked above, as data
     if problems:
         raise InvalidPost([Problem(p.field, p.message, index) for p in problems])
     return spec
+
+
+def _spec_of(data: dict[str, Any], zone: tzinfo | None) -> PostSpec:
+    return PostSpec.model_validate(data, context={"zone": zone} if zone else None)
+
+
+def _all_problems(
+    data: dict[str, Any],
+    error: ValidationError,
+    *,
+    now: datetime,
+    zone: tzinfo | None,
+    index: int | None,
+) -> list[Problem]:
+    """The problems of a post that did not parse. An unknown field or a bad `timezone` does
+    not hide the post's other problems: they are reported, and the post is checked again
+    without them (its naive times then read in `zone`), so that every problem shows at once."""
+    aside = {
+        str(err["loc"][0])
+        for err in error.errors()
+        if len(err["loc"]) == 1
+        and (err["type"] == "extra_forbidden" or err["loc"][0] == "timezone")
+    }
+    if not aside:
+        return [_problem(err, index) for err in error.errors()]
+    found = [_problem(err, index) for err in error.errors() if str(err["loc"][0]) in aside]
+    try:
+        spec = _spec_of({k: v for k, v in data.items() if k not in aside}, zone)
+    except ValidationError as again:
+        return found + [_problem(err, index) for err in again.errors()]
+    return found + [Problem(p.field, p.message, index) for p in _rules_broken(spec, now=now)]
 
 
 def check_post(spec: PostSpec, *, now: datetime) -> list[Problem]:

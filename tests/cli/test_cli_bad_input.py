@@ -23,7 +23,7 @@ def bad_inputs(make_post) -> dict[str, tuple[str | bytes | object, list[str]]]:
             make_post(caption=["a"], share_to_feed="perhaps", thumb_offset="soon"),
             ["caption", "share_to_feed", "thumb_offset"],
         ),
-        "a number instead of a post": ("[42]", ["post 1: (post)"]),
+        "a number instead of a post": ("[42]", ["bad.json[0]: (post)"]),
         "unknown media type": (make_post(media_type="hologram"), ["media_type"]),
         "a past time": (make_post(publish_at="2001-09-09T01:46:40Z"), ["publish_at"]),
         "a 3,000-character caption": (make_post(caption="c" * 3000), ["caption: is 3000"]),
@@ -99,7 +99,7 @@ def test_a_bad_post_among_good_ones_stores_none(cli, make_post):
     result = cli("schedule", "-", input="\n".join(json.dumps(p) for p in posts))
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
-        "invalid: post 14: caption: has 31 hashtags; the limit is 30"
+        "invalid: <stdin>:14: caption: has 31 hashtags; the limit is 30"
     ]
     assert cli.posts() == []
 
@@ -118,10 +118,11 @@ def test_bad_stdin(cli):
 
 @pytest.mark.parametrize("text", ["[/b]", "[bold]x[/bold]", "[link=https://evil]y"])
 def test_user_text_that_looks_like_markup_is_shown_as_is(cli, make_post, text):
-    result = cli("schedule", cli.write("m.json", make_post(media_type=text)))
+    path = cli.write("m.json", make_post(media_type=text))
+    result = cli("schedule", path)
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("invalid: post 1: media_type:")
+    assert line.startswith(f"invalid: {path}:1: media_type:")
     assert repr(text) in line
 
 
@@ -136,6 +137,6 @@ def test_a_file_name_that_looks_like_markup(cli, tmp_path):
 def test_a_known_client_key_that_looks_like_markup(cli, make_post):
     path = cli.write("p.json", make_post(client_key="[/k]"))
     assert cli("schedule", path).exit_code == 0
-    again = cli("schedule", path)
+    again = cli("schedule", "--verbose", path)
     assert again.exit_code == 0
     assert "'[/k]'" in again.stderr

@@ -92,7 +92,7 @@ def test_output_never_contains_the_token(cli, make_post):
 def test_same_client_key_twice_is_reported_not_stored(cli, make_post):
     path = cli.write("p.json", make_post(client_key="launch"))
     assert cli("schedule", path).exit_code == 0
-    again = cli("schedule", "--json", path)
+    again = cli("schedule", "--json", "--verbose", path)
     assert again.exit_code == 0
     assert json.loads(again.stdout) == []
     [stored] = cli.posts()
@@ -118,12 +118,13 @@ def test_validate_checks_without_storing(cli, make_post):
 
 def test_validate_lists_every_problem(cli, make_post):
     posts = [make_post(), make_post(caption="#x " * 31), make_post(media_type="gif")]
-    result = cli("validate", cli.write("posts.json", posts))
+    path = cli.write("posts.json", posts)
+    result = cli("validate", path)
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("invalid: post 2: caption:")
-    assert lines[1].startswith("invalid: post 3: media_type:")
+    assert lines[0].startswith(f"invalid: {path}[1]: caption:")
+    assert lines[1].startswith(f"invalid: {path}[2]: media_type:")
     assert cli.posts() == []
 
 

@@ -237,7 +237,7 @@ def test_an_invalid_post_is_refused_before_anything_is_sent(remote, cli, server,
     result = remote("schedule", cli.write("bad.json", bad))
     assert result.exit_code == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("invalid:")]
-    assert len(lines) == 2 and all("post 2:" in line for line in lines)
+    assert len(lines) == 2 and all("bad.json[1]:" in line for line in lines)
     assert remote("list", "--json").stdout.strip() == "[]"
 
 
@@ -252,7 +252,7 @@ def test_a_refusal_midway_names_the_posts_stored(remote, cli, make_post):
         f"the server stopped at post 2 of 3: post 1 was stored as {stored['id']}; "
         "posts 2-3 were not stored" in result.stderr
     )
-    assert "invalid: post 2: access_token: This field is required." in result.stderr
+    assert "mid.json[1]: access_token: This field is required." in result.stderr
 
 
 def test_unknown_ids_and_forbidden_changes_read_as_locally(remote, cli, monkeypatch, make_post):
@@ -328,4 +328,6 @@ def test_running_the_same_file_again_skips_posts_stored_by_client_key(remote, cl
     again = remote("schedule", path)
     assert again.exit_code == 0, again.output
     assert "nothing new to schedule (2 already stored)" in again.stdout
-    assert f"already stored: post {first[0]['id']} has client key 'a'" in again.stderr
+    assert "2 already stored (same client_key)" in again.stderr
+    listed = remote("schedule", "--verbose", path)
+    assert f"already stored: post {first[0]['id']} has client key 'a'" in listed.stderr

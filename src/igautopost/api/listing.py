@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ..errors import PostNotFound
 from ..models import Post, Status
 from ..storage.protocols import PostQuery
+from ..zones import default_zone
 from .auth import UserId
 from .context import ApiContext, context
 from .errors import ApiError
@@ -155,8 +156,9 @@ def _statuses(values: list[str] | None) -> frozenset[Status]:
         raise ApiError(400, {"status": [f"Select valid statuses: {known}."]}) from None
 
 
-def _moment(value: str | None, field: str) -> datetime | None:
-    """Unix seconds or ISO 8601; a time without an offset is UTC."""
+def _moment(value: str | None, field: str, zone: tzinfo | None = None) -> datetime | None:
+    """Unix seconds or ISO 8601; a time without an offset is read in `zone` (default:
+    `default_zone()`, IGAUTOPOST_TIMEZONE else the server's zone), as a post's are."""
     if value is None or not value.strip():
         return None
     text = value.strip()
@@ -166,4 +168,6 @@ def _moment(value: str | None, field: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except (ValueError, OverflowError, OSError):
         raise ApiError(400, {field: ["Enter Unix seconds or an ISO 8601 time."]}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone if zone is not None else default_zone())
+    return moment

@@ -7,7 +7,7 @@ only their own posts; a cancelled post is gone, as a deleted row was in the old 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -18,6 +18,7 @@ import igautopost
 from ..errors import InvalidPost, PostNotFound, Problem
 from ..models import Post, Status
 from ..storage.protocols import Store
+from ..zones import default_zone
 from .auth import UserId
 from .context import ApiContext, both_slashes, context, read_data
 from .errors import ApiError, field_errors, field_root
@@ -49,15 +50,18 @@ def invalid(problems: list[Problem], data: dict[str, Any]) -> ApiError:
     return ApiError(400, field_errors(problems, data))
 
 
-def schedule_one(store: Store, raw: dict[str, Any], now: datetime, owner: int) -> tuple[Post, bool]:
+def schedule_one(
+    store: Store, raw: dict[str, Any], now: datetime, owner: int, zone: tzinfo
+) -> tuple[Post, bool]:
     """Store one post for `owner`; (the post, whether it is new). The old service's rules
-    (required fields, nulls, limits) are checked with the library's, and all reported."""
+    (required fields, nulls, limits) are checked with the library's, and all reported. A
+    post without `timezone` takes `zone`, its times without an offset read in it."""
     stored = not _token_sent(raw) and _account_stored(store, raw, owner)  # no lookup otherwise
     data, problems = old_rules(raw, required=True, stored_token=stored)
     if problems:
-        raise invalid(merged(problems, _problems_of(data, now)), data)
+        raise invalid(merged(problems, _problems_of(data, now, zone)), data)
     try:
-        result = igautopost.schedule(store, [data], now=now, owner_id=owner)
+        result = igautopost.schedule(store, [data], now=now, owner_id=owner, zone=zone)
     except InvalidPost as exc:
         raise invalid(exc.problems, data) from None
     if result.created:
@@ -65,9 +69,9 @@ def schedule_one(store: Store, raw: dict[str, Any], now: datetime, owner: int) -
     return result.existing[0], False  # the same client_key again: idempotent
 
 
-def _problems_of(data: dict[str, Any], now: datetime) -> list[Problem]:
+def _problems_of(data: dict[str, Any], now: datetime, zone: tzinfo) -> list[Problem]:
     try:
-        igautopost.parse_posts([data], now=now)
+        igautopost.parse_posts([data], now=now, zone=zone)
     except InvalidPost as exc:
         return exc.problems
     return []
@@ -92,13 +96,23 @@ def _account_stored(store: Store, data: dict[str, Any], owner: int) -> bool:
 
 
 def update_one(
-    store: Store, post_id: int, raw: dict[str, Any], now: datetime, owner: int, replace: bool
+    store: Store,
+    post_id: int,
+    raw: dict[str, Any],
+    now: datetime,
+    owner: int,
+    replace: bool,
+    zone: tzinfo,
 ) -> Post:
+    """A PATCH keeps the post's `timezone` (its naive times are read in it); a PUT without
+    one takes `zone`, as a new post does."""
     post = visible(store, post_id, owner)
     stored = post.has_token or _account_stored(store, raw, owner)
     data, problems = old_rules(raw, required=replace, stored_token=stored)
+    if replace and data.get("timezone") is None:
+        data = {**data, "timezone": getattr(zone, "key", str(zone))}
     if problems and replace:  # a PUT names every field: report the library's problems too
-        problems = merged(problems, _problems_of(data, now))
+        problems = merged(problems, _problems_of(data, now, zone))
     if problems:
         raise invalid(problems, data)
     try:
@@ -115,7 +129,8 @@ def cancel_one(store: Store, post_id: int, now: datetime, owner: int) -> None:
 async def create_post(request: Request, owner: UserId, ctx: Ctx) -> Any:
     """Schedule a post (JSON or form body)."""
     data = known_fields(await read_data(request))
-    post, created = await ctx.run(schedule_one, ctx.store, data, ctx.clock.now(), owner)
+    zone = default_zone(ctx.settings.timezone)
+    post, created = await ctx.run(schedule_one, ctx.store, data, ctx.clock.now(), owner, zone)
     ctx.wake(post)
     return JSONResponse(post_body(post), status_code=201 if created else 200)
 
@@ -143,7 +158,10 @@ async def _update(
 ) -> Any:
     post_id = post_id_of(raw_id)
     data = known_fields(await read_data(request))
-    post = await ctx.run(update_one, ctx.store, post_id, data, ctx.clock.now(), owner, replace)
+    zone = default_zone(ctx.settings.timezone)
+    post = await ctx.run(
+        update_one, ctx.store, post_id, data, ctx.clock.now(), owner, replace, zone
+    )
     ctx.wake(post)
     return JSONResponse(post_body(post))
 
