@@ -19,8 +19,9 @@ install: $(STAMP)
 # Runs igautopost on its embedded defaults: the HTTP API and the local scheduler in one
 # process, SQLite in the user data directory, and the built-in Graph API emulator. Prints a
 # demo user's API token and a curl line that schedules a post. Ctrl-C stops it.
+# `make run PORT=8080` listens elsewhere than 8000.
 run: install
-	$(BIN)/igautopost serve --sandbox
+	$(BIN)/igautopost serve --sandbox --port $(or $(PORT),8000)
 
 # Two workers for the tests that can run side by side, then the Celery ones (they share Redis
 # and one restarts PostgreSQL) one after another.

@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from .base import (
     JsonLinesOption,
@@ -123,7 +123,16 @@ def account_list(
     if as_rows:
         write_json_rows((a.public_dict() for a in found), lines=as_jsonl)
         return
-    table = Table("IG user id", "username", "login", "health", "token expires", "last refresh")
+    # An id folds onto a second line on a narrow terminal: cut to `1784140000000…`, two
+    # accounts would look the same.
+    table = Table(
+        Column("IG user id", overflow="fold"),
+        "username",
+        "login",
+        "health",
+        "token expires",
+        "last refresh",
+    )
     for account in found:
         table.add_row(
             account.ig_user_id,

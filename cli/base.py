@@ -23,15 +23,28 @@ from .timeinput import parse_time
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-out = Console()
-err = Console(stderr=True)
+UNWRAPPED_WIDTH = 100_000  # wider than any line the CLI prints: a pipe gets lines whole
+
+
+def console(*, stderr: bool = False) -> Console:
+    """Rich at the terminal's width on a terminal. Anywhere else (a pipe, a file, a journal),
+    lines as long as they are: Rich would wrap at 80 columns, splitting a log record or a URL
+    in two and cutting ids in tables (issue 15). `isatty()`, as for JSON (see output.py)."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=UNWRAPPED_WIDTH, soft_wrap=True)
+
+
+out = console()
+err = console(stderr=True)
 
 T = TypeVar("T")
 PROGRESS_FROM = 2000  # posts read before a progress indicator shows on a terminal
 TABLE_ROWS_MAX = 50  # a table is for reading; a long one would take longer to draw than the work
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 JsonLinesOption = Annotated[
-    bool, typer.Option("--jsonl", help="Print JSON Lines for scripts: one post per line.")
+    bool, typer.Option("--jsonl", help="Print JSON Lines for scripts: one row per line.")
 ]
 ServerOption = Annotated[
     str | None,
@@ -148,6 +161,11 @@ def json_rows_wanted(as_json: bool, as_jsonl: bool) -> bool:
     if as_json and as_jsonl:
         raise typer.BadParameter("give --json or --jsonl, not both", param_hint="--jsonl")
     return as_json or as_jsonl
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 secret`, `3 secrets`: a count with its noun in agreement (a regular plural)."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def print_one(post: Any, as_json: bool, message: str) -> None:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -47,19 +50,62 @@ def build_publisher(state: State) -> Publisher:
     return services.publisher(state.settings, state.store)
 
 
-def configure_logging(verbose: bool, settings: Settings) -> None:
-    from rich.logging import RichHandler
+LogFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        metavar="text|json",
+        help="text: Rich's layout on a terminal, one plain line per record elsewhere; "
+        "json: one JSON object per line (time, level, logger, message).",
+    ),
+]
+LOG_FORMATS = ("text", "json")
+PLAIN_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-    handler = RichHandler(console=err, show_path=False, rich_tracebacks=False)
+
+def configure_logging(verbose: bool, settings: Settings, log_format: str = "text") -> None:
+    """Log records on standard error, each on one line unless a person watches them."""
+    if log_format not in LOG_FORMATS:
+        raise typer.BadParameter("text or json", param_hint="--log-format")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
-        handlers=[handler],
-        format="%(message)s",
+        handlers=[_log_handler(log_format)],
         force=True,
     )
     for noisy in ("alembic", "urllib3", "uvicorn", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     protect_logs(settings)  # tokens and passwords never reach a log line, whoever writes it
+
+
+def _log_handler(log_format: str) -> logging.Handler:
+    """Rich's columns only on a terminal: in a pipe or a journal, they wrapped a record over
+    two lines at 80 columns (issue 15)."""
+    if log_format == "text" and sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        rich = RichHandler(console=err, show_path=False, rich_tracebacks=False)
+        rich.setFormatter(logging.Formatter("%(message)s"))  # the time and level are columns
+        return rich
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonLines() if log_format == "json" else logging.Formatter(PLAIN_LOG_FORMAT)
+    )
+    return handler
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record, its traceback (if any) inside it: a record stays one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def protect_logs(settings: Settings) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, OverflowMethod
 from rich.markup import escape
 from rich.table import Table
 
@@ -98,7 +98,9 @@ def write_json_rows(rows: Iterable[Any], *, lines: bool) -> None:
 def posts_table(posts: list[Post], zone: tzinfo, title: str | None = None) -> Table:
     table = Table(title=title)
     for column in ("id", "account", "type", "publish time", "status"):
-        table.add_column(column, justify="right" if column == "id" else "left")
+        # ids fold onto a second line on a narrow terminal, never cut to `1784140000000…`
+        overflow: OverflowMethod = "fold" if column in ("id", "account") else "ellipsis"
+        table.add_column(column, justify="right" if column == "id" else "left", overflow=overflow)
     for post in posts:
         status = post.status.value
         table.add_row(
@@ -133,8 +135,8 @@ def post_details(post: Post, events: list[Event], zone: tzinfo) -> Table:
         if getattr(post, key):
             rows.append((key, str(getattr(post, key))))
     if post.error:
-        code = f" (Graph code {post.error.code}/{post.error.subcode})" if post.error.code else ""
-        rows.append(("error", f"[red]{escape(post.error.message)}{code}[/]"))
+        text = error_text(post.error.message, post.error.code, post.error.subcode)
+        rows.append(("error", f"[red]{escape(text)}[/]"))
     for key, value in rows:
         table.add_row(key, value)
     history = "\n".join(
@@ -143,6 +145,15 @@ def post_details(post: Post, events: list[Event], zone: tzinfo) -> Table:
     )
     table.add_row("history", history)
     return table
+
+
+def error_text(message: str, code: int | None, subcode: int | None) -> str:
+    """A post's error with its Graph code, once: the engine's messages already end with
+    `(Graph error 10)`, and a code without a subcode has no `/None`."""
+    if code is None:
+        return message
+    graph_code = f"Graph error {code}" + (f"/{subcode}" if subcode is not None else "")
+    return message if graph_code in message else f"{message} ({graph_code})"
 
 
 def _text(value: Any) -> str:

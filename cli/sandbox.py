@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 # An option left out keeps the config file's value, or else SandboxConfig's default; the
 # defaults shown here are SandboxConfig's, so that `--help` tells what an empty config means.
-FROM_FILE = " [default: the --config file's, else {}]"
+FROM_FILE = "the --config file's, else {}"  # a `[default: ...]` in help is Rich markup
 
 
 def sandbox(
@@ -19,16 +19,16 @@ def sandbox(
     port: int = typer.Option(8999, help="Port to listen on."),
     video_processing_seconds: float | None = typer.Option(
         None,
-        help="How long video containers stay IN_PROGRESS (sandbox time)." + FROM_FILE.format(20),
-        show_default=False,
+        help="How long video containers stay IN_PROGRESS (sandbox time).",
+        show_default=FROM_FILE.format(20),
     ),
     image_processing_seconds: float | None = typer.Option(
         None,
-        help="How long image containers stay IN_PROGRESS." + FROM_FILE.format(0),
-        show_default=False,
+        help="How long image containers stay IN_PROGRESS.",
+        show_default=FROM_FILE.format(0),
     ),
     publishing_quota: int | None = typer.Option(
-        None, help="Posts per account per rolling 24 h." + FROM_FILE.format(50), show_default=False
+        None, help="Posts per account per rolling 24 h.", show_default=FROM_FILE.format(50)
     ),
     fail_url: list[str] = typer.Option(
         [], help="Regex; media URLs matching it end in status ERROR. Repeatable."

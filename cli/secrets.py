@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .base import err, fail, out, reported
+from .base import counted, err, fail, out, reported
 from .state import state_of
 
 secrets_app = typer.Typer(help="Manage the key that encrypts stored tokens.", no_args_is_help=True)
@@ -38,18 +38,18 @@ def secrets_rotate(ctx: typer.Context) -> None:
             write_keys(settings.data_dir, [TokenCipher.generate_key(), *keys])
             err.print(
                 f"new key written to {settings.data_dir / 'secret.key'} "
-                f"({len(keys)} older key(s) kept until `igautopost secrets prune`)"
+                f"({counted(len(keys), 'older key')} kept until `igautopost secrets prune`)"
             )
         report = reencrypt_all(state.store.engine, token_cipher(settings))
     parts = ", ".join(f"{n} {t}" for t, n in report.rewritten.items())
     out.print(
-        f"re-encrypted {report.total} secrets ({parts}); {report.remaining} remaining "
+        f"re-encrypted {counted(report.total, 'secret')} ({parts}); {report.remaining} remaining "
         "under older keys"
     )
     if report.undecryptable:
         err.print(
-            f"[red]{report.undecryptable} secret(s) cannot be decrypted with any configured "
-            "key[/]: their key was dropped; those accounts must be added again"
+            f"[red]{counted(report.undecryptable, 'secret')} cannot be decrypted with any "
+            "configured key[/]: their key was dropped; those accounts must be added again"
         )
     if report.remaining:
         raise typer.Exit(1)

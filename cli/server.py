@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import typer
 
 from .base import err, fail, out, reported
 from .engine import (
+    LogFormatOption,
     SandboxOption,
     build_publisher,
     configure_logging,
@@ -86,7 +88,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, help="API processes [default: one per CPU core, at most 4]."),
+        typer.Option(min=1, help="API processes.", show_default="one per CPU core, at most 4"),
     ] = None,
     no_worker: Annotated[
         bool,
@@ -102,17 +104,24 @@ def serve(
     sandbox: SandboxOption = False,
     proxy_headers: ProxyHeadersOption = True,
     forwarded_allow_ips: ForwardedAllowIpsOption = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log debug records too.")
+    ] = False,
+    log_format: LogFormatOption = "text",
 ) -> None:
     """Serve the /api/v1 HTTP API, with the scheduler publishing in the same process."""
     from igautopost import LocalScheduler, services
     from igautopost.api.serve import configure_access_log
 
     state = state_of(ctx)
-    configure_logging(verbose, state.settings)
+    configure_logging(verbose, state.settings, log_format)
     configure_access_log(access_log)
     proxy = Proxy(proxy_headers, forwarded_allow_ips)
     with ExitStack() as stack, reported():
+        # Bound before anything is printed: a busy port is an error, not a banner followed
+        # by uvicorn's `Address already in use` (issue 15).
+        listener = stack.enter_context(listening_socket(host, port))
+        port = listener.getsockname()[1]  # the port chosen for --port 0
         if sandbox:
             start_sandbox(state, stack)
         state.store  # noqa: B018  (open and migrate before serving)
@@ -134,10 +143,10 @@ def serve(
         workers = workers or default_api_processes()
         try:
             if workers == 1 or _in_memory_database(state):
-                _serve_here(state, host, port, scheduler or waker, max_body, proxy)
+                _serve_here(state, listener, scheduler or waker, max_body, proxy)
             else:
                 app = partial(api_process_app, state.settings, max_body, access_log)
-                _serve_processes(app, host, port, workers, proxy)
+                _serve_processes(app, listener, workers, proxy)
         except KeyboardInterrupt:
             pass
         finally:
@@ -182,8 +191,30 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host:port`, as uvicorn would bind it; a busy or forbidden
+    port exits with an error that names --port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; is another server "
+            "running there? Choose a free port with --port (or --host)"
+        )
+    sock.set_inheritable(True)  # for the spawned API processes
+    return sock
+
+
 def _serve_here(
-    state: State, host: str, port: int, scheduler: Scheduler | None, max_body: int, proxy: Proxy
+    state: State,
+    listener: socket.socket,
+    scheduler: Scheduler | None,
+    max_body: int,
+    proxy: Proxy,
 ) -> None:
     import uvicorn
 
@@ -195,11 +226,12 @@ def _serve_here(
         scheduler=scheduler,
         max_body_bytes=max_body,
     )
-    uvicorn.Server(_uvicorn_config(app, host, port, proxy)).run()
+    host, port = listener.getsockname()[:2]
+    uvicorn.Server(_uvicorn_config(app, host, port, proxy)).run(sockets=[listener])
 
 
 def _serve_processes(
-    app: Callable[[], FastAPI], host: str, port: int, workers: int, proxy: Proxy
+    app: Callable[[], FastAPI], listener: socket.socket, workers: int, proxy: Proxy
 ) -> None:
     """Several API processes, spawned, each building its app with `app`; this one keeps
     publishing. Their posts are noticed by this process's scheduler within its one-second
@@ -207,8 +239,9 @@ def _serve_processes(
     sandbox's database and hosts among them) travel inside `app`, not through os.environ."""
     from uvicorn.supervisors import Multiprocess
 
+    host, port = listener.getsockname()[:2]
     config = _uvicorn_config(app, host, port, proxy, workers=workers)
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    Multiprocess(config, sockets=[listener]).run()
 
 
 def api_process_app(settings: Settings, max_body: int, access_log: bool) -> FastAPI:

@@ -12,8 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .base import err, fail, reported
-from .engine import SandboxOption, build_publisher, configure_logging, start_sandbox
+from .base import counted, err, fail, reported
+from .engine import (
+    LogFormatOption,
+    SandboxOption,
+    build_publisher,
+    configure_logging,
+    start_sandbox,
+)
 from .state import State, state_of
 
 if TYPE_CHECKING:
@@ -28,7 +34,10 @@ def worker(
         bool, typer.Option(help="With --sandbox: schedule example posts first.")
     ] = False,
     exit_when_idle: Annotated[bool, typer.Option(help="Stop once no post is waiting.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log debug records too.")
+    ] = False,
+    log_format: LogFormatOption = "text",
     scheduler_name: Annotated[
         str,
         typer.Option(
@@ -44,7 +53,7 @@ def worker(
     from igautopost import LocalScheduler, services
 
     state = state_of(ctx)
-    configure_logging(verbose, state.settings)
+    configure_logging(verbose, state.settings, log_format)
     if scheduler_name not in ("local", "celery"):
         raise typer.BadParameter("local or celery", param_hint="--scheduler")
     if scheduler_name == "celery":
@@ -54,8 +63,7 @@ def worker(
             start_sandbox(state, stack)
         elif demo:
             fail("--demo needs --sandbox: demo posts are never sent to Instagram")
-        if demo:
-            _schedule_demo(state)
+        demo_report = DemoReport(_schedule_demo(state) if demo else [])
         scheduler = LocalScheduler(build_publisher(state), workers=threads)
         stopping: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
@@ -63,14 +71,42 @@ def worker(
         stack.callback(services.account_upkeep(scheduler.publisher).start().stop)
         err.print(f"worker {scheduler.publisher.owner} running with {threads} threads")
         with suppress(KeyboardInterrupt):
-            _watch(state, scheduler, stopping, exit_when_idle)
+            _watch(state, scheduler, stopping, exit_when_idle, demo_report)
         err.print("stopping: letting running steps finish")
         scheduler.stop()
-        err.print(f"stopped after {scheduler.steps_run} steps")
+        demo_report.check(state)
+        err.print(f"stopped after {counted(scheduler.steps_run, 'step')}")
+
+
+class DemoReport:
+    """Says once when the demo's posts are all done, and how each ended: without it the
+    demo ran on in silence, leaving the reader to guess whether it had worked (issue 15)."""
+
+    def __init__(self, post_ids: list[int]) -> None:
+        self.waiting = post_ids
+
+    def check(self, state: State) -> bool:
+        """Whether the demo has just finished (and said so)."""
+        if not self.waiting:
+            return False
+        posts = [state.store.get(post_id) for post_id in self.waiting]
+        if any(post.status.is_active for post in posts):
+            return False
+        self.waiting = []
+        for post in posts:
+            ending = post.permalink or (post.error.message if post.error else "")
+            err.print(f"demo: post {post.id} {post.status.value} {ending}".rstrip())
+        published = sum(post.status == "published" for post in posts)
+        err.print(f"demo done: {published} of {len(posts)} posts published")
+        return True
 
 
 def _watch(
-    state: State, scheduler: LocalScheduler, stopping: list[int], exit_when_idle: bool
+    state: State,
+    scheduler: LocalScheduler,
+    stopping: list[int],
+    exit_when_idle: bool,
+    demo: DemoReport,
 ) -> None:
     """Wait for a stop; on a terminal, show a live status line."""
     from rich.live import Live
@@ -91,12 +127,14 @@ def _watch(
                         state.store.next_due(state.now()),
                     )
                 )
+            if demo.check(state) and not exit_when_idle:
+                err.print("the worker keeps running: Ctrl-C to stop")
             if exit_when_idle and state.store.next_due(state.now()) is None:
                 return
             time.sleep(0.5)
 
 
-def _schedule_demo(state: State) -> None:
+def _schedule_demo(state: State) -> list[int]:
     import igautopost
 
     now = state.now()
@@ -134,6 +172,7 @@ def _schedule_demo(state: State) -> None:
             f"demo: post {post.id} ({post.media_type}) publishes at "
             f"{post.publish_at.astimezone(state.zone):%H:%M:%S}"
         )
+    return [post.id for post in result.created]
 
 
 def run_celery_worker(state: State, threads: int, beat: bool, verbose: bool) -> None:
