@@ -267,3 +267,46 @@ def test_client_keys_are_per_owner_so_nobody_can_probe_or_block_anothers(store, 
     assert [p.id for p in again.existing] == [mine.created[0].id]
     again = schedule(store, [make_post(client_key="k")], now=NOW)
     assert [p.id for p in again.existing] == [local.created[0].id]
+
+
+# -- times without an offset, and posts without an account (issue 15) ------------------------
+
+
+def test_a_naive_time_is_read_in_the_zone_given_and_the_zone_is_stored(store, make_post):
+    from zoneinfo import ZoneInfo
+
+    item = make_post(publish_at="2031-01-05 08:00")
+    [post] = schedule(store, [item], now=NOW, zone=ZoneInfo("Europe/Paris")).created
+    assert post.publish_at == datetime(2031, 1, 5, 7, tzinfo=UTC)
+    assert post.spec.timezone == "Europe/Paris"
+
+
+def test_without_a_zone_the_environments_is_used(store, make_post, monkeypatch):
+    from igautopost.posts import parse_posts
+
+    monkeypatch.setenv("IGAUTOPOST_TIMEZONE", "Asia/Kolkata")
+    [spec] = parse_posts([make_post(publish_at="2031-01-05 08:00")], now=NOW)
+    assert spec.publish_at == datetime(2031, 1, 5, 2, 30, tzinfo=UTC)
+
+
+def test_a_post_with_no_token_and_no_stored_account_is_refused(store, make_post):
+    orphan = make_post(account="17841400000000077")
+    del orphan["access_token"]
+    with pytest.raises(InvalidPost) as info:
+        schedule(store, [make_post(), orphan], now=NOW)
+    [problem] = info.value.problems
+    assert (problem.index, problem.field) == (1, "access_token")
+    assert "17841400000000077 is not stored" in problem.message
+    assert "igautopost" not in problem.message, "the library names no CLI command"
+    assert count(store) == 0
+    created = schedule(store, [orphan], now=NOW, allow_missing_account=True).created
+    assert [p.has_token for p in created] == [False]
+
+
+def test_a_token_in_the_batch_or_the_store_is_enough(store, make_post):
+    tokenless = make_post(caption="no token of its own")
+    del tokenless["access_token"]
+    assert len(schedule(store, [make_post(), tokenless], now=NOW).created) == 2
+    later = make_post(caption="the account is stored now", publish_at=AT.replace(hour=12))
+    del later["access_token"]
+    assert len(schedule(store, [later], now=NOW).created) == 1
