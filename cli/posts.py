@@ -280,14 +280,35 @@ def retry(
     )
 
 
+TIMED_OUT = 124  # exit codes of `publish --now` that is stopped: as timeout(1) and a shell's
+INTERRUPTED = 130
+
+
 def publish(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="A post id, or a JSON file with one post.")],
     now: Annotated[bool, typer.Option("--now", help="Publish immediately.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Give up after this many seconds (exit code 124); the post is left to a "
+            "worker, or cancelled with --cancel-on-interrupt.",
+        ),
+    ] = 120.0,
+    cancel_on_interrupt: Annotated[
+        bool,
+        typer.Option(
+            "--cancel-on-interrupt",
+            help="On Ctrl-C (exit code 130) or --timeout, cancel the post instead of leaving "
+            "it scheduled for a worker.",
+        ),
+    ] = False,
     sandbox: SandboxOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Publish a post right away and follow it through processing; prints the permalink."""
+    """Publish a post right away and follow it through processing; prints each step and each
+    retry with its reason as it happens, then the permalink."""
     if not now:
         raise typer.BadParameter("add --now: `publish` publishes immediately", param_hint="--now")
     state = state_of(ctx)
@@ -295,13 +316,54 @@ def publish(
         if sandbox:
             start_sandbox(state, stack)
         post_id = _publish_target(state, target)
-        post = _follow(state, build_publisher(state), post_id)
+        try:
+            post = _follow(state, build_publisher(state), post_id, timeout)
+        except (KeyboardInterrupt, _GaveUp) as stop:
+            reason = f"gave up after {timeout:g} s" if isinstance(stop, _GaveUp) else "interrupted"
+            _stopped(state, post_id, reason, cancel=cancel_on_interrupt)
+            raise typer.Exit(TIMED_OUT if isinstance(stop, _GaveUp) else INTERRUPTED) from None
     if as_json:
         print_json(out, post_json(post))
     elif post.permalink or post.media_id:
         out.print(f"published post {post.id}: {post.permalink or 'media ' + str(post.media_id)}")
     if post.status.value != "published":
         fail(f"post {post.id} {post.status}: {post.error.message if post.error else ''}")
+
+
+class _GaveUp(Exception):
+    """`publish --now` ran out of its --timeout."""
+
+
+def _stopped(state: State, post_id: int, reason: str, *, cancel: bool) -> None:
+    """Say what becomes of a post whose `publish --now` stopped: cancelled, or left as it is
+    for a worker, with the command that would stop it."""
+    import igautopost
+
+    post = state.store.get(post_id)
+    if cancel and post.status.is_active:
+        try:
+            igautopost.cancel(state.store, post_id, now=state.now())
+        except igautopost.IgAutopostError as exc:  # e.g. a publish call already left
+            err.print(
+                f"[red]error:[/] {reason}; post {post_id} could not be cancelled: "
+                f"{escape(str(exc))}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
+        err.print(f"[red]error:[/] {reason}: post {post_id} cancelled", highlight=False)
+        return
+    if not post.status.is_active:
+        err.print(f"[red]error:[/] {reason}: post {post_id} is {post.status}", highlight=False)
+        return
+    due = post.next_attempt_at or post.publish_at
+    err.print(
+        f"[red]error:[/] {reason}: post {post_id} is left {post.status}, next step at "
+        f"{local_time(due, state.zone)}; a worker (`igautopost worker`) will publish it, "
+        f"`igautopost cancel {post_id}` stops it",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _publish_target(state: State, target: str) -> int:
@@ -332,11 +394,16 @@ def _publish_target(state: State, target: str) -> int:
     return igautopost.reschedule(state.store, known.id, moment, now=moment).id
 
 
-def _follow(state: State, publisher: Publisher, post_id: int) -> Post:
-    """Run the post's steps here until it is published or failed, with a spinner."""
+def _follow(state: State, publisher: Publisher, post_id: int, timeout: float) -> Post:
+    """Run the post's steps here until it is published or failed, printing each event of
+    the post (each step, each retry with its reason) as it is stored; `_GaveUp` after
+    `timeout` seconds (checked between steps: a step in flight ends first)."""
+    deadline = time.monotonic() + timeout
+    shown = len(state.store.events(post_id))  # what came before is not news
     with err.status("publishing") as spinner:
         while True:
             post = publisher.advance(post_id) or state.store.get(post_id)
+            shown = _print_events(state, post_id, shown)
             spinner.update(
                 f"post {post.id}: {post.status}"
                 + (f" (container {post.container_id})" if post.container_id else "")
@@ -344,7 +411,23 @@ def _follow(state: State, publisher: Publisher, post_id: int) -> Post:
             following_up = post.status.value == "published" and post.next_attempt_at is not None
             if not post.status.is_active and not following_up:
                 return post
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _GaveUp
             wait = 0.2
             if post.next_attempt_at is not None:
                 wait = (post.next_attempt_at - state.now()).total_seconds()
-            time.sleep(min(max(wait, 0.05), 5.0))
+            time.sleep(min(max(wait, 0.05), 5.0, left))
+
+
+def _print_events(state: State, post_id: int, shown: int) -> int:
+    """Print the post's events after the first `shown`; how many there are now."""
+    events = state.store.events(post_id)
+    for event in events[shown:]:
+        change = f"{event.from_status} -> {event.to_status}"
+        if event.from_status == event.to_status:
+            change = str(event.to_status)
+        at = event.at.astimezone(state.zone).strftime("%H:%M:%S")
+        detail = f": {escape(event.detail)}" if event.detail else ""
+        err.print(f"{at} post {post_id} {change}{detail}", highlight=False, soft_wrap=True)
+    return len(events)

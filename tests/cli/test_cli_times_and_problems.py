@@ -159,3 +159,59 @@ def test_the_places_of_a_large_file_cost_a_few_bytes_a_post(tmp_path: Path, make
     assert sum(1 for _ in read_posts([str(path)], places)) == 3000
     assert places.of(2999) == f"{path}:3000"
     assert places.of(3000) is None
+
+
+# -- publish --now: it talks, it gives up, it says what becomes of the post (item 1) ----------
+
+UNREACHABLE = {  # a closed port: every Graph call fails at once, a transient error
+    "IGAUTOPOST_GRAPH_BASE_URL": "http://127.0.0.1:9",
+    "IGAUTOPOST_GRAPH_INSTAGRAM_BASE_URL": "http://127.0.0.1:9",
+}
+
+
+def test_publish_now_prints_each_retry_and_gives_up_after_its_timeout(cli, run, make_post):
+    cli.write("one.json", make_post())
+    code, out, err = run("publish", "--now", "--timeout", "3", "one.json", **UNREACHABLE)
+    assert code == 124, err
+    assert out == ""
+    lines = err.splitlines()
+    retries = [line for line in lines if "could not reach the Graph API" in line]
+    assert retries and "retry 1 at" in retries[0]
+    assert lines[-1].startswith("error: gave up after 3 s: post 1 is left scheduled")
+    assert "`igautopost cancel 1`" in lines[-1]
+    [post] = json.loads(run("list", "--json")[1])
+    assert post["status"] == "scheduled"
+
+    code, _, err = run(
+        "publish", "--now", "--timeout", "1", "--cancel-on-interrupt", "1", **UNREACHABLE
+    )
+    assert code == 124
+    assert err.splitlines()[-1] == "error: gave up after 1 s: post 1 cancelled"
+    assert json.loads(run("list", "--json", "--status", "cancelled")[1])[0]["id"] == 1
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_ctrl_c_says_what_becomes_of_the_post(cli, make_post, cancel):
+    import signal
+
+    cli.write("one.json", make_post())
+    flags = ["--cancel-on-interrupt"] if cancel else []
+    with subprocess.Popen(
+        [str(cli.script), "publish", "--now", *flags, "one.json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli.env(**UNREACHABLE),
+        cwd=cli.data_dir.parent,
+    ) as running:
+        assert running.stderr is not None
+        first = running.stderr.readline().decode()
+        assert "could not reach the Graph API" in first and "retry 1 at" in first
+        running.send_signal(signal.SIGINT)
+        rest = running.stderr.read().decode()
+        assert running.wait(timeout=30) == 130
+    [last] = rest.splitlines()[-1:]
+    if cancel:
+        assert last == "error: interrupted: post 1 cancelled"
+    else:
+        assert last.startswith("error: interrupted: post 1 is left scheduled, next step at ")
+        assert "a worker (`igautopost worker`) will publish it" in last
