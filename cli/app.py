@@ -14,7 +14,7 @@ from importlib.metadata import version
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from . import accounts, database, posts, sandbox, secrets, server, users, worker
 from .base import UNWRAPPED_WIDTH
@@ -54,6 +54,8 @@ class RootCommand(TyperGroup):
             for param in command.params:
                 if isinstance(param, TyperOption) and param.metavar is None:
                     param.metavar = "" if param.is_flag else _value_kind(param)
+                elif isinstance(param, TyperArgument) and param.metavar is None:
+                    param.metavar = (param.name or "").upper()  # not `{post_id}` and `<int>`
             if piped:
                 command.rich_markup_mode = None  # click's plain layout: no panels to cut
         if piped:
