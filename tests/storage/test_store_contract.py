@@ -22,6 +22,7 @@ from igautopost.errors import (
 )
 from igautopost.models import Post, PostSpec, Status
 from igautopost.storage import InMemoryStore, PostQuery, QuotaSlot, SqlStore, Store
+from igautopost.storage.sql.store import ADD_CHUNK
 from services import postgres_schemas
 
 NOW = datetime(2031, 1, 10, 9, 0, tzinfo=UTC)
@@ -107,6 +108,47 @@ def test_add_uses_prepare_times_and_given_ciphertexts(store: Store) -> None:
     post = store.add([spec()], now=NOW, prepare_at=[prepare], ciphertexts={TOKEN: ciphertext})[0]
     assert store.get(post.id).next_attempt_at == prepare
     assert store.get(post.id).token_ciphertext == ciphertext
+
+
+def test_add_many_stores_an_iterable_in_chunks_and_returns_only_ids(store: Store) -> None:
+    count = 2 * ADD_CHUNK + 3  # three chunks, the last one short
+    specs = (spec(caption=f"post {n}", client_key=f"k{n}") for n in range(count))
+    prepare = {f"k{n}": NOW + timedelta(minutes=n) for n in range(count)}
+
+    ids = store.add_many(
+        specs, now=NOW, owner_id=4, prepare_at=lambda s: prepare[s.client_key or ""]
+    )
+
+    assert len(ids) == len(set(ids)) == count
+    last = store.get(ids[-1])
+    assert (last.status, last.owner_id, last.spec.caption) == (
+        Status.SCHEDULED,
+        4,
+        f"post {count - 1}",
+    )
+    assert last.next_attempt_at == NOW + timedelta(minutes=count - 1)
+    assert store.access_token(ids[0]) == TOKEN
+    assert [e.detail for e in store.events(ids[ADD_CHUNK])] == ["scheduled"]
+    assert store.add_many([], now=NOW) == []
+
+
+def test_add_many_stores_none_when_its_iterable_raises(store: Store) -> None:
+    def specs() -> Iterator[PostSpec]:
+        for n in range(ADD_CHUNK + 5):  # the first chunk is written before the failure
+            yield spec(caption=f"post {n}")
+        raise InvalidPost([])
+
+    with pytest.raises(InvalidPost):
+        store.add_many(specs(), now=NOW)
+
+    assert store.counts() == {}
+
+
+def test_add_many_refuses_a_client_key_stored_already(store: Store) -> None:
+    add(store, client_key="k1")
+    with pytest.raises(InvalidPost):
+        store.add_many([spec(client_key="k2"), spec(client_key="k1")], now=NOW)
+    assert store.client_keys(ACCOUNT, ["k1", "k2"]).keys() == {"k1"}
 
 
 def test_a_client_key_is_unique_per_owner_and_account(store: Store) -> None:

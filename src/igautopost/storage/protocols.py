@@ -93,6 +93,20 @@ class PostStore(Protocol):
         maps a post's token to its encrypted form, when the caller encrypted it already."""
         ...
 
+    def add_many(
+        self,
+        specs: Iterable[PostSpec],
+        *,
+        now: datetime,
+        owner_id: int | None = None,
+        prepare_at: Callable[[PostSpec], datetime] | None = None,
+    ) -> builtins.list[int]:
+        """`add` for more posts than memory should hold: the specs are consumed as they
+        come and written in chunks, all in one transaction, and only their ids come back.
+        An exception raised by `specs` stores none of them. Each post is first due at
+        `prepare_at(spec)`, by default its publish time."""
+        ...
+
     def get(self, post_id: int, *, owner_id: int | None = None) -> Post:
         """One post; `PostNotFound` if missing or owned by someone else."""
         ...

@@ -85,6 +85,32 @@ class InMemoryStore(ClaimsMixin):
                 t.log(post_id, now, None, Status.SCHEDULED.value, "scheduled")
             return [read_post(t.posts[i], spec)[0] for i, spec in zip(ids, specs, strict=True)]
 
+    def add_many(
+        self,
+        specs: Iterable[PostSpec],
+        *,
+        now: datetime,
+        owner_id: int | None = None,
+        prepare_at: Callable[[PostSpec], datetime] | None = None,
+    ) -> builtins.list[int]:
+        """`add` of an iterable. Its rows are built before the lock is taken: `specs` may
+        read this store as it goes (a caller's checks), and sees none of them stored."""
+        encrypted: dict[str, str] = {}
+        rows = []
+        for spec in specs:
+            row = new_post_row(
+                spec, now=now, owner_id=owner_id, cipher=self._cipher, encrypted=encrypted
+            )
+            if prepare_at is not None:
+                row["next_attempt_at"] = prepare_at(spec)
+            rows.append(row)
+        with self._locked() as t:
+            self._refuse_stored_keys(t, rows)
+            ids = [t.insert_post(blank_row() | utc(row)) for row in rows]
+            for post_id in ids:
+                t.log(post_id, now, None, Status.SCHEDULED.value, "scheduled")
+            return ids
+
     def _refuse_stored_keys(self, t: Tables, rows: builtins.list[Row]) -> None:
         """Client keys are unique per owner and account, as the SQL table's unique indexes say."""
         taken = {(r["owner_id"], r["account"], r["client_key"]) for r in t.posts.values()}
