@@ -45,9 +45,6 @@ WAITING_FOR_OTHERS: dict[tuple[str, str], pytest.MarkDecorator] = {
     ("docs/engine.md", "shell"): pytest.mark.xfail(
         run=False, reason="Running it starts `igautopost worker` in the foreground: mark it"
     ),
-    ("docs/cli.md", "shell"): pytest.mark.xfail(
-        strict=True, reason="Against a server needs posts.example.com and a typed key"
-    ),
     ("docs/benchmarks.md", "shell"): pytest.mark.xfail(
         strict=True, reason="Reproducing runs `make install`, apt-get and minutes of benchmarks"
     ),
