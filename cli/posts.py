@@ -180,7 +180,7 @@ def list_posts(
     state = state_of(ctx)
     as_rows = json_rows_wanted(as_json, as_jsonl)
     try:
-        statuses = frozenset(Status(s) for s in status) if status else None
+        statuses = frozenset(Status(s.lower()) for s in status) if status else None
     except ValueError:
         names = ", ".join(s.value for s in Status)
         raise typer.BadParameter(f"status must be one of: {names}", param_hint="--status") from None
