@@ -160,7 +160,10 @@ def wrk(url: str, seconds: int, key: str, script: Path | None) -> dict[str, floa
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    # wrk gives up on a request after 2 s: its p99 then understates the tail
+    timeouts = re.search(r"Socket errors: .*timeout (\d+)", output)
     return {
+        "timeouts": float(timeouts.group(1)) if timeouts else 0.0,
         "requests_per_s": rate,
         "p99_ms": float(p99.group(1)) * scale,  # type: ignore[union-attr]
         "non_2xx": float(errors.group(1)) if errors else 0.0,
@@ -233,7 +236,7 @@ def main() -> None:
     for name, figures in results.items():
         print(
             f"{name:28} {figures['requests_per_s']:8.0f} req/s   p99 {figures['p99_ms']:6.1f} ms"
-            f"   non-2xx {int(figures['non_2xx'])}"
+            f"   non-2xx {int(figures['non_2xx'])}   timeouts {int(figures['timeouts'])}"
         )
 
 
