@@ -39,13 +39,13 @@ from ..graph.errors import (
 from ..models import Post, Status
 from ..recurrence import next_occurrence
 from ..storage.protocols import Store
-from .in_flight import InFlight, Result, Step, then
 from .launcher import Launcher
 from .leases import LeaseKeeper, RunningStep, publish_call_time
+from .outcomes import InFlight, Outcome, Result, Step, then
 from .policy import DEFAULT_POLICY, EnginePolicy
 from .quota import QuotaTracker
 from .tokens import TokenGate
-from .transitions import Outcome, Steps, is_video_post
+from .transitions import Steps, is_video_post
 
 log = logging.getLogger("igautopost.engine.publisher")
 

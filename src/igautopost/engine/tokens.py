@@ -14,7 +14,7 @@ from ..clock import Clock
 from ..graph.errors import GraphError
 from ..models import Account, Credentials, Post, Status, guess_login
 from ..storage.protocols import AccountStore
-from .transitions import Outcome
+from .outcomes import Outcome
 
 RECONNECT_RECHECK = timedelta(minutes=15)  # how often a waiting post looks at its account again
 

@@ -7,7 +7,7 @@ the store, the policy, and the publisher's ways to end a step), not the publishe
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
@@ -19,9 +19,9 @@ from ..graph.params import carousel_child_params, carousel_parent_params, contai
 from ..graph.responses import ContainerStatus
 from ..models import MediaType, Post, Status
 from ..storage.protocols import Store
-from .in_flight import InFlight, Result, Step, then
 from .launcher import GRACE, Launcher
 from .mediamatch import Match, find_media, searchable
+from .outcomes import InFlight, Outcome, Result, Step, then
 from .policy import EnginePolicy
 from .quota import QUOTA_SLOT, QuotaTracker
 
@@ -30,16 +30,6 @@ FOLLOW_UP_TRIES = 5  # reads of the permalink after transient errors
 EXPIRY_MARGIN = timedelta(minutes=10)  # do not publish a container this close to expiring
 # A post as a step goes on without its publish attempt mark (neither stored nor the claim's).
 _UNATTEMPTED: dict[str, Any] = {"publish_attempted_at": None, "publish_marked": False}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a step decided: the next status, columns to write, and the event's detail."""
-
-    to: Status
-    changes: dict[str, Any] = field(default_factory=dict)
-    detail: str = ""
-    next_occurrence: tuple[datetime, datetime] | None = None
 
 
 class StepContext(Protocol):

@@ -1,21 +1,31 @@
-"""`InFlight`: a step that has prepared its publish call, and the rest of it, run once the
-call has left (see launcher.py: a step hands such a call to the launcher and gives its
-thread back, so a burst larger than the thread pool still leaves on its second)."""
+"""What a step gives: its `Outcome`, or, `InFlight`, a step that has prepared its publish
+call, and the rest of it, run once the call has left (see launcher.py: a step hands such a
+call to the launcher and gives its thread back, so a burst larger than the thread pool
+still leaves on its second)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import Any, TypeAlias
 
 from ..graph.client import Prepared
+from ..models import Status
 
-if TYPE_CHECKING:
-    from .transitions import Outcome
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step decided: the next status, columns to write, and the event's detail."""
+
+    to: Status
+    changes: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    next_occurrence: tuple[datetime, datetime] | None = None
+
 
 # Gives the step's outcome, or raises what the step raised (the rest of a step, deferred).
-Result: TypeAlias = "Callable[[], Outcome | None]"
+Result: TypeAlias = Callable[[], Outcome | None]
 
 
 @dataclass(frozen=True)
