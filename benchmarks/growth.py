@@ -481,27 +481,40 @@ def measure_api(
 
 def worker_rss(env: dict[str, str], idle: float, runs: int) -> dict[str, float]:
     """Resident memory (MB) of `igautopost worker` after `idle` seconds with nothing due."""
-    rss, peak = [], []
+    rss, peak, cpu = [], [], []
     for _ in range(runs):
         status = idle_worker_status(env, idle)
         if status is None:  # reported; the figure shows as failed
             return dict.fromkeys(WORKER_ROWS, float("nan"))
         rss.append(status["VmRSS"] / 1024)
         peak.append(status["VmHWM"] / 1024)
-    return dict(zip(WORKER_ROWS, (statistics.median(rss), statistics.median(peak)), strict=True))
+        cpu.append(status["cpu_percent"])
+    medians = (statistics.median(rss), statistics.median(peak), statistics.median(cpu))
+    return dict(zip(WORKER_ROWS, medians, strict=True))
 
 
-WORKER_ROWS = ("`igautopost worker` idle: RSS (MB)", "`igautopost worker` idle: peak RSS (MB)")
+WORKER_ROWS = (
+    "`igautopost worker` idle: RSS (MB)",
+    "`igautopost worker` idle: peak RSS (MB)",
+    "`igautopost worker` idle: CPU (% of a core)",
+)
 
 
-def idle_worker_status(env: dict[str, str], idle: float) -> dict[str, int] | None:
-    """/proc/PID/status of a worker after `idle` seconds; None if it stopped meanwhile."""
+def idle_worker_status(env: dict[str, str], idle: float) -> dict[str, float] | None:
+    """/proc/PID/status of a worker after `idle` seconds, and its CPU use over the second
+    half of them (the first is its start); None if it stopped meanwhile."""
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen([str(BIN / "igautopost"), "worker"], env=env, stderr=errors)
         try:
-            time.sleep(idle)
+            time.sleep(idle / 2)
+            started = cpu_seconds(proc.pid)
+            time.sleep(idle / 2)
             if proc.poll() is None:
-                return dict(_status_lines(Path(f"/proc/{proc.pid}/status").read_text()))
+                used = cpu_seconds(proc.pid) - started
+                status: dict[str, float] = dict(
+                    _status_lines(Path(f"/proc/{proc.pid}/status").read_text())
+                )
+                return status | {"cpu_percent": 100 * used / (idle / 2)}
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -509,6 +522,12 @@ def idle_worker_status(env: dict[str, str], idle: float) -> dict[str, int] | Non
         text = errors.read().decode(errors="replace")
     print(f"  worker exited with {proc.returncode}: {text[-2000:]}", file=sys.stderr)
     return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_lines(text: str) -> Iterator[tuple[str, int]]:
@@ -552,7 +571,7 @@ def table(shape: str, sizes: list[int], results: dict[int, dict[str, float]]) ->
     header = f"| {shape} | " + " | ".join(f"{size:,} stored" for size in sizes) + " |"
     lines = [header, "|---" * (len(sizes) + 1) + "|"]
     for operation in results[sizes[0]]:
-        unit = "" if "(MB)" in operation else " ms"
+        unit = "" if "(MB)" in operation else " %" if "(%" in operation else " ms"
         cells = " | ".join(_figure(results[size][operation], unit) for size in sizes)
         lines.append(f"| {operation} | {cells} |")
     return "\n".join(lines)
@@ -569,7 +588,7 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--shapes", default="one,many", help="one, many, or both")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--idle", type=float, default=8.0, help="worker idle seconds")
+    parser.add_argument("--idle", type=float, default=20.0, help="worker idle seconds")
     parser.add_argument("--keep", type=Path, default=None, help="fill here, and reuse")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server's URL")
     parser.add_argument(
