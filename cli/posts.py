@@ -191,6 +191,8 @@ def list_posts(
         publish_until=time_option(until, "--until", state.zone),
         limit=limit,
     )
+    if any(is_naive(value) for value in (since, until) if value is not None):
+        err.print(state.zone_notice(), highlight=False, soft_wrap=True)
     with reported(), posts_backend(state, server_url, api_token) as posts:
         if as_rows:
             write_json_rows((post_json(p) for p in posts.stream(query)), lines=as_jsonl)

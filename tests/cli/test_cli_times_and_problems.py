@@ -54,6 +54,16 @@ def test_a_naive_time_means_the_same_in_a_file_and_on_the_command_line(cli, run,
     assert "times without an offset read in Europe/Paris" in err
 
 
+def test_list_reads_since_and_until_by_the_same_rule(cli, run, make_post):
+    cli.write("aware.json", make_post(publish_at=PARIS_08_00_IN_UTC))
+    assert run("schedule", "aware.json")[0] == 0
+    window = ("--since", "2031-01-05 08:00", "--until", "2031-01-05 08:00")
+    code, out, err = run("list", "--json", *window, TZ="Europe/Paris")
+    assert code == 0, err
+    assert [p["publish_at"] for p in json.loads(out)] == [PARIS_08_00_IN_UTC]
+    assert err.strip() == "times without an offset read in Europe/Paris ($TZ)"
+
+
 def test_the_setting_wins_over_tz_and_is_named(cli, run, make_post):
     cli.write("naive.json", make_post(publish_at="2031-01-05 08:00"))
     code, out, err = run(
