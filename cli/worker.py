@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import time
 from contextlib import ExitStack, suppress
 from datetime import timedelta
@@ -14,6 +15,8 @@ import typer
 
 from .base import counted, err, fail, reported
 from .engine import (
+    PLAIN_LOG_FORMAT,
+    JsonLines,
     LogFormatOption,
     SandboxOption,
     build_publisher,
@@ -57,7 +60,7 @@ def worker(
     if scheduler_name not in ("local", "celery"):
         raise typer.BadParameter("local or celery", param_hint="--scheduler")
     if scheduler_name == "celery":
-        return run_celery_worker(state, threads, beat, verbose)
+        return run_celery_worker(state, threads, beat, verbose, log_format)
     with ExitStack() as stack, reported():
         if sandbox:
             start_sandbox(state, stack)
@@ -175,12 +178,14 @@ def _schedule_demo(state: State) -> list[int]:
     return [post.id for post in result.created]
 
 
-def run_celery_worker(state: State, threads: int, beat: bool, verbose: bool) -> None:
+def run_celery_worker(
+    state: State, threads: int, beat: bool, verbose: bool, log_format: str = "text"
+) -> None:
     """`worker --scheduler celery`: a Celery worker (thread pool) and, with `beat`, the
     sweeper. Celery handles SIGTERM (finish running steps, then exit) and Ctrl-C."""
     from igautopost import services
 
-    _plain_logging(verbose)
+    _plain_logging(verbose, log_format)
     settings = state.settings
     with reported():
         state.store  # noqa: B018  (migrate before the first task, and fail early if down)
@@ -193,14 +198,15 @@ def run_celery_worker(state: State, threads: int, beat: bool, verbose: bool) -> 
         )
 
 
-def _plain_logging(verbose: bool) -> None:
-    """One plain line per record, for journald: a worker logs every step, and rich's layout
-    would be work on every step for a reader who sees no colours. Celery's line per task is
-    left out unless --verbose."""
+def _plain_logging(verbose: bool, log_format: str) -> None:
+    """One plain line per record (or one JSON object, `--log-format json`), for journald: a
+    worker logs every step, and rich's layout would be work on every step for a reader who
+    sees no colours. Celery's line per task is left out unless --verbose."""
+    handler = logging.StreamHandler(sys.stderr)
+    json_lines = log_format == "json"
+    handler.setFormatter(JsonLines() if json_lines else logging.Formatter(PLAIN_LOG_FORMAT))
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
+        level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
     )
     quiet = logging.INFO if verbose else logging.WARNING
     for noisy in ("alembic", "urllib3", "celery.app.trace", "celery.worker.strategy"):
