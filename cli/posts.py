@@ -47,6 +47,15 @@ FilesArgument = Annotated[
 ]
 
 
+def _state(ctx: typer.Context) -> State:
+    """The run's state, its zone read first: a bad IGAUTOPOST_TIMEZONE is reported as an
+    error, not a traceback, whichever command meets it."""
+    state = state_of(ctx)
+    with reported():
+        _ = state.zone
+    return state
+
+
 VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="List each post already stored, by id.")
 ]
@@ -77,7 +86,7 @@ def schedule(
     from .inputs import Places, located, read_posts
     from .remote import ScheduleInterrupted
 
-    state = state_of(ctx)
+    state = _state(ctx)
     as_rows = json_rows_wanted(as_json, as_jsonl)
     places, naive = Places(), NaiveTimes()
     with (
@@ -142,7 +151,7 @@ def validate(ctx: typer.Context, files: FilesArgument) -> None:
 
     from .inputs import Places, located, read_posts
 
-    state = state_of(ctx)
+    state = _state(ctx)
     places, naive = Places(), NaiveTimes()
     with reported(), _zone_said(state, naive), located(places), progress("validating") as counted:
         items = counted(naive.watched(read_posts(files, places)))
@@ -177,7 +186,7 @@ def list_posts(
 
     from .backends import posts_backend
 
-    state = state_of(ctx)
+    state = _state(ctx)
     as_rows = json_rows_wanted(as_json, as_jsonl)
     try:
         statuses = frozenset(Status(s.lower()) for s in status) if status else None
@@ -212,7 +221,7 @@ def show(
     from .backends import posts_backend
     from .output import event_json
 
-    state = state_of(ctx)
+    state = _state(ctx)
     with reported(), posts_backend(state, server_url, api_token) as posts:
         post = posts.get(post_id)
         events = posts.events(post_id)
@@ -248,7 +257,7 @@ def reschedule(
     """Move a post to a new publish time (a failed post is scheduled again)."""
     from .backends import posts_backend
 
-    state = state_of(ctx)
+    state = _state(ctx)
     with reported():
         publish_at = time_option(at, "--at", state.zone)
     assert publish_at is not None
@@ -271,7 +280,7 @@ def retry(
     """Put a failed post back to scheduled; a past publish time becomes now."""
     from .backends import posts_backend
 
-    state = state_of(ctx)
+    state = _state(ctx)
     with reported(), posts_backend(state, server_url, api_token) as posts:
         post = posts.retry(post_id)
     print_one(
@@ -313,7 +322,7 @@ def publish(
     retry with its reason as it happens, then the permalink."""
     if not now:
         raise typer.BadParameter("add --now: `publish` publishes immediately", param_hint="--now")
-    state = state_of(ctx)
+    state = _state(ctx)
     with ExitStack() as stack, reported():
         if sandbox:
             start_sandbox(state, stack)

@@ -225,3 +225,12 @@ def test_ctrl_c_says_what_becomes_of_the_post(cli, make_post, cancel):
     else:
         assert last.startswith("error: interrupted: post 1 is left scheduled, next step at ")
         assert "a worker (`igautopost worker`) will publish it" in last
+
+
+@pytest.mark.parametrize("command", [("list",), ("show", "1"), ("reschedule", "1", "--at", "1")])
+def test_a_setting_that_names_no_zone_is_an_error_not_a_traceback(run, command):
+    code, out, err = run(*command, IGAUTOPOST_TIMEZONE="Mars/Olympus")
+    assert code == 1 and out == ""
+    assert err.strip() == (
+        "error: IGAUTOPOST_TIMEZONE: unknown IANA timezone 'Mars/Olympus' (e.g. 'Europe/Paris')"
+    )
