@@ -13,7 +13,8 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BIN = Path(sys.executable).with_name("igautopost")
 POST_FILES = sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".json", ".jsonl"))
-NEEDS_SERVER = {"api_client.py"}  # run against `igautopost serve`: tests/api/test_serve_subprocess.py
+# run against a real `igautopost serve` by tests/api/test_serve_subprocess.py
+NEEDS_SERVER = {"api_client.py"}
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in NEEDS_SERVER)
 
 
