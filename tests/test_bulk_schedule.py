@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from igautopost.bulk import StoredPosts, schedule_stream
+from igautopost.bulk import schedule_stream
 from igautopost.crypto import TokenCipher
 from igautopost.errors import InvalidPost
 from igautopost.posts import ScheduleResult, schedule
 from igautopost.storage import InMemoryStore, PostQuery, SqlStore, Store
 from igautopost.storage.sql.store import ADD_CHUNK
+from igautopost.stored_posts import StoredPosts
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 AT = datetime(2035, 6, 1, 9, tzinfo=UTC)

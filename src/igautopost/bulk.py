@@ -9,14 +9,14 @@ posts are read back from the store when they are wanted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime, tzinfo
 from itertools import islice
-from typing import Any, overload
+from typing import Any
 
 from .engine.policy import LeadTimes
 from .errors import InvalidPost, Problem
-from .models import Post, PostSpec
+from .models import PostSpec
 from .posts import (
     DEFAULT_LEADS,
     LOOKUP_BATCH,
@@ -26,6 +26,7 @@ from .posts import (
     checked_posts,
 )
 from .storage.protocols import Store
+from .stored_posts import StoredPosts
 
 
 def schedule_stream(
@@ -55,40 +56,6 @@ def schedule_stream(
         existing=existing,
         warnings=checks.warnings,
     )
-
-
-class StoredPosts(Sequence[Post]):
-    """Posts of a store by id, each read when it is wanted: a list of a hundred thousand
-    posts, without a hundred thousand posts in memory."""
-
-    def __init__(self, store: Store, ids: list[int], *, owner_id: int | None = None) -> None:
-        self._store = store
-        self._ids = ids
-        self._owner_id = owner_id
-
-    @property
-    def ids(self) -> list[int]:
-        return self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    @overload
-    def __getitem__(self, index: int) -> Post: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Post]: ...
-
-    def __getitem__(self, index: int | slice) -> Post | list[Post]:
-        if isinstance(index, slice):
-            return [self._read(post_id) for post_id in self._ids[index]]
-        return self._read(self._ids[index])
-
-    def __iter__(self) -> Iterator[Post]:
-        return (self._read(post_id) for post_id in self._ids)
-
-    def _read(self, post_id: int) -> Post:
-        return self._store.get(post_id, owner_id=self._owner_id)
 
 
 class _StreamChecks:

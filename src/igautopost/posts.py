@@ -17,10 +17,10 @@ from .errors import InvalidPost, InvalidTransition, PostChanged, Problem
 from .models import Post, PostSpec, Status
 from .storage.protocols import Store
 from .validation import check_post, check_publish_at, parse_post
+from .zones import default_zone
 
 if TYPE_CHECKING:
-    from .bulk import StoredPosts
-from .zones import default_zone
+    from .stored_posts import StoredPosts
 
 DUPLICATE_WINDOW = timedelta(hours=1)
 LOOKUP_BATCH = 1000  # posts whose near duplicates one query looks up
