@@ -37,18 +37,7 @@ MARKED = [block for block in BLOCKS if block.not_runnable is not None]
 # Pages other engineers are editing, whose blocks fail today: expected failures until the page
 # is fixed (or the block marked), strict so that a fixed page fails here until its entry goes.
 # run=False where the block only burns its timeout (a server in the foreground).
-WAITING_FOR_OTHERS: dict[tuple[str, str], pytest.MarkDecorator] = {
-    ("docs/engine.md", "python"): pytest.mark.xfail(
-        strict=True,
-        reason="the Simulation block lacks imports and `store`; From Python's uses `post`",
-    ),
-    ("docs/engine.md", "shell"): pytest.mark.xfail(
-        run=False, reason="Running it starts `igautopost worker` in the foreground: mark it"
-    ),
-    ("docs/benchmarks.md", "shell"): pytest.mark.xfail(
-        strict=True, reason="Reproducing runs `make install`, apt-get and minutes of benchmarks"
-    ),
-}
+WAITING_FOR_OTHERS: dict[tuple[str, str], pytest.MarkDecorator] = {}
 
 
 def runnable(page: str, kind: str) -> list[Block]:
