@@ -49,7 +49,7 @@ def post_json(post: Post) -> dict[str, Any]:
         "container_id": post.container_id,
         "media_id": post.media_id,
         "permalink": post.permalink,
-        "error": post.error.model_dump() if post.error else None,
+        "error": post.error_summary(),
         "created_at": post.created_at.isoformat(),
         "updated_at": post.updated_at.isoformat(),
     }

@@ -83,3 +83,30 @@ def test_the_whole_list_streams_in_store_pages_and_is_one_json_array(api, alice,
 def test_an_empty_list_streams_as_an_empty_array(api, alice):
     response = api.client.get("/api/v1/posts/", headers=alice)
     assert response.status_code == 200 and response.json() == []
+
+
+def test_a_post_waiting_to_retry_shows_its_error_and_retry_time(api, alice):
+    from datetime import timedelta
+
+    from apitest import NOW
+
+    from igautopost.models import Status
+
+    post = api.create(alice)
+    retry_at = NOW + timedelta(minutes=3)
+    api.store.transition(
+        post["id"],
+        Status.SCHEDULED,
+        now=NOW,
+        changes={
+            "error_message": "could not reach the Graph API",
+            "error_code": None,
+            "next_attempt_at": retry_at,
+        },
+    )
+    for body in (
+        api.client.get(f"/api/v1/posts/{post['id']}/", headers=alice).json(),
+        api.client.get("/api/v1/posts/", headers=alice).json()[0],
+    ):
+        assert body["error"]["message"] == "could not reach the Graph API"
+        assert body["error"]["retry_at"].startswith(retry_at.strftime("%Y-%m-%dT%H:%M"))

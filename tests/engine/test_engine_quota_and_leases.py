@@ -61,8 +61,8 @@ def test_a_quota_reached_answer_delays_the_post_instead_of_failing_it(
     world.run_until(post.publish_at + timedelta(minutes=1))
 
     waiting = world.get(post)
-    assert waiting.status is Status.READY
-    assert waiting.error is None
+    assert waiting.status is Status.READY  # not failed: it waits, and says why
+    assert waiting.error is not None and (waiting.error.code, waiting.error.subcode) == (9, 2207042)
     assert "publishing quota reached" in world.details(post)
     assert waiting.next_attempt_at is not None and waiting.next_attempt_at > post.publish_at
 
@@ -71,6 +71,7 @@ def test_a_quota_reached_answer_delays_the_post_instead_of_failing_it(
     stored = world.assert_published_once(post)
     assert stored.published_at == waiting.next_attempt_at
     assert len(world.calls("publish")) == 2
+    assert stored.error is None, "published: the wait is over"
 
 
 def test_one_failed_read_of_the_limit_does_not_delay_the_post(make_world: WorldFactory) -> None:

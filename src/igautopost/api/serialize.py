@@ -69,7 +69,7 @@ def post_body(post: Post) -> dict[str, Any]:
         "media_id": post.media_id,
         "permalink": post.permalink,
         "published_at": iso(post.published_at),
-        "error": post.error.model_dump() if post.error else None,
+        "error": post.error_summary(),
         "created_at": iso(post.created_at),
         "updated_at": iso(post.updated_at),
     }
@@ -136,11 +136,14 @@ class PostIn(BaseModel):
 
 
 class PostErrorOut(BaseModel):
-    """Why a post failed, as returned: Instagram's code and subcode, and the message."""
+    """Why a post failed, or why it waits to try again, as returned: Instagram's code and
+    subcode, the message, and when it tries again (`retry_at`, ISO 8601; null once it has
+    failed)."""
 
     code: int | None
     subcode: int | None
     message: str
+    retry_at: str | None = None
 
 
 class PostOut(BaseModel):

@@ -168,12 +168,20 @@ class Publisher:
         if outcome is None:  # the lease was lost while the step ran: another worker owns it
             log.warning("post %s: lease lost during the step; its result was not saved", post.id)
             return False
+        changes = outcome.changes
+        if (
+            post.error is not None
+            and outcome.to is not Status.FAILED
+            and ERROR_COLUMNS[0] not in changes
+        ):
+            # a step that went on without an error: the last one is over
+            changes = {**changes, **dict.fromkeys(ERROR_COLUMNS)}
         saved = self.store.save_step(
             post,
             outcome.to,
             owner=self.owner,
             now=self.clock.now(),
-            changes=outcome.changes,
+            changes=changes,
             detail=outcome.detail,
             next_occurrence=outcome.next_occurrence,
         )
@@ -262,7 +270,10 @@ class Publisher:
             self.quota.mark_exhausted(post.account, now)
             free = self.quota.free_at(post.account, now)
             return self.later(
-                post, free, f"publishing quota reached: waiting until {free:%H:%M} UTC"
+                post,
+                free,
+                f"publishing quota reached: waiting until {free:%H:%M} UTC",
+                **_error_columns(exc),
             )
         if exc.is_transient:
             return self._retry(post, exc, now, token, host=host)
@@ -317,7 +328,11 @@ class Publisher:
                 post, f"missed: still failing {late} after the publish time ({_describe(exc)})", exc
             )
         return self.later(
-            post, at, f"{_describe(exc)}: retry {attempt} at {at:%H:%M:%S} UTC", attempts=attempt
+            post,
+            at,
+            f"{_describe(exc)}: retry {attempt} at {at:%H:%M:%S} UTC",
+            attempts=attempt,
+            **_error_columns(exc),  # shown by list and the API while the post waits
         )
 
     def _answer_before_failing(
@@ -347,6 +362,13 @@ class Publisher:
             exc,
         )
         return replace(missed, changes={**missed.changes, "publish_attempted_at": None})
+
+
+ERROR_COLUMNS = ("error_message", "error_code", "error_subcode")
+
+
+def _error_columns(exc: GraphError) -> dict[str, Any]:
+    return dict(zip(ERROR_COLUMNS, (_describe(exc), exc.code, exc.subcode), strict=True))
 
 
 def _describe(exc: GraphError) -> str:

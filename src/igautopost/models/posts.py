@@ -339,6 +339,15 @@ class Post(BaseModel):
     def media_type(self) -> MediaType:
         return self.spec.media_type
 
+    def error_summary(self) -> dict[str, Any] | None:
+        """The last error, as the CLI's JSON and the HTTP API show it: Instagram's code and
+        subcode, the message, and, while the post waits to try again, when (`retry_at`)."""
+        if self.error is None:
+            return None
+        waiting = self.status.is_active and self.next_attempt_at is not None
+        retry_at = self.next_attempt_at.isoformat() if waiting and self.next_attempt_at else None
+        return {**self.error.model_dump(), "retry_at": retry_at}
+
 
 class Event(BaseModel):
     """One entry of a post's history: a status change, or a step worth recording."""
