@@ -3,7 +3,7 @@ its content changes after a container was made for the old content."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from .engine.policy import LeadTimes
@@ -19,6 +19,7 @@ from .posts import (
 )
 from .storage.protocols import Store
 from .validation import parse_post
+from .zones import default_zone
 
 
 def _alias_table() -> dict[str, str]:
@@ -47,8 +48,13 @@ def edit(
     owner_id: int | None = None,
     replace: bool = False,
     leads: LeadTimes = DEFAULT_LEADS,
+    zone: tzinfo | None = None,
 ) -> Post:
     """Change a post's fields (all of them with `replace`, as PUT does; else only those given).
+
+    Times without an offset are read in the post's `timezone` (kept unless `data` names
+    another); a replacement without one takes `zone` (None: `igautopost.zones.default_zone`),
+    as a new post does.
 
     A content change on a post whose container is prepared discards that container; the post
     is prepared again ahead of its publish time. A failed post becomes scheduled again. A
@@ -56,11 +62,13 @@ def edit(
     engine has asked Instagram about it: published, it is recorded as published.
     """
 
+    reader = zone or default_zone()
+
     def change() -> Post:
         post = store.get(post_id, owner_id=owner_id)
         check_editable(post, now=now)
         keep = {} if replace else post.spec.model_dump(exclude={"access_token"}, exclude_none=True)
-        spec = parse_post({**keep, **canonical(data)}, now=now)
+        spec = parse_post({**keep, **canonical(data)}, now=now, zone=reader)
         status, changes, detail = _plan(post, spec, now=now, leads=leads)
         edited = store.transition(
             post_id,

@@ -290,7 +290,12 @@ def test_a_failed_post_shows_its_error(api, alice):
     )
     body = api.client.get(f"/api/v1/posts/{post['id']}/", headers=alice).json()
     assert body["status"] == "failed"
-    assert body["error"] == {"message": "Media rejected", "code": 9004, "subcode": 2207052}
+    assert body["error"] == {
+        "message": "Media rejected",
+        "code": 9004,
+        "subcode": 2207052,
+        "retry_at": None,  # failed: no retry
+    }
 
 
 # -- the trailing-slash rule, for every method ---------------------------------------------

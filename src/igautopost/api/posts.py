@@ -109,14 +109,14 @@ def update_one(
     post = visible(store, post_id, owner)
     stored = post.has_token or _account_stored(store, raw, owner)
     data, problems = old_rules(raw, required=replace, stored_token=stored)
-    if replace and data.get("timezone") is None:
-        data = {**data, "timezone": getattr(zone, "key", str(zone))}
     if problems and replace:  # a PUT names every field: report the library's problems too
         problems = merged(problems, _problems_of(data, now, zone))
     if problems:
         raise invalid(problems, data)
     try:
-        return igautopost.edit(store, post_id, data, now=now, owner_id=owner, replace=replace)
+        return igautopost.edit(
+            store, post_id, data, now=now, owner_id=owner, replace=replace, zone=zone
+        )
     except InvalidPost as exc:
         raise invalid(exc.problems, data) from None
 
