@@ -327,8 +327,11 @@ def _warnings_of_batch(store: Store, specs: list[PostSpec]) -> list[str]:
         end = max(s.publish_at for s, _ in group) + DUPLICATE_WINDOW
         stored: dict[str, list[tuple[int, datetime]]] = {}
         fingerprints = {fingerprint for _, fingerprint in group}
+        # One post (the API, a single file): any match in its window is the answer, however
+        # many copies of it the hour holds.
+        limit = 1 if len(group) == 1 else None
         for post_id, publish_at, fingerprint in store.similar_posts(
-            account, fingerprints, start, end
+            account, fingerprints, start, end, limit=limit
         ):
             stored.setdefault(fingerprint, []).append((post_id, publish_at))
         for spec, fingerprint in group:

@@ -63,6 +63,13 @@ def test_a_crowded_hour_costs_the_duplicate_check_nothing_more(tmp_path: Path) -
     assert fresh.warnings == [] and found == [0], "no stored post was read"
     twin = igautopost.schedule(store, [_post(caption="post 7")], now=NOW)
     assert found[-1] == 1 and "same media and caption" in twin.warnings[0]
+    copies = [
+        _post(caption="again", publish_at=(NOW + timedelta(hours=2, seconds=n)).isoformat())
+        for n in range(200)
+    ]
+    igautopost.schedule(store, copies, now=NOW)
+    one_more = igautopost.schedule(store, [_post(caption="again")], now=NOW)
+    assert found[-1] == 1 and one_more.warnings, "one copy read, not 200"
     store.close()
 
 

@@ -143,11 +143,18 @@ class PostStore(Protocol):
         ...
 
     def similar_posts(
-        self, account: str, fingerprints: Iterable[str], start: datetime, end: datetime
+        self,
+        account: str,
+        fingerprints: Iterable[str],
+        start: datetime,
+        end: datetime,
+        *,
+        limit: int | None = None,
     ) -> builtins.list[tuple[int, datetime, str]]:
         """(id, publish time, fingerprint) of the account's active posts due in [start, end]
-        whose `PostSpec.content_fingerprint` is one of these: the near-duplicate warning's
-        lookup, whose cost must not depend on the other posts of that hour."""
+        whose `PostSpec.content_fingerprint` is one of these, at most `limit` of them: the
+        near-duplicate warning's lookup, whose cost must not depend on the other posts of
+        that hour (nor, with `limit`, on how many copies of this one it holds)."""
         ...
 
     def client_keys(

@@ -313,4 +313,3 @@ def _held(row: Row, post: Post, owner: str) -> bool:
     if row["lease_owner"] != owner:
         return False
     return post.claimed_at is None or row["claimed_at"] == post.claimed_at
-

@@ -180,7 +180,13 @@ class InMemoryStore(ClaimsMixin):
         return counts
 
     def similar_posts(
-        self, account: str, fingerprints: Iterable[str], start: datetime, end: datetime
+        self,
+        account: str,
+        fingerprints: Iterable[str],
+        start: datetime,
+        end: datetime,
+        *,
+        limit: int | None = None,
     ) -> builtins.list[tuple[int, datetime, str]]:
         """(id, publish time, fingerprint) of the account's active posts due between `start`
         and `end`, both included (as SQL's BETWEEN), with one of these fingerprints."""
@@ -194,7 +200,7 @@ class InMemoryStore(ClaimsMixin):
                 and Status(row["status"]) in ACTIVE
                 and start <= row["publish_at"] <= end
             ]
-        return sorted(found, key=lambda found: (found[1], found[0]))
+        return sorted(found, key=lambda found: (found[1], found[0]))[:limit]
 
     def client_keys(
         self, account: str, keys: Iterable[str], *, owner_id: int | None = None

@@ -51,12 +51,11 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = N
     if url.startswith("sqlite"):
         if (database := sqlite_file(url)) is not None:
             private_sqlite_file(database)
+            pool: dict[str, Any] = {"pool_size": 64, "max_overflow": 64}
+        else:  # in memory: one connection, or each would see a database of its own
+            pool = {"poolclass": sa.pool.StaticPool}
         engine = sa.create_engine(
-            url,
-            connect_args={"check_same_thread": False},
-            pool_size=64,
-            max_overflow=64,
-            hide_parameters=True,
+            url, connect_args={"check_same_thread": False}, hide_parameters=True, **pool
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -300,7 +299,13 @@ class SqlStore(ClaimsMixin):
             return [self._to_post(row._asdict()) for row in conn.execute(statement)]
 
     def similar_posts(
-        self, account: str, fingerprints: Iterable[str], start: datetime, end: datetime
+        self,
+        account: str,
+        fingerprints: Iterable[str],
+        start: datetime,
+        end: datetime,
+        *,
+        limit: int | None = None,
     ) -> builtins.list[tuple[int, datetime, str]]:
         """(id, publish time, fingerprint) of the account's active posts due between `start`
         and `end` whose content has one of these fingerprints: one range of an index on
@@ -308,9 +313,10 @@ class SqlStore(ClaimsMixin):
         wanted = sorted(set(fingerprints))
         if not wanted:
             return []
+        statement = _SIMILAR_POSTS if limit is None else _SIMILAR_POSTS.limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                _SIMILAR_POSTS,
+                statement,
                 {"account": account, "fingerprints": wanted, "start": start, "end": end},
             ).all()
         # Sorted here: an ORDER BY would make SQLite walk (account, publish_at) instead, every
@@ -477,10 +483,8 @@ def _conditions(query: PostQuery) -> builtins.list[sa.ColumnElement[bool]]:
         conditions.append(posts.c.publish_at <= query.publish_until)
     if query.after is not None:
         moment, post_id = query.after
-        conditions.append(
-            sa.or_(
-                posts.c.publish_at > moment,
-                sa.and_(posts.c.publish_at == moment, posts.c.id > post_id),
-            )
-        )
+        # `publish_at >= moment` first: one index range from the page's start. As an OR
+        # alone, the planner read every post before the page (153 ms deep in a million).
+        conditions.append(posts.c.publish_at >= moment)
+        conditions.append(sa.or_(posts.c.publish_at > moment, posts.c.id > post_id))
     return conditions
