@@ -321,7 +321,11 @@ def publish(
     """Publish a post right away and follow it through processing; prints each step and each
     retry with its reason as it happens, then the permalink."""
     if not now:
-        raise typer.BadParameter("add --now: `publish` publishes immediately", param_hint="--now")
+        raise typer.BadParameter(
+            "add --now: publish sends the post to Instagram right away, and --now says you "
+            "mean it; to publish later, use `igautopost schedule`",
+            param_hint="--now",
+        )
     state = _state(ctx)
     with ExitStack() as stack, reported():
         if sandbox:

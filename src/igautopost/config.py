@@ -1,7 +1,9 @@
 """Settings, read from the environment (prefix ``IGAUTOPOST_``) by the CLI and the HTTP app.
 
 The library itself never reads the environment: callers build a `Settings` (or pass plain
-arguments) and hand the values down.
+arguments) and hand the values down. One exception: the zone a time without an offset is
+read in, when the caller names none (`igautopost.zones.default_zone`: IGAUTOPOST_TIMEZONE,
+$TZ, the system's), as a time typed at a shell means the shell's zone.
 """
 
 from __future__ import annotations
