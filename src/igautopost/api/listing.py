@@ -26,6 +26,7 @@ from ..zones import default_zone
 from .auth import UserId
 from .context import ApiContext, context
 from .errors import ApiError
+from .legacy import BIGINT_MAX
 from .serialize import post_body
 
 DEFAULT_PAGE_SIZE = 100
@@ -66,7 +67,11 @@ async def list_posts(
     ] = None,
     after_id: Annotated[
         int | None,
-        Query(ge=1, description="Only posts after this one in the list's order (extension)"),
+        Query(
+            ge=1,
+            le=BIGINT_MAX,  # a larger id cannot exist, and would overflow the column
+            description="Only posts after this one in the list's order (extension)",
+        ),
     ] = None,
 ) -> Any:
     """Your posts by publish time: a JSON array, or a page object when a page is asked for."""
