@@ -32,6 +32,12 @@ def _time(*, index: bool = False, nullable: bool = True) -> Any:
     return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
 
 
+def _partial(name: str, column: str) -> sa.Index:
+    """(account, `column`) for the rows where `column` is set."""
+    where = sa.text(f"{column} IS NOT NULL")
+    return sa.Index(name, "account", column, sqlite_where=where, postgresql_where=where)
+
+
 def _client_key_index(name: str, owners: str, *columns: str) -> sa.Index:
     where = sa.text(f"client_key IS NOT NULL AND {owners}")
     return sa.Index(
@@ -98,8 +104,10 @@ class PostRow(SQLModel, table=True):
         sa.Index("ix_posts_account_fingerprint", "account", "fingerprint", "publish_at"),
         sa.Index("ix_posts_owner_publish_at", "owner_id", "publish_at", "id"),
         sa.Index("ix_posts_publish_at", "publish_at", "id"),
-        sa.Index("ix_posts_account_quota_held_until", "account", "quota_held_until"),
-        sa.Index("ix_posts_account_published_at", "account", "published_at"),
+        # Partial: only the few posts holding a slot, or published, are in them, so that a
+        # new post's INSERT (under SQLite's one write lock) does not write them.
+        _partial("ix_posts_account_quota_held_until", "quota_held_until"),
+        _partial("ix_posts_account_published_at", "published_at"),
         # A client key is the caller's: unique per owner and account, so that one user can
         # neither see nor block another's keys. Posts without an owner are the local operator's.
         _client_key_index("uq_posts_owner_account_client_key", "owner_id IS NOT NULL", "owner_id"),

@@ -31,8 +31,15 @@ def upgrade() -> None:
                 "claim_marked_publish", sa.Boolean(), nullable=False, server_default=sa.false()
             )
         )
-    op.create_index("ix_posts_account_quota_held_until", "posts", ["account", "quota_held_until"])
-    op.create_index("ix_posts_account_published_at", "posts", ["account", "published_at"])
+    for column in ("quota_held_until", "published_at"):  # partial: a new post is in neither
+        where = sa.text(f"{column} IS NOT NULL")
+        op.create_index(
+            f"ix_posts_account_{column}",
+            "posts",
+            ["account", column],
+            sqlite_where=where,
+            postgresql_where=where,
+        )
 
 
 def downgrade() -> None:
