@@ -54,9 +54,8 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
 class Cli:
     """Runs the Typer app in-process, or the installed console script, on a private data dir."""
 
-    def __init__(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self._monkeypatch = monkeypatch
         self.script = Path(sys.executable).parent / "igautopost"
 
     def __call__(self, *args: str, input: str | bytes | None = None) -> Result:
@@ -94,7 +93,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("NO_COLOR", "1")
-    return Cli(data_dir, monkeypatch)
+    return Cli(data_dir)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

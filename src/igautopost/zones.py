@@ -8,6 +8,7 @@ library, the HTTP API): the post's own `timezone`, else this one, which comes fr
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +39,7 @@ def default_zone(configured: str | None = None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+@functools.cache  # asked on every request that reads a time; the machine's zone stays put
 def _system_zone_name() -> str | None:
     try:
         target = str(Path("/etc/localtime").resolve())
