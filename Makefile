@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,server,postgres,celery]'
+	$(BIN)/pip install --quiet -e '.[dev,server,postgres,celery,s3]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -54,6 +54,30 @@ class Settings(BaseSettings):
         None  # the zone naive command-line times are read in; default: the system's
     )
 
+    # Media (docs/media.md). Where copies of local media files are kept: a folder (default:
+    # `media` in the data directory) or an S3-compatible bucket, `s3://bucket/prefix` (with
+    # the usual AWS_* settings, and `media_s3_endpoint_url` for a server other than AWS).
+    media_store: str | None = None
+    media_s3_endpoint_url: str | None = None
+    # Where Instagram fetches an image from a local file when the store is a folder:
+    # `igautopost serve` at this public address serves it under an unguessable path until
+    # its post is published. Without it (and without a bucket) such images are refused.
+    public_url: str | None = None
+    # Check every post's media against Instagram's rules when it is scheduled (a URL: a
+    # HEAD and its first bytes). `--no-media-check` turns it off for one command.
+    media_check: bool = True
+    media_check_timeout: float = Field(default=10.0, gt=0)  # seconds per URL
+    media_check_concurrency: int = Field(default=32, ge=1, le=256)
+    # A private or loopback address is refused as a media URL (Instagram cannot fetch it);
+    # tests and benchmarks on one machine turn this on.
+    media_allow_private_urls: bool = False
+    # How long a published or cancelled post's media copy is kept before it is deleted.
+    media_keep_seconds: float = Field(default=86_400.0, ge=0)
+
+    def resolved_media_store(self) -> str:
+        """Where media copies go: the setting, or the `media` folder of the data directory."""
+        return self.media_store or str(self.data_dir / "media")
+
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL to use: the setting, or SQLite inside the data directory."""
         if self.database_url:

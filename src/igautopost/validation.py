@@ -187,20 +187,35 @@ def _check_unicode(spec: PostSpec) -> Iterable[Problem]:
 
 def _check_media(spec: PostSpec) -> Iterable[Problem]:
     if spec.media_type is MediaType.CAROUSEL:
-        if spec.media_url is not None:
-            yield Problem(
-                "media_url", "a carousel takes its media from 'children', not 'media_url'"
-            )
+        for field in ("media_url", "media_path"):
+            if getattr(spec, field) is not None:
+                yield Problem(field, f"a carousel takes its media from 'children', not '{field}'")
         yield from _check_children(spec.children)
         return
     if spec.children:
         yield Problem("children", f"only a carousel has children, not {_a(spec.media_type)}")
-    if spec.media_url is None:
-        yield Problem("media_url", f"is required for {_a(spec.media_type)}")
+    if spec.media_url is None and spec.media_path is None:
+        yield Problem("media_url", f"is required for {_a(spec.media_type)} (or 'media_path')")
         return
-    yield from _check_url("media_url", spec.media_url)
-    if spec.media_type is MediaType.IMAGE and guess_kind(spec.media_url) is ItemKind.VIDEO:
-        yield Problem("media_url", "is a video: post videos as a reel (content_type 'Video')")
+    yield from _check_source("", spec.media_url, spec.media_path, spec.media_file)
+    if spec.media_type is MediaType.IMAGE and guess_kind(spec.media_source) is ItemKind.VIDEO:
+        field = "media_url" if spec.media_url is not None else "media_path"
+        yield Problem(field, "is a video: post videos as a reel (content_type 'Video')")
+
+
+def _check_source(
+    where: str, url: str | None, path: str | None, stored: str | None
+) -> Iterable[Problem]:
+    """A media item comes from exactly one place: a public URL or a local file."""
+    if url is not None and path is not None:
+        yield Problem(f"{where}media_path", "give either 'media_url' or 'media_path', not both")
+        return
+    if url is not None:
+        yield from _check_url(f"{where}media_url", url)
+        if stored is not None:
+            yield Problem(f"{where}media_file", "is set by igautopost for a 'media_path' only")
+    elif path is not None and not path.strip():
+        yield Problem(f"{where}media_path", "must name a file")
 
 
 def _check_children(children: list[CarouselItem]) -> Iterable[Problem]:
@@ -212,7 +227,9 @@ def _check_children(children: list[CarouselItem]) -> Iterable[Problem]:
         )
     for i, child in enumerate(children):
         where = f"children[{i}]"
-        yield from _check_url(f"{where}.media_url", child.media_url)
+        if child.media_url is None and child.media_path is None:
+            yield Problem(f"{where}.media_url", "is required (or 'media_path')")
+        yield from _check_source(f"{where}.", child.media_url, child.media_path, child.media_file)
         video = child.item_kind is ItemKind.VIDEO
         if video and child.alt_text is not None:
             yield Problem(f"{where}.alt_text", "is allowed on image items only")

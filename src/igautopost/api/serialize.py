@@ -82,7 +82,7 @@ def post_body(post: Post) -> dict[str, Any]:
 
 def _cover_url(spec: PostSpec) -> str:
     """A carousel's `url` (the old field is never null): its first item's."""
-    return spec.children[0].media_url if spec.children else ""
+    return spec.children[0].media_source if spec.children else ""
 
 
 def _tags_text(tags: list[UserTag]) -> str | None:

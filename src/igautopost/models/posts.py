@@ -131,10 +131,13 @@ def _json_list(value: Any) -> Any:
 
 
 class CarouselItem(_Strict):
-    """One image or video of a carousel."""
+    """One image or video of a carousel: at a public URL (`media_url`) or in a local file
+    (`media_path`, see `PostSpec`)."""
 
-    media_url: str = Field(validation_alias=AliasChoices("media_url", "url"))
-    kind: ItemKind | None = None  # default: guessed from the URL's extension
+    media_url: str | None = Field(default=None, validation_alias=AliasChoices("media_url", "url"))
+    media_path: str | None = None
+    media_file: str | None = None  # set by igautopost: the copy's key in the media store
+    kind: ItemKind | None = None  # default: guessed from the URL's or the file's extension
     user_tags: list[UserTag] = Field(default_factory=list)
     alt_text: str | None = None
     thumb_offset: int | None = Field(
@@ -144,8 +147,13 @@ class CarouselItem(_Strict):
     _user_tags = field_validator("user_tags", mode="before")(_json_list)
 
     @property
+    def media_source(self) -> str:
+        """Where the media comes from, as given: the URL, else the local path."""
+        return self.media_url or self.media_path or ""
+
+    @property
     def item_kind(self) -> ItemKind:
-        return self.kind or guess_kind(self.media_url)
+        return self.kind or guess_kind(self.media_source)
 
 
 def _media_type(value: Any) -> Any:
@@ -174,7 +182,12 @@ class PostSpec(_Strict):
     )
     media_type: MediaType = Field(validation_alias=AliasChoices("media_type", "content_type"))
     media_url: str | None = Field(default=None, validation_alias=AliasChoices("media_url", "url"))
-    media_kind: ItemKind | None = None  # stories only; default: guessed from the URL
+    # A local file instead of a URL (the CLI and the library; the API takes an upload): read
+    # relative to the post file's folder, checked, and copied into the media store when the
+    # post is scheduled, which sets `media_file` to the copy's key (its content hash).
+    media_path: str | None = None
+    media_file: str | None = None
+    media_kind: ItemKind | None = None  # stories only; default: guessed from the URL or path
     children: list[CarouselItem] = Field(default_factory=list)
     caption: str = ""
     location_id: str | None = None
@@ -200,7 +213,10 @@ class PostSpec(_Strict):
     def content_fingerprint(self) -> str:
         """What the near-duplicate warning compares, as a short hash stored and indexed with
         the post: its media (every carousel item's) and its caption."""
-        media = [self.media_url or ""] + [child.media_url for child in self.children]
+        media = [self.media_identity] + [
+            child.media_url or _file_identity(child.media_file, child.media_path)
+            for child in self.children
+        ]
         text = json.dumps([media, self.caption], ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:FINGERPRINT_CHARS]
 
@@ -269,11 +285,22 @@ class PostSpec(_Strict):
             raise ValueError(f"must be between {UNIX_SECONDS_TEXT}") from None
 
     @property
+    def media_source(self) -> str:
+        """Where a single post's media comes from, as given: the URL, else the local path."""
+        return self.media_url or self.media_path or ""
+
+    @property
+    def media_identity(self) -> str:
+        """What makes two posts' media the same: the URL, else the stored copy's content hash
+        (the same photo from two paths is the same media), else the path."""
+        return self.media_url or _file_identity(self.media_file, self.media_path)
+
+    @property
     def is_video(self) -> bool:
         if self.media_type is MediaType.REEL:
             return True
-        if self.media_type is MediaType.STORY and self.media_url:
-            return (self.media_kind or guess_kind(self.media_url)) is ItemKind.VIDEO
+        if self.media_type is MediaType.STORY and self.media_source:
+            return (self.media_kind or guess_kind(self.media_source)) is ItemKind.VIDEO
         return False
 
     def token_value(self) -> str | None:
@@ -282,6 +309,12 @@ class PostSpec(_Strict):
     def public_dict(self) -> dict[str, Any]:
         """The spec as JSON-ready data, without the access token."""
         return self.model_dump(mode="json", exclude={"access_token"}, exclude_none=True)
+
+
+def _file_identity(media_file: str | None, media_path: str | None) -> str:
+    if media_file:
+        return f"file:{media_file}"
+    return f"path:{media_path}" if media_path else ""
 
 
 class PostError(BaseModel):
