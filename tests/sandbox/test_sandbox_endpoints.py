@@ -130,7 +130,7 @@ def test_resumable_video_upload(graph: Graph) -> None:
     upload_path = created["uri"].split("testserver", 1)[1]
     answer = graph.client.post(
         upload_path,
-        content=b"\x00" * 64,
+        content=b"\x00\x00\x00\x20ftypisom" + b"\x00" * 52,  # an MP4's first box
         headers={
             "Authorization": f"OAuth {graph.token}",
             "offset": "0",

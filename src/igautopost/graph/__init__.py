@@ -34,6 +34,8 @@ _EXPORTS = {
     "LongLivedToken": "responses",
     "MediaInfo": "responses",
     "PublishingLimit": "responses",
+    "UploadContainer": "responses",
+    "MediaSource": "params",
     "AccountRestricted": "errors",
     "Action": "errors",
     "ContainerNotReady": "errors",
@@ -81,6 +83,7 @@ __all__ = [
     "LongLivedToken",
     "MediaInfo",
     "MediaRejected",
+    "MediaSource",
     "MockTransport",
     "OpensAhead",
     "PermissionMissing",
@@ -93,6 +96,7 @@ __all__ = [
     "TokenInvalid",
     "TransientError",
     "Transport",
+    "UploadContainer",
     "Urllib3Transport",
     "carousel_child_params",
     "carousel_parent_params",
@@ -138,6 +142,7 @@ if TYPE_CHECKING:
     )
     from .messages import Request, Response
     from .params import (
+        MediaSource,
         carousel_child_params,
         carousel_parent_params,
         container_params,
@@ -153,5 +158,6 @@ if TYPE_CHECKING:
         LongLivedToken,
         MediaInfo,
         PublishingLimit,
+        UploadContainer,
     )
     from .transport import MockTransport, Transport, Urllib3Transport

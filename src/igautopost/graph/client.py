@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from http.client import HTTPException
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests.utils
@@ -36,7 +36,7 @@ from .errors import GraphConnectionError, GraphError, GraphNetworkError, GraphTi
 from .logfilter import redact_urllib3_request_lines
 from .messages import Request, Response, Timeout
 from .prepared import Prepared, open_ahead
-from .responses import ContainerStatus, LongLivedToken, MediaInfo, PublishingLimit
+from .responses import ContainerStatus, LongLivedToken, MediaInfo, PublishingLimit, UploadContainer
 from .transport import Closeable, Transport, Urllib3Transport
 
 __all__ = ["GraphClient", "Login", "Prepared", "Timeout", "Token", "proxy_for"]
@@ -51,6 +51,8 @@ MEDIA_FIELDS = "id,permalink,shortcode,timestamp,media_type,media_product_type"
 RECENT_MEDIA_FIELDS = MEDIA_FIELDS + ",caption"
 LIMIT_FIELDS = "config,quota_usage"
 SECRET_PARAMS = frozenset({"access_token", "client_secret", "fb_exchange_token"})
+UPLOAD_CHUNK = 1024 * 1024  # bytes read from the file per write: a 300 MB reel never in memory
+UPLOAD_DONE = "Upload successful."
 
 Token = str | SecretStr
 
@@ -99,6 +101,69 @@ class GraphClient:
         path = self._path(ig_user_id, "media")
         data = self._call("POST", path, token=token, form=params, base=host)
         return _id(data, "POST", self._path(ig_user_id, "media"))
+
+    def create_upload_container(
+        self, ig_user_id: str, params: Mapping[str, str], *, token: Token, host: str | None = None
+    ) -> UploadContainer:
+        """Create a container whose video is uploaded (``upload_type=resumable``, no
+        ``video_url``): its id and the ``uri`` its bytes go to (`upload_video`). The
+        container stays IN_PROGRESS, waiting for them, until it expires."""
+        path = self._path(ig_user_id, "media")
+        form = {**params, "upload_type": "resumable"}
+        data = self._call("POST", path, token=token, form=form, base=host)
+        container_id = _id(data, "POST", path)
+        uri = data.get("uri")
+        if not isinstance(uri, str) or not uri.lower().startswith(("https://", "http://")):
+            raise GraphError(
+                "the Graph API answered a resumable container without an upload uri",
+                method="POST",
+                path=path,
+            )
+        return UploadContainer(container_id, uri)
+
+    def upload_video(
+        self,
+        uri: str,
+        media: IO[bytes],
+        *,
+        token: Token,
+        size: int | None = None,
+        offset: int = 0,
+    ) -> None:
+        """Send a video's bytes, from ``offset`` to its end, to a resumable container's
+        ``uri`` (used verbatim: rupload.facebook.com for Facebook Login, or wherever Meta
+        says). ``media`` is read in chunks as the request goes out, never whole; ``size`` is
+        the whole file's length (default: ``media``'s, by seeking to its end).
+
+        The token goes in ``Authorization: OAuth <token>`` as Meta documents for this host;
+        errors are mapped as every Graph error is, and never show the token or the uri's
+        query. Returns once Instagram answers ``{"success": true}``: processing starts then,
+        poll the container as usual."""
+        total = _size_of(media) if size is None else size
+        if not 0 <= offset <= total:
+            raise ValueError(f"offset {offset} is outside the file's {total} bytes")
+        parts = urlsplit(uri)
+        path = parts.path or "/"  # what logs and errors show: never the query
+        headers = {
+            "Accept": "application/json",
+            "Authorization": f"OAuth {_secret(token)}",
+            "offset": str(offset),
+            "file_size": str(total),
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(total - offset),
+        }
+        request = Request(
+            "POST", path, uri, headers, None, self.timeout, _chunks(media, offset, total)
+        )
+        data = self._finish(request, self._send(request), token)
+        if data.get("success") is not True:
+            message = data.get("message")
+            text = message if isinstance(message, str) and message else "no success in answer"
+            error = GraphError(
+                f"the video upload was not accepted: {text}", method="POST", path=path
+            )
+            error.redact(_secret(token))
+            raise error
 
     def container_status(
         self, container_id: str, *, token: Token, host: str | None = None
@@ -343,6 +408,28 @@ def _secrets(
     for params in (query or {}, form or {}):
         found.extend(value for name, value in params.items() if name in SECRET_PARAMS)
     return found
+
+
+def _size_of(media: IO[bytes]) -> int:
+    """The file's length in bytes, by seeking to its end (its position is kept)."""
+    here = media.tell()
+    end = media.seek(0, 2)
+    media.seek(here)
+    return end
+
+
+def _chunks(media: IO[bytes], offset: int, total: int) -> Iterator[bytes]:
+    """``media``'s bytes from ``offset`` to ``total``, `UPLOAD_CHUNK` at a time. A file that
+    ends early raises (as a network failure would: the request cannot be completed), so that
+    the server is never left waiting for bytes the Content-Length promised."""
+    media.seek(offset)
+    left = total - offset
+    while left > 0:
+        chunk = media.read(min(UPLOAD_CHUNK, left))
+        if not chunk:
+            raise OSError(f"the file ended {left} bytes before its announced size")
+        left -= len(chunk)
+        yield chunk
 
 
 def _secret(value: Token) -> str:

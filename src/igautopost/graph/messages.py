@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 Timeout = float | tuple[float, float]
@@ -18,6 +18,9 @@ class Request:
     headers: dict[str, str] = field(repr=False)
     body: bytes | None = field(repr=False)
     timeout: Timeout
+    # A body too big to hold in memory (a video upload), read as it is sent; its length is
+    # in the Content-Length header. A request has `body` or `stream`, never both.
+    stream: Iterable[bytes] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,12 @@ def _time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value)  # Meta sends 2021-07-26T10:45:20+0000
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class UploadContainer:
+    """A container made with ``upload_type=resumable``: its id, and the address its video's
+    bytes go to (`GraphClient.upload_video`), to be used verbatim."""
+
+    id: str
+    uri: str = field(repr=False)  # its path holds the container id only, but keep repr short

@@ -101,7 +101,7 @@ class Urllib3Transport:
         response = self._manager.urlopen(
             request.method,
             request.url,
-            body=request.body,
+            body=request.stream if request.stream is not None else request.body,
             headers=request.headers,
             timeout=urllib3.Timeout(connect=connect, read=read),
             retries=False,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -25,7 +26,7 @@ from igautopost.sandbox.errors import GraphErrorAnswer
 from igautopost.sandbox.faults import OUTAGE_HTML, Fault
 from igautopost.sandbox.inspect import CallRecord
 from igautopost.sandbox.requests_in import GraphRequest, read_request
-from igautopost.sandbox.routing import GraphRoute, resolve
+from igautopost.sandbox.routing import CREATE, UPLOAD, GraphRoute, resolve
 from igautopost.sandbox.state import SandboxState
 from igautopost.sandbox.tokens import token_hash
 
@@ -118,7 +119,13 @@ class GraphEndpoint:
         try:
             call = await read_request(request)
             _note_call(record, call)
-            body, record.account_id, record.object_id = dispatch(self.state, route, call)
+            if route.endpoint in (CREATE, UPLOAD) and self.state.config.fetch_media:
+                # It fetches media URLs: on a thread, so the loop serves other calls meanwhile
+                # (a URL may even point back at this sandbox).
+                answer = await run_in_threadpool(dispatch, self.state, route, call)
+            else:
+                answer = dispatch(self.state, route, call)
+            body, record.account_id, record.object_id = answer
         except GraphErrorAnswer as error:
             record.error_code, record.error_subcode = error.code, error.subcode
             return _error_response(error, route), False

@@ -74,6 +74,10 @@ class SandboxConfig(BaseModel):
     container_ttl_seconds: float = 24 * 3600
     failing_url_patterns: tuple[str, ...] = ()  # regexes; matching media ends in ERROR
     failure_subcode: int = 2207026
+    # Fetch image_url, video_url and cover_url over HTTP when a container is created, and fail
+    # as Instagram does (see sandbox/media.py). Off: URLs are only checked for their shape.
+    fetch_media: bool = False
+    fetch_timeout_seconds: float = Field(default=10.0, gt=0.0)
     publishing_quota: int = 50
     quota_window_seconds: int = 24 * 3600
     container_cap: int = 400

@@ -129,9 +129,35 @@ def _refresh(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answ
 
 
 def _upload(state: SandboxState, route: GraphRoute, call: GraphRequest) -> Answer:
-    account = state.authorize(call.token, None)
-    body = state.upload(route.node or "", call.file_url)
-    return body, account, route.node
+    """A resumable upload to `/ig-api-upload/{version}/{container-id}`: `SandboxState.upload`."""
+    container_id = route.node or ""
+    if call.file_url is not None:
+        account = state.upload_from_url(container_id, call.token, call.file_url)
+        return {"success": True, "message": "Upload successful."}, account, container_id
+    if call.auth_scheme != "oauth" or not call.token:
+        raise GraphErrorAnswer(
+            190,
+            None,
+            "Invalid OAuth access token - an upload needs the header Authorization: OAuth <token>",
+        )
+    offset = _header_number(call.upload_offset, "offset")
+    file_size = _header_number(call.upload_file_size, "file_size")
+    if file_size == 0:
+        raise invalid_parameter("The header file_size must be the video's size in bytes, not 0")
+    body = state.upload(
+        container_id, call.token, offset=offset, file_size=file_size, received=call.upload
+    )
+    return body, state.owner_of(container_id), container_id
+
+
+def _header_number(value: str | None, name: str) -> int:
+    """A byte count sent as an upload header: present, a whole number."""
+    if value is None:
+        raise invalid_parameter(f"The header {name} is required for a resumable upload")
+    text = value.strip()
+    if not text.isascii() or not text.isdigit():
+        raise invalid_parameter(f"The header {name} must be a whole number of bytes, not {value!r}")
+    return int(text)
 
 
 _HANDLERS: dict[str, Handler] = {

@@ -33,12 +33,14 @@ from igautopost.sandbox.dispatch import dispatch
 from igautopost.sandbox.errors import GraphErrorAnswer, invalid_parameter
 from igautopost.sandbox.faults import Fault
 from igautopost.sandbox.inspect import CallRecord
+from igautopost.sandbox.media import MediaBytes, read_all
 from igautopost.sandbox.requests_in import (
     GraphRequest,
     _json_params,
     _redacted_path,
+    auth_scheme,
 )
-from igautopost.sandbox.routing import VERSION_PATTERN, GraphRoute, resolve
+from igautopost.sandbox.routing import VERSION_PATTERN, GraphRoute, is_upload_path, resolve
 from igautopost.sandbox.state import SandboxState
 
 __all__ = ["sandbox_handler"]
@@ -106,13 +108,18 @@ class InProcessSandbox:
     def _handle(
         self, request: Request, route: GraphRoute, record: CallRecord
     ) -> tuple[StarletteResponse, bool]:
+        cut: BaseException | None = None
         try:
-            call = graph_request(request)
+            call, cut = graph_request_and_cut(request)
             _note_call(record, call)
             body, record.account_id, record.object_id = dispatch(self.state, route, call)
         except GraphErrorAnswer as error:
             record.error_code, record.error_subcode = error.code, error.subcode
+            if cut is not None:
+                raise cut from None
             return _error_response(error, route), False
+        if cut is not None:  # the body broke off: its bytes counted, the client got nothing
+            raise cut from None
         return JSONResponse(body, headers=_USAGE_HEADERS), True
 
 
@@ -124,11 +131,25 @@ def sandbox_handler(state: SandboxState) -> InProcessSandbox:
 def graph_request(request: Request) -> GraphRequest:
     """Parameters, token and a loggable path of one call, read as `requests_in` reads
     Starlette's requests."""
+    return graph_request_and_cut(request)[0]
+
+
+def graph_request_and_cut(request: Request) -> tuple[GraphRequest, BaseException | None]:
+    """`graph_request`, and what broke off an upload's streamed body (a file that could not
+    be read further): the call is still handled with the bytes that arrived, as a server
+    would, and the caller raises it afterwards, as the client's socket would."""
     url = urlsplit(request.url)
     query = parse_qsl(url.query, keep_blank_values=True)
     headers = {name.lower(): value for name, value in request.headers.items()}
     params = dict(query)
-    params.update(_body_params(request, headers))
+    upload: MediaBytes | None = None
+    cut: BaseException | None = None
+    if is_upload_path(url.path) and request.method == "POST":
+        upload, cut = read_all(
+            request.stream if request.stream is not None else [request.body or b""]
+        )
+    else:
+        params.update(_body_params(request, headers))
     token, in_url = _token(headers, params, dict(query))
     params.pop("access_token", None)
     first = url.path.strip("/").split("/", 1)[0]
@@ -140,7 +161,11 @@ def graph_request(request: Request) -> GraphRequest:
         base_url=f"{url.scheme}://{url.netloc}",
         version=first if VERSION_PATTERN.match(first) else "v25.0",
         file_url=headers.get("file_url"),
-    )
+        auth_scheme=auth_scheme(headers.get("authorization", "")),
+        upload_offset=headers.get("offset"),
+        upload_file_size=headers.get("file_size"),
+        upload=upload,
+    ), cut
 
 
 def _body_params(request: Request, headers: Mapping[str, str]) -> dict[str, str]:

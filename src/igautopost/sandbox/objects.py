@@ -49,6 +49,12 @@ class Container:
     failure_subcode: int | None = None
     published_media_id: str | None = None
     params: dict[str, str] = field(default_factory=dict)
+    # A resumable container's upload: the size announced, the bytes received so far, and
+    # the file's first bytes (what it is); processing starts once all have arrived.
+    resumable: bool = False
+    upload_size: int | None = None
+    upload_received: int = 0
+    upload_head: bytes = b""
 
     def status_code(self, now: datetime, ttl: timedelta) -> str:
         """IN_PROGRESS, FINISHED, ERROR, EXPIRED or PUBLISHED at sandbox time `now`."""

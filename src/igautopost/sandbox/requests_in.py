@@ -11,10 +11,12 @@ import json
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from igautopost.sandbox.errors import invalid_parameter
+from igautopost.sandbox.media import BodyReader, MediaBytes
 from igautopost.sandbox.routing import VERSION_PATTERN as _VERSION
+from igautopost.sandbox.routing import is_upload_path
 
 
 @dataclass
@@ -26,13 +28,22 @@ class GraphRequest:
     base_url: str = ""  # where this sandbox was reached, for resumable upload URIs
     version: str = "v25.0"
     file_url: str | None = None  # resumable upload from a URL (header `file_url`)
+    # A resumable upload's headers, as sent (checked by the upload handler), and its body
+    auth_scheme: str | None = None  # "bearer" or "oauth" when the token came in a header
+    upload_offset: str | None = None
+    upload_file_size: str | None = None
+    upload: MediaBytes | None = None
 
 
 async def read_request(request: Request) -> GraphRequest:
     """Parameters, token and a loggable path of one call."""
     query = parse_qsl(request.url.query, keep_blank_values=True)
     params = dict(query)
-    params.update(await _body_params(request))
+    upload = None
+    if is_upload_path(request.url.path) and request.method == "POST":
+        upload = await _upload_body(request)
+    else:
+        params.update(await _body_params(request))
     token, in_url = _token(request, params, dict(query))
     params.pop("access_token", None)
     first = request.url.path.strip("/").split("/", 1)[0]
@@ -44,7 +55,29 @@ async def read_request(request: Request) -> GraphRequest:
         base_url=str(request.base_url).rstrip("/"),
         version=first if _VERSION.match(first) else "v25.0",
         file_url=request.headers.get("file_url"),
+        auth_scheme=auth_scheme(request.headers.get("authorization", "")),
+        upload_offset=request.headers.get("offset"),
+        upload_file_size=request.headers.get("file_size"),
+        upload=upload,
     )
+
+
+def auth_scheme(header: str) -> str | None:
+    """The Authorization header's scheme, lowercased (None without a token in it)."""
+    scheme, _, value = header.partition(" ")
+    return scheme.strip().lower() or None if value.strip() else None
+
+
+async def _upload_body(request: Request) -> MediaBytes:
+    """The upload's bytes counted as they arrive (never held whole), up to the client's
+    going away mid-body: the bytes that did arrive count, as on Instagram's upload host."""
+    reader = BodyReader()
+    try:
+        async for chunk in request.stream():
+            reader.feed(chunk)
+    except ClientDisconnect:
+        return reader.result(complete=False)
+    return reader.result()
 
 
 async def _body_params(request: Request) -> dict[str, str]:

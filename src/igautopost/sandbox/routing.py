@@ -60,6 +60,12 @@ class GraphRoute:
     problem: str | None = None  # why the path is not a Graph endpoint we serve
 
 
+def is_upload_path(path: str) -> bool:
+    """Whether the path is a resumable upload's (`/ig-api-upload/{version}/{container-id}`),
+    whose body is the video's raw bytes, not parameters."""
+    return path.lstrip("/").startswith("ig-api-upload/")
+
+
 def resolve(method: str, path: str) -> GraphRoute:
     """Map a request line to a `GraphRoute` (endpoint `unknown` with a `problem` if none)."""
     parts = [p for p in path.split("/") if p]

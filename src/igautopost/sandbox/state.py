@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,6 +20,14 @@ from igautopost.sandbox.errors import GraphErrorAnswer, invalid_parameter, objec
 from igautopost.sandbox.faults import Fault, FaultPlanner
 from igautopost.sandbox.fields import FieldList, select
 from igautopost.sandbox.inspect import CallRecord, Inspector
+from igautopost.sandbox.media import (
+    HEAD_BYTES,
+    VIDEO_FORMAT_SUBCODE,
+    MediaBytes,
+    fetch,
+    fetch_container_media,
+    looks_like_video,
+)
 from igautopost.sandbox.objects import Comment, Container, Media, graph_timestamp, shortcode_for
 from igautopost.sandbox.rules import ContainerSpec, check_container_params
 from igautopost.sandbox.tokens import RevokeReason, TokenRegistry
@@ -122,6 +131,10 @@ class SandboxState:
     def create_container(self, account: str, params: dict[str, str]) -> Container:
         cfg = self.config
         spec = check_container_params(params, cfg.failing_url_patterns, cfg.failure_subcode)
+        if cfg.fetch_media:  # over the network: outside the lock
+            failure = fetch_container_media(params, cfg.fetch_timeout_seconds)
+            if failure is not None and spec.failure_subcode is None:
+                spec = replace(spec, failure_subcode=failure)
         with self._lock:
             now = self.now()
             self._check_create_cap(account, now)
@@ -139,7 +152,8 @@ class SandboxState:
         delay = (
             cfg.video_processing_seconds if spec.kind == "VIDEO" else cfg.image_processing_seconds
         )
-        ready = None if spec.resumable else now + timedelta(seconds=delay)
+        waits = spec.resumable and spec.kind == "VIDEO"  # for its bytes (an upload)
+        ready = None if waits else now + timedelta(seconds=delay)
         return Container(
             id=self._new_id("container"),
             account_id=account,
@@ -153,6 +167,7 @@ class SandboxState:
             children=spec.children,
             failure_subcode=spec.failure_subcode,
             params={k: v for k, v in params.items() if k != "access_token"},
+            resumable=spec.resumable and spec.kind == "VIDEO",
         )
 
     def _check_create_cap(self, account: str, now: datetime) -> None:
@@ -178,17 +193,105 @@ class SandboxState:
             if status != "FINISHED":
                 raise _not_publishable(status, child_id)
 
-    def upload(self, container_id: str, file_url: str | None) -> dict[str, Any]:
-        """A resumable upload arrived: processing starts now."""
+    def upload(
+        self,
+        container_id: str,
+        token: str | None,
+        *,
+        offset: int,
+        file_size: int,
+        received: MediaBytes | None,
+    ) -> dict[str, Any]:
+        """Bytes of a resumable container's video arrived, from `offset` (headers checked
+        for presence and form by the caller). Strict, as Instagram's upload host:
+
+        - the token must be valid and belong to the container's account;
+        - `file_size` must not change between the requests of one upload;
+        - `offset` may not leave a gap (at most the bytes received so far; an earlier one
+          sends those bytes again), and no byte may go past `file_size`;
+        - a body that stops short (a partial upload, a client gone mid-body) counts as far
+          as it went: the container keeps waiting, the answer says where to resume;
+        - once `file_size` bytes are in, processing starts; a file that is not an MP4 or
+          MOV ends in ERROR with 2207026 ("video format not supported").
+        """
+        body = received or MediaBytes(0, b"")
+        with self._lock:
+            container = self._waiting_container(container_id, token)
+            if container.upload_size is not None and container.upload_size != file_size:
+                raise invalid_parameter(
+                    f"The header file_size ({file_size}) differs from the size this upload "
+                    f"started with ({container.upload_size})"
+                )
+            if offset > container.upload_received:
+                raise invalid_parameter(
+                    f"The header offset ({offset}) is beyond the {container.upload_received} "
+                    f"bytes received: resume at offset {container.upload_received}"
+                )
+            if offset + body.size > file_size:
+                raise invalid_parameter(
+                    f"The upload sends {offset + body.size} bytes, more than its file_size "
+                    f"({file_size})"
+                )
+            container.upload_size = file_size
+            container.upload_received = offset + body.size
+            if offset < HEAD_BYTES:  # the file's first bytes: what it is
+                head = container.upload_head[:offset] + body.head
+                container.upload_head = head[:HEAD_BYTES]
+            if container.upload_received < file_size:
+                return {
+                    "success": True,
+                    "message": (
+                        f"Received {container.upload_received} of {file_size} bytes: "
+                        f"send the rest from offset {container.upload_received}."
+                    ),
+                    "offset": container.upload_received,
+                }
+            self._start_processing(container, container.upload_head)
+            return {"success": True, "message": "Upload successful."}
+
+    def upload_from_url(self, container_id: str, token: str | None, file_url: str) -> str:
+        """A resumable upload sent as a `file_url` header instead of bytes: fetched when
+        `fetch_media` is on (its failures as a create call's), else taken as a video."""
+        with self._lock:
+            self._waiting_container(container_id, token)
+        head = b"\0\0\0\0ftyp"
+        if self.config.fetch_media:
+            head = fetch(file_url, self.config.fetch_timeout_seconds).head
+        with self._lock:
+            container = self._waiting_container(container_id, token)
+            container.media_url = file_url
+            self._start_processing(container, head)
+            return container.account_id
+
+    def owner_of(self, container_id: str) -> str | None:
         with self._lock:
             container = self.containers.get(container_id)
-            if container is None:
-                raise object_not_found(container_id, "post")
-            now = self.now()
-            container.media_url = file_url or container.media_url
-            delay = timedelta(seconds=self.config.video_processing_seconds)
-            container.ready_at = now + delay
-            return {"success": True, "message": "Upload successful."}
+            return container.account_id if container is not None else None
+
+    def _waiting_container(self, container_id: str, token: str | None) -> Container:
+        """The resumable container `token` may upload to, still waiting for its bytes."""
+        container = self.containers.get(container_id)
+        info = self.tokens.check(token, self.now())
+        if container is None or info.account_id not in (None, container.account_id):
+            raise object_not_found(container_id, "post")
+        if not container.resumable:
+            raise invalid_parameter(
+                f"Container {container_id} was not created with upload_type=resumable"
+            )
+        status = container.status_code(self.now(), self._ttl())
+        if status == "EXPIRED":
+            raise GraphErrorAnswer(-2, 2207020)
+        if container.ready_at is not None:
+            raise invalid_parameter(
+                f"The video of container {container_id} was uploaded already ({status})"
+            )
+        return container
+
+    def _start_processing(self, container: Container, head: bytes) -> None:
+        if not looks_like_video(head) and container.failure_subcode is None:
+            container.failure_subcode = VIDEO_FORMAT_SUBCODE
+        delay = timedelta(seconds=self.config.video_processing_seconds)
+        container.ready_at = self.now() + delay
 
     def with_lock(self, read: Callable[[], T]) -> T:
         """Run `read` under the state's lock (for consistent inspection)."""
