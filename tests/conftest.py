@@ -19,6 +19,14 @@ from services import settings_for
 TOKEN = "EAAB-test-token-Zq9xV3kLm2Pw7Rt"
 
 
+@pytest.fixture(autouse=True)
+def no_media_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Media checks are off unless a test turns them on (IGAUTOPOST_MEDIA_CHECK=true, as
+    tests/media does): the suite's posts name example.com URLs, and no test may reach the
+    network. Set in the environment, so the console scripts the tests start inherit it."""
+    monkeypatch.setenv("IGAUTOPOST_MEDIA_CHECK", "false")
+
+
 @pytest.fixture(scope="session")
 def make_post() -> Callable[..., dict[str, Any]]:
     """A factory of valid raw post dicts (an image far in the future); overrides replace keys.

@@ -32,6 +32,8 @@ Resolver = Callable[[str, int], list[str]]  # (host, port) -> its IP addresses
 _REDIRECTS = {301, 302, 303, 307, 308}
 _NO_HEAD = {405, 501}  # HEAD not supported: the GET tells the same
 _MISSING = {401, 403, 404, 410}
+# Names that no DNS resolves anywhere (RFC 6761, RFC 2606): a URL on one is certainly wrong.
+_NEVER_EXISTING_DOMAINS = {"invalid", "test", "example", "localhost"}
 
 
 class Refused(Exception):
@@ -51,11 +53,12 @@ class Fetched:
 
 def resolve_host(host: str, port: int) -> list[str]:
     """The host's addresses, from the system resolver."""
+    if host.rstrip(".").lower().rpartition(".")[2] in _NEVER_EXISTING_DOMAINS:
+        raise Refused(f"host {host!r} cannot exist (a reserved name)")
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)):
-            raise Refused(f"host {host!r} does not exist") from None
+        # "Not known" is also what a machine without DNS says: not a fact about the URL.
         raise Unreachable(f"host {host!r} could not be looked up ({exc.strerror})") from None
     return [str(address[4][0]) for address in found]
 
