@@ -293,6 +293,68 @@ def test_list_pages_by_keyset_after_a_publish_time_and_id(store: Store) -> None:
     assert store.list(PostQuery(after=(last.publish_at, last.id))) == []
 
 
+# -- media copies ---------------------------------------------------------------------------
+
+PHOTO_KEY = "a" * 64 + ".jpg"
+CLIP_KEY = "b" * 64 + ".mp4"
+
+
+def local(key: str, **overrides: Any) -> dict[str, Any]:
+    """A post's fields as scheduling from a local file leaves them."""
+    return {"media_url": None, "media_path": "sunrise.jpg", "media_file": key, **overrides}
+
+
+def test_media_uses_names_the_posts_using_each_copy(store: Store) -> None:
+    single = add(store, **local(PHOTO_KEY))
+    children = [
+        {"media_path": "a.jpg", "media_file": PHOTO_KEY},
+        {"media_path": "b.mp4", "media_file": CLIP_KEY},
+        {"media_url": "https://example.com/media/c.jpg"},
+    ]
+    carousel = add(store, media_type="carousel", media_url=None, children=children)
+    add(store)  # a URL: uses no copy
+    [bulk] = store.add_many([spec(**local(CLIP_KEY))], now=NOW)
+    cancelled_at = NOW + timedelta(minutes=7)
+    store.transition(single.id, Status.CANCELLED, now=cancelled_at)
+
+    uses = store.media_uses([PHOTO_KEY, CLIP_KEY, "c" * 64 + ".png"])
+
+    assert set(uses) == {PHOTO_KEY, CLIP_KEY}
+    assert [(u.post_id, u.status, u.updated_at) for u in uses[PHOTO_KEY]] == [
+        (single.id, Status.CANCELLED, cancelled_at),
+        (carousel.id, Status.SCHEDULED, NOW),
+    ]
+    assert [u.post_id for u in uses[CLIP_KEY]] == [carousel.id, bulk]
+    assert store.media_uses([]) == {}
+
+
+def test_an_edit_and_a_recurring_posts_next_occurrence_keep_media_uses_current(
+    store: Store,
+) -> None:
+    edited = add(store, **local(PHOTO_KEY))
+    store.transition(
+        edited.id, Status.SCHEDULED, now=NOW, changes={"spec": spec(**local(CLIP_KEY))}
+    )
+    assert [u.post_id for u in store.media_uses([CLIP_KEY])[CLIP_KEY]] == [edited.id]
+    assert store.media_uses([PHOTO_KEY]) == {}
+
+    post = due_now(store, recurrence="0 9 * * *", **local(PHOTO_KEY))
+    taken = store.claim(post.id, owner="w", now=NOW, lease=LEASE)
+    assert taken is not None
+    publish_at = NOW + timedelta(days=1)
+    assert store.save_step(
+        taken,
+        Status.PUBLISHED,
+        owner="w",
+        now=NOW,
+        changes={"published_at": NOW},
+        detail="published",
+        next_occurrence=(publish_at, publish_at),
+    )
+    uses = store.media_uses([PHOTO_KEY])[PHOTO_KEY]
+    assert [u.status for u in uses] == [Status.PUBLISHED, Status.SCHEDULED]
+
+
 # -- claims ---------------------------------------------------------------------------------
 
 

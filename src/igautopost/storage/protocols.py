@@ -77,6 +77,16 @@ class QuotaSlot:
     read_at: datetime
 
 
+@dataclass(frozen=True)
+class MediaUse:
+    """A post that uses a media copy (`PostStore.media_uses`): what the served route and the
+    pruner decide on. `updated_at` is when its status last changed, for the grace period."""
+
+    post_id: int
+    status: Status
+    updated_at: datetime
+
+
 class PostStore(Protocol):
     """Posts and their history."""
 
@@ -161,6 +171,12 @@ class PostStore(Protocol):
         self, account: str, keys: Iterable[str], *, owner_id: int | None = None
     ) -> dict[str, int]:
         """The posts already stored under these client keys (idempotent scheduling)."""
+        ...
+
+    def media_uses(self, keys: Iterable[str]) -> dict[str, builtins.list[MediaUse]]:
+        """The posts that use each of these media copies (`PostSpec.media_file` and its
+        carousel items'), by post id; a key no post uses is left out. One indexed lookup per
+        key, whatever else is stored: the served route asks on every fetch."""
         ...
 
     def access_token(self, post_id: int) -> str | None:

@@ -26,9 +26,10 @@ from ..sql.rows import UNREADABLE, read_post
 from .accounts import InMemoryAccountStore
 from .claims import ClaimsMixin
 from .tables import ACTIVE, Row, Tables, blank_row, utc
+from .media_refs import MediaRefsMixin
 
 
-class InMemoryStore(ClaimsMixin):
+class InMemoryStore(ClaimsMixin, MediaRefsMixin):
     """A thread-safe `Store` in memory: posts, claims and `accounts`, gone with the process."""
 
     def __init__(self, *, cipher: TokenCipher) -> None:

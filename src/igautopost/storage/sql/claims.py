@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from ...models import ACTIVE_STATUS_VALUES, Post, Status
 from ..protocols import QuotaSlot
+from .media_refs import copy_refs
 from .tables import UTCDateTime, events, posts
 
 # A published post with a next attempt time has follow-up work: its permalink, first comment.
@@ -494,6 +495,7 @@ class ClaimsMixin:
                 detail=f"next occurrence of recurring post {post_id}",
             )
         )
+        copy_refs(conn, post_id, new_id)  # the same media copies
 
 
 def _has_occurrence(

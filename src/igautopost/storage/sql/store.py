@@ -22,12 +22,13 @@ import sqlalchemy as sa
 from ...crypto import TokenCipher
 from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ...models import ACTIVE_STATUS_VALUES, Event, Post, PostSpec, Status
-from ..protocols import PostQuery
+from ..protocols import MediaUse, PostQuery
 from ..records import new_post_row, spec_columns
 from . import migrate
 from .accounts import SqlAccountStore
 from .claims import ClaimsMixin
 from .files import private_sqlite_file, sqlite_file
+from .media_refs import insert_refs, media_uses, replace_refs
 from .rows import UNREADABLE, read_post, to_post
 from .sqlite_writes import write_transaction
 from .tables import UTCDateTime, events, posts
@@ -176,6 +177,7 @@ class SqlStore(ClaimsMixin):
             with self._write() as conn:
                 ids = self._insert_posts(conn, rows)
                 conn.execute(events.insert(), _scheduled_events(ids, now))
+                insert_refs(conn, ids, specs)
         except sa.exc.IntegrityError:
             raise _stored_concurrently() from None
         return [
@@ -204,6 +206,7 @@ class SqlStore(ClaimsMixin):
                             row["next_attempt_at"] = prepare_at(spec)
                     chunk_ids = self._insert_posts(conn, rows)
                     conn.execute(events.insert(), _scheduled_events(chunk_ids, now))
+                    insert_refs(conn, chunk_ids, chunk)
                     ids.extend(chunk_ids)
         except sa.exc.IntegrityError:
             raise _stored_concurrently() from None
@@ -267,6 +270,8 @@ class SqlStore(ClaimsMixin):
                 # its new spec was made from what could be salvaged: never publish that
                 raise InvalidTransition(f"post {post_id}: {UNREADABLE.format(problem)}")
             conn.execute(posts.update().where(posts.c.id == post_id).values(values))
+            if new_spec:
+                replace_refs(conn, post_id, spec)
             conn.execute(
                 events.insert().values(
                     post_id=post_id,
@@ -336,6 +341,10 @@ class SqlStore(ClaimsMixin):
             statement = statement.where(posts.c.owner_id == owner_id)
         with self.engine.connect() as conn:
             return {status: count for status, count in conn.execute(statement)}
+
+    def media_uses(self, keys: Iterable[str]) -> dict[str, builtins.list[MediaUse]]:
+        with self.engine.connect() as conn:
+            return media_uses(conn, keys)
 
     def events(self, post_id: int) -> builtins.list[Event]:
         statement = sa.select(events).where(events.c.post_id == post_id).order_by(events.c.id)
