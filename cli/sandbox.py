@@ -34,6 +34,13 @@ def sandbox(
         [], help="Regex; media URLs matching it end in status ERROR. Repeatable."
     ),
     seed: int | None = typer.Option(None, help="Seed for deterministic fault injection."),
+    fetch_media: bool | None = typer.Option(
+        None,
+        "--fetch-media/--no-fetch-media",
+        help="Fetch image_url, video_url and cover_url over HTTP as Instagram does: an "
+        "unreachable URL or a non-JPEG image fails the create call.",
+        show_default=FROM_FILE.format("off"),
+    ),
     config_file: str | None = typer.Option(
         None, "--config", help="JSON file with SandboxConfig fields (faults, tokens, ...)."
     ),
@@ -51,6 +58,7 @@ def sandbox(
         "publishing_quota": publishing_quota,
         "failing_url_patterns": fail_url or None,
         "seed": seed,
+        "fetch_media": fetch_media,
     }
     config = sandbox_config(config_file, explicit)
     base_url = f"http://{host}:{port}"

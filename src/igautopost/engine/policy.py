@@ -116,6 +116,10 @@ class EnginePolicy:
     # `burst_ahead`, and at most `burst_ahead` before their time (see `claim_ahead`).
     prepare_cost: timedelta = timedelta(milliseconds=3)
     burst_ahead: timedelta = timedelta(seconds=10)
+    # How long a media host's URL for an image from a local file stays valid: Instagram
+    # fetches it during the create call and the container's processing (seconds, a few
+    # minutes at worst); a new container gets a new URL (see engine/media.py).
+    media_url_life: timedelta = timedelta(hours=1)
 
     def claim_ahead(self, due_soon: int) -> timedelta:
         """How long before its publish time a ready post is claimed when `due_soon` posts

@@ -36,11 +36,13 @@ from ..graph.errors import (
     RateLimited,
     TokenInvalid,
 )
+from ..media.protocols import MediaHost, MediaStore
 from ..models import Post, Status
 from ..recurrence import next_occurrence
 from ..storage.protocols import Store
 from .launcher import Launcher
 from .leases import LeaseKeeper, RunningStep, publish_call_time
+from .media import LocalMedia
 from .outcomes import InFlight, Outcome, Result, Step, then
 from .policy import DEFAULT_POLICY, EnginePolicy
 from .quota import QuotaTracker
@@ -67,9 +69,16 @@ class Publisher:
         owner: str | None = None,
         rng: random.Random | None = None,
         instagram_base_url: str | None = None,
+        media_store: MediaStore | None = None,
+        media_host: MediaHost | None = None,
     ) -> None:
         self.store = store
         self.client = client
+        # Where posts scheduled from local files are published from (engine/media.py):
+        # without them, such a post fails with an error that names the setting to add.
+        self.media_store = media_store
+        self.media_host = media_host
+        self.media = LocalMedia(media_store, media_host, policy.media_url_life)
         # Accounts that logged in with Instagram Login are served by their own API host.
         self.instagram_base_url = instagram_base_url
         self.clock = clock

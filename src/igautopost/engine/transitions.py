@@ -15,11 +15,17 @@ from typing import Any, Protocol
 from ..clock import Clock
 from ..graph.client import GraphClient, Prepared
 from ..graph.errors import GraphError
-from ..graph.params import carousel_child_params, carousel_parent_params, container_params
+from ..graph.params import (
+    UPLOAD,
+    carousel_child_params,
+    carousel_parent_params,
+    container_params,
+)
 from ..graph.responses import ContainerStatus
 from ..models import MediaType, Post, Status
 from ..storage.protocols import Store
 from .launcher import GRACE, Launcher
+from .media import LocalMedia, LocalMediaUnavailable, item_uploads, uploads
 from .mediamatch import Match, find_media, searchable
 from .outcomes import InFlight, Outcome, Result, Step, then
 from .policy import EnginePolicy
@@ -43,6 +49,7 @@ class StepContext(Protocol):
     launcher: Launcher
     owner: str
     rng: random.Random
+    media: LocalMedia
 
     def later(self, post: Post, at: datetime, detail: str = "", **changes: Any) -> Outcome: ...
 
@@ -87,6 +94,25 @@ class Steps:
     def prepare(self, post: Post, token: str, now: datetime, *, host: str | None) -> Outcome | None:
         if post.publish_attempted_at is not None and post.container_id is not None:
             return self._replace_attempted(post, token, now, host=host)
+        try:
+            return self._prepare(post, token, now, host=host)
+        except LocalMediaUnavailable as exc:  # no store, no host, a pruned copy: say so
+            return self.p.fail(post, str(exc))
+
+    def _prepare(
+        self, post: Post, token: str, now: datetime, *, host: str | None
+    ) -> Outcome | None:
+        if post.container_id is not None and uploads(post.spec):
+            # Still scheduled, so the step that made this container did not see its upload
+            # through (the worker died, or the upload failed): its bytes may never come, and
+            # polling it would wait until it expires. A new one is made and uploaded to.
+            return self._create(post, token, now, host=host, replacing=post.container_id)
+        child_ids = post.child_container_ids
+        if child_ids and not post.container_id and _last_item_uploads(post):
+            # The same for the last carousel item made (earlier ones were uploaded before
+            # the next was made): it is made and uploaded again.
+            shorter = post.model_copy(update={"child_container_ids": child_ids[:-1]})
+            return self._create_children(shorter, token, now, host=host)
         # A carousel whose item containers are not all created (a crash between two) resumes
         # creating them below; a parent made of the first items only would be rejected.
         items_done = len(post.child_container_ids) >= len(post.spec.children)
@@ -97,11 +123,44 @@ class Steps:
             return self.p.later(post, prepare_at)
         if post.media_type is MediaType.CAROUSEL:
             return self._create_children(post, token, now, host=host)
-        container_id = self.p.client.create_container(
-            post.account, container_params(post.spec), token=token, host=host
-        )
+        return self._create(post, token, now, host=host)
+
+    def _create(
+        self,
+        post: Post,
+        token: str,
+        now: datetime,
+        *,
+        host: str | None,
+        replacing: str | None = None,
+    ) -> Outcome | None:
+        """Make the post's one container (and upload its video, from a local copy)."""
+        source = self.p.media.post_source(post.spec)
+        params = container_params(post.spec, source)
+        detail = "created" if replacing is None else f"created (replacing {replacing})"
+        if source is UPLOAD:
+            assert post.spec.media_file is not None
+            made = self.p.client.create_upload_container(
+                post.account, params, token=token, host=host
+            )
+            container_id = made.id
+            # Stored before the upload: a crash during it leaves an id we know of, which
+            # the next attempt replaces (see `_prepare`) rather than polls.
+            if not self._remember(
+                post,
+                container_id=container_id,
+                container_created_at=now,
+                containers_created=post.containers_created + 1,
+            ):
+                return None
+            self.p.media.upload(self.p.client, made, post.spec.media_file, token=token)
+            detail += " and its video uploaded"
+        else:
+            container_id = self.p.client.create_container(
+                post.account, params, token=token, host=host
+            )
         # Stored by this step's own write, which follows at once: nothing runs in between.
-        outcome = self._polling(post, now, f"container {container_id} created", attempts=0)
+        outcome = self._polling(post, now, f"container {container_id} {detail}", attempts=0)
         return replace(
             outcome,
             changes={
@@ -135,15 +194,24 @@ class Steps:
         self, post: Post, token: str, now: datetime, *, host: str | None
     ) -> Outcome | None:
         child_ids = list(post.child_container_ids)
-        for item in post.spec.children[len(child_ids) :]:
-            child_ids.append(
-                self.p.client.create_container(
-                    post.account, carousel_child_params(item), token=token, host=host
+        for number, item in enumerate(post.spec.children[len(child_ids) :], len(child_ids) + 1):
+            source = self.p.media.item_source(item, number)
+            params = carousel_child_params(item, source)
+            upload_key = item.media_file if source is UPLOAD else None
+            if upload_key is not None:
+                made = self.p.client.create_upload_container(
+                    post.account, params, token=token, host=host
                 )
-            )
+                child_ids.append(made.id)
+            else:
+                child_ids.append(
+                    self.p.client.create_container(post.account, params, token=token, host=host)
+                )
             # Stored one by one: a crash must not leave an id that we forgot we created.
             if not self._remember(post, child_container_ids=child_ids, container_created_at=now):
                 return None
+            if upload_key is not None:  # the next item is made once this one's bytes are in
+                self.p.media.upload(self.p.client, made, upload_key, token=token)
         if not self._remember(post, containers_created=post.containers_created + 1):
             return None
         return self._polling(
@@ -491,6 +559,12 @@ def _noted(note: str, result: Result) -> Outcome | None:
     if outcome is None:
         return None
     return replace(outcome, detail="; ".join(filter(None, [note, outcome.detail])))
+
+
+def _last_item_uploads(post: Post) -> bool:
+    """Whether the last carousel item container made so far had its video uploaded."""
+    made = len(post.child_container_ids)
+    return 0 < made <= len(post.spec.children) and item_uploads(post.spec.children[made - 1])
 
 
 def _expiring(post: Post, now: datetime) -> bool:
