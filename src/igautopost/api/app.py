@@ -26,6 +26,7 @@ from ..storage.protocols import Store
 from . import accounts, auth, docs_page, health, options, post_actions, posts, schema
 from .context import ApiContext
 from .errors import HANDLERS
+from .media_files import register as serve_media_files
 from .middleware import Guard
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
@@ -67,6 +68,7 @@ def create_app(
     app.state.igautopost = ctx
     for module in (auth, posts, options, post_actions, health, accounts):
         module.register(app.router)
+    serve_media_files(app.router)  # GET /media/{token}/{key}: copies, for Instagram
     docs_page.install(app)
     for exc_class, handler in HANDLERS.items():
         app.add_exception_handler(exc_class, handler)

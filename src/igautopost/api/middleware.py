@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .media_files import logged_path
+
 access_log = logging.getLogger("igautopost.api.access")
 error_log = logging.getLogger("igautopost.api")
 SECRET_WORDS = ("token", "key", "password", "secret", "auth")
@@ -92,7 +94,7 @@ async def _answer(send: Send, sent: dict[str, Any], status: int, detail: str) ->
 def _log(scope: Scope, status: int, seconds: float) -> None:
     if not access_log.isEnabledFor(logging.INFO):
         return
-    path = scope["path"]
+    path = logged_path(scope["path"])  # a media URL's token is its only secret
     query = scope.get("query_string", b"").decode("latin-1")
     if query:
         path += "?" + redact(query)
