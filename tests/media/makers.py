@@ -63,10 +63,12 @@ def make_video(
     faststart: bool = True,
     audio: bool = True,
     codec: str = "libx264",
+    audio_codec: str = "aac",
     container: str = "mp4",
 ) -> Path:
     """A ``seconds`` long video of ``width`` x ``height`` at ``path``: H.264 (``codec``) in an
-    MP4 (``container``: "mp4" or "mov"), with an AAC track when ``audio``, and the moov
+    MP4 (``container``: "mp4" or "mov"), with an ``audio_codec`` (AAC) track when ``audio``,
+    and the moov
     atom first when ``faststart`` (FFmpeg writes it last otherwise).
 
     Low frame rate and flat frames keep it small and quick to make (about 0.1 s for 4 s)."""
@@ -76,7 +78,7 @@ def make_video(
         video = out.add_stream(codec, rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = {"preset": "ultrafast"} if codec == "libx264" else {}
-        sound = out.add_stream("aac", rate=44_100) if audio else None
+        sound = out.add_stream(audio_codec, rate=44_100) if audio else None
         frames = max(1, round(seconds * fps))
         for n in range(frames):
             frame = av.VideoFrame(width, height, "yuv420p")
@@ -189,7 +191,9 @@ class MediaServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -23,7 +23,7 @@ from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, TimeoutError
+from urllib3.exceptions import HTTPError, NewConnectionError, SSLError, TimeoutError
 
 from .probe import HEAD_BYTES
 
@@ -102,8 +102,12 @@ class UrlFetcher:
             size = _int(headers.get("content-length")) if status not in _NO_HEAD else None
             content_type = headers.get("content-type", "") if status not in _NO_HEAD else ""
             return self._get_head(url, deadline, size, content_type)
+        except NewConnectionError:  # before TimeoutError: urllib3 makes it one
+            raise Unreachable("could not connect (connection refused or no route)") from None
         except TimeoutError:
             raise Unreachable(f"did not answer within {self.timeout:g} s") from None
+        except SSLError:
+            raise Unreachable("its TLS connection failed (certificate or protocol)") from None
         except HTTPError as exc:
             raise Unreachable(f"could not be reached ({type(exc).__name__})") from None
 

@@ -277,6 +277,10 @@ def _judge(ref: MediaRef, outcome: _Outcome, report: MediaReport) -> None:
         found = report.problems if outcome.definite else report.unchecked
         found.append(Problem(ref.field, outcome.message, ref.index))
         return
+    if not outcome.recognised:
+        message = "is not an image or a video: its first bytes match no media format"
+        report.problems.append(Problem(ref.field, message, ref.index))
+        return
     for message in broken_rules(outcome, RULES[ref.target]):
         report.problems.append(Problem(ref.field, message, ref.index))
     if outcome.unread and outcome.moov_first is not False:

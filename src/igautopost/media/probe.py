@@ -44,6 +44,13 @@ class MediaFacts:
     size: int | None = None  # bytes, the whole file
     unread: str | None = None  # why some facts are missing, when that matters
 
+    @property
+    def recognised(self) -> bool:
+        """Whether the first bytes are an image or a video format known here (JPEG, PNG,
+        WebP, GIF, HEIF, AVIF, MP4/MOV, WebM, AVI): magic bytes, so a file that is none
+        of them (an HTML page, a text) is certainly not media Instagram takes."""
+        return self.is_video is not None
+
 
 def sniff(head: bytes) -> tuple[str | None, bool | None]:
     """(format, is_video) from a file's magic bytes, without a decoder."""
@@ -102,7 +109,7 @@ def probe_bytes(head: bytes, *, size: int | None) -> MediaFacts:
         if facts.moov_first is False and not complete:
             return facts  # its header is at the end, out of reach: that is the problem
         return _video_facts(io.BytesIO(head), facts)
-    return replace(facts, unread="its first bytes are not an image or a video format known here")
+    return facts  # no format known: `MediaFacts.recognised` is False
 
 
 def probe_file(path: Path) -> MediaFacts:
@@ -122,7 +129,7 @@ def probe_file(path: Path) -> MediaFacts:
         if is_video:
             facts = replace(facts, moov_first=moov_first(read_at, size))
             return _video_facts(path, facts)
-    return replace(facts, unread="it is not an image or a video format known here")
+    return facts
 
 
 def _image_facts(source: Any, facts: MediaFacts, *, complete: bool) -> MediaFacts:
