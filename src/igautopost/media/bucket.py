@@ -43,8 +43,9 @@ class S3Media:
         client: Any = None,
         clock: Clock | None = None,
     ) -> None:
-        """`client`: a boto3 S3 client, when the caller builds its own (credentials, retries);
-        by default one from boto3's usual configuration, at `endpoint_url` when given."""
+        """`client`: a boto3 S3 client, when the caller builds its own (credentials, retries;
+        it should sign with ``s3v4``, whose presigned URLs carry their expiry); by default one
+        from boto3's usual configuration, at `endpoint_url` when given."""
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self._client = client if client is not None else _client(endpoint_url)
