@@ -106,10 +106,16 @@ def fetch(url: str, timeout: float) -> MediaBytes:
     manager = urllib3.PoolManager(num_pools=1)
     try:
         response = manager.request(
-            "GET", url, timeout=timeout, retries=retries, preload_content=False
+            "GET",
+            url,
+            headers={"Connection": "close"},  # one fetch per URL: nothing to keep alive
+            timeout=timeout,
+            retries=retries,
+            preload_content=False,
         )
         try:
             if response.status >= 400:
+                response.drain_conn()
                 raise GraphErrorAnswer(
                     9004,
                     2207052,
