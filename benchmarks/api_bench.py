@@ -98,6 +98,31 @@ def first_post(base: str, key: str) -> int:
         return int(json.load(response)["id"])
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of `root` and every live descendant (the spawned API processes),
+    from /proc: the benchmark's steadier figure, since a loaded machine stretches wall-clock
+    rates but hardly the CPU each request costs. Linux only; 0.0 elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, seconds in times.items():
+        ancestor = pid
+        while ancestor not in (0, 1, root) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == root:
+            total += seconds
+    return total
+
+
 def load(averages: tuple[float, float, float]) -> str:
     return " / ".join(f"{x:.2f}" for x in averages)
 
@@ -140,7 +165,7 @@ def store_same_hour(data_dir: Path, count: int, *, varied: bool) -> None:
         store.close()
 
 
-def wrk(url: str, seconds: int, key: str, script: Path | None) -> dict[str, float]:
+def wrk(url: str, seconds: int, key: str, script: Path | None, server: int) -> dict[str, float]:
     command = [
         "wrk",
         "-t2",
@@ -153,7 +178,9 @@ def wrk(url: str, seconds: int, key: str, script: Path | None) -> dict[str, floa
     ]
     if script is not None:
         command[1:1] = ["-s", str(script)]
+    cpu_before = tree_cpu_seconds(server)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = tree_cpu_seconds(server) - cpu_before
     if os.environ.get("API_BENCH_SHOW"):
         print(output)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
@@ -162,7 +189,9 @@ def wrk(url: str, seconds: int, key: str, script: Path | None) -> dict[str, floa
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     # wrk gives up on a request after 2 s: its p99 then understates the tail
     timeouts = re.search(r"Socket errors: .*timeout (\d+)", output)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     return {
+        "cpu_us_per_request": cpu / max(requests, 1) * 1e6,
         "timeouts": float(timeouts.group(1)) if timeouts else 0.0,
         "requests_per_s": rate,
         "p99_ms": float(p99.group(1)) * scale,  # type: ignore[union-attr]
@@ -186,6 +215,7 @@ def main() -> None:
     parser.add_argument(
         "--varied", action="store_true", help="with --same-hour: a caption of its own each"
     )
+    parser.add_argument("--post-only", action="store_true", help="skip the GET run")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("needs wrk (apt-get install wrk)")
@@ -214,11 +244,15 @@ def main() -> None:
         script.write_text(
             post_script(key, same_hour=bool(options.same_hour), varied=options.varied)
         )
-        results = {
-            "GET /api/v1/posts/{id}/": wrk(
-                f"{base}/api/v1/posts/{post_id}/", options.seconds, key, None
+        results = {}
+        if not options.post_only:
+            results["GET /api/v1/posts/{id}/"] = wrk(
+                f"{base}/api/v1/posts/{post_id}/", options.seconds, key, None, server.pid
+            )
+        results |= {
+            "POST /api/v1/posts/": wrk(
+                f"{base}/api/v1/posts/", options.seconds, key, script, server.pid
             ),
-            "POST /api/v1/posts/": wrk(f"{base}/api/v1/posts/", options.seconds, key, script),
         }
     finally:
         server.terminate()
@@ -237,6 +271,7 @@ def main() -> None:
         print(
             f"{name:28} {figures['requests_per_s']:8.0f} req/s   p99 {figures['p99_ms']:6.1f} ms"
             f"   non-2xx {int(figures['non_2xx'])}   timeouts {int(figures['timeouts'])}"
+            f"   server CPU {figures['cpu_us_per_request']:5.0f} us/request"
         )
 
 
