@@ -83,14 +83,15 @@ class LocalMedia:
 
     def _source(self, key: str, kind: ItemKind, what: str) -> MediaSource:
         store = self._store(key, what)
-        if kind is ItemKind.VIDEO:
-            return UPLOAD
-        if self.host is None:
+        if kind is not ItemKind.VIDEO and self.host is None:
             raise LocalMediaUnavailable(NO_HOST.format(what=what))
-        try:
+        try:  # before any container is made for it
             stored = store.info(key)
         except MediaMissing:
             raise LocalMediaUnavailable(MISSING.format(what=what, key=key)) from None
+        if kind is ItemKind.VIDEO:
+            return UPLOAD
+        assert self.host is not None
         return MediaSource(url=self.host.url_for(stored, valid_for=self.url_life))
 
     def _store(self, key: str, what: str) -> MediaStore:
