@@ -18,6 +18,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from . import accounts, database, posts, sandbox, secrets, server, users, worker
 from .base import UNWRAPPED_WIDTH
+from .media import media_app
 from .state import State
 
 
@@ -108,6 +109,7 @@ def build_app() -> typer.Typer:
     app.add_typer(secrets.secrets_app, name="secrets")
     app.add_typer(users.user_app, name="user")
     app.add_typer(users.token_app, name="token")
+    app.add_typer(media_app, name="media")
     return app
 
 

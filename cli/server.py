@@ -23,6 +23,7 @@ from .engine import (
     protect_logs,
     start_sandbox,
 )
+from .media import media_upkeep
 from .state import State, state_of
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def serve(
         if scheduler is not None:
             scheduler.start()
             stack.callback(services.account_upkeep(scheduler.publisher).start().stop)
+            stack.callback(media_upkeep(state, scheduler.publisher).start().stop)
         where = "publishing here" if scheduler else "API only (--no-worker)"
         waker = _celery_waker(state) if no_worker else None
         if waker is not None:

@@ -23,6 +23,7 @@ from .engine import (
     configure_logging,
     start_sandbox,
 )
+from .media import media_upkeep
 from .state import State, state_of
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def worker(
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
         scheduler.start()
         stack.callback(services.account_upkeep(scheduler.publisher).start().stop)
+        stack.callback(media_upkeep(state, scheduler.publisher).start().stop)
         err.print(f"worker {scheduler.publisher.owner} running with {threads} threads")
         with suppress(KeyboardInterrupt):
             _watch(state, scheduler, stopping, exit_when_idle, demo_report)

@@ -175,12 +175,15 @@ class MediaKeeper:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        while not self._stopping.is_set():
+        """A pass at once (a worker started now and then still prunes), then every
+        `interval` until stopped."""
+        while True:
             try:
                 self.run_once()
             except Exception:  # a bucket or database away for a while: try again later
                 log.exception("pruning media copies failed")
-            self._stopping.wait(self.interval.total_seconds())
+            if self._stopping.wait(self.interval.total_seconds()):
+                return
 
 
 __all__ = ["MediaCopy", "MediaKeeper", "Pruned", "media_copies", "prune_media"]
