@@ -184,7 +184,7 @@ def list_posts(
     a time, however many there are."""
     from igautopost import PostQuery, Status
 
-    from .backends import posts_backend
+    from .backends import LocalPosts, posts_backend
 
     state = _state(ctx)
     as_rows = json_rows_wanted(as_json, as_jsonl)
@@ -204,7 +204,14 @@ def list_posts(
         err.print(state.zone_notice(), highlight=False, soft_wrap=True)
     with reported(), posts_backend(state, server_url, api_token) as posts:
         if as_rows:
-            write_json_rows((post_json(p) for p in posts.stream(query)), lines=as_jsonl)
+            # the local database's documents come straight from its rows (issue 14)
+            local = isinstance(posts, LocalPosts)
+            documents = (
+                state.store.post_documents(query)
+                if local
+                else (post_json(p) for p in posts.stream(query))
+            )
+            write_json_rows(documents, lines=as_jsonl)
             return
         found = list(posts.stream(query))
     out.print(posts_table(found, state.zone, title=f"{len(found)} post(s), times in {state.zone}"))

@@ -293,6 +293,29 @@ def test_list_pages_by_keyset_after_a_publish_time_and_id(store: Store) -> None:
     assert store.list(PostQuery(after=(last.publish_at, last.id))) == []
 
 
+def test_post_documents_are_the_listed_posts_as_documents(store: Store) -> None:
+    """What `igautopost list --json` writes (issue 14): `post_document` of each listed post,
+    key for key, whichever way a store builds it."""
+    from igautopost.storage.sql.documents import post_document
+
+    failed = add(store, caption="un café ☕ 🇫🇷", client_key="k-1", timezone="Europe/Paris")
+    add(
+        store,
+        media_type="carousel",
+        media_url=None,
+        children=[{"media_url": f"https://example.com/{n}.jpg"} for n in range(2)],
+        collaborators=["friend"],
+        publish_at=NOW + timedelta(hours=2, microseconds=5),
+    )
+    changes = {"error_message": "Graph said no", "error_code": 100, "error_subcode": 33}
+    store.transition(failed.id, Status.FAILED, now=NOW, changes=changes)
+    for query in (PostQuery(), PostQuery(limit=1), PostQuery(statuses=frozenset({Status.FAILED}))):
+        expected = [json.dumps(post_document(p), ensure_ascii=False) for p in store.list(query)]
+        found = [json.dumps(d, ensure_ascii=False) for d in store.post_documents(query)]
+        assert found == expected
+    assert json.loads(found[0])["error"]["code"] == 100
+
+
 # -- media copies ---------------------------------------------------------------------------
 
 PHOTO_KEY = "a" * 64 + ".jpg"

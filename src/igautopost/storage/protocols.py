@@ -125,6 +125,12 @@ class PostStore(Protocol):
         """Posts matching `query`, by publish time, then id."""
         ...
 
+    def post_documents(self, query: PostQuery) -> Iterable[dict[str, Any]]:
+        """`list` as JSON-ready documents (`storage.sql.documents.post_document`, what the
+        CLI's `--json` writes), read as they are consumed: a store may build them from its
+        rows without the `Post`s, a page at a time, however many match (issue 14)."""
+        ...
+
     def events(self, post_id: int) -> builtins.list[Event]:
         """A post's history, oldest first."""
         ...

@@ -22,6 +22,7 @@ from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ...models import Event, Post, PostSpec, Status
 from ..protocols import PostQuery
 from ..records import new_post_row, spec_columns
+from ..sql.documents import post_document
 from ..sql.rows import UNREADABLE, read_post
 from .accounts import InMemoryAccountStore
 from .claims import ClaimsMixin
@@ -167,6 +168,10 @@ class InMemoryStore(ClaimsMixin, MediaRefsMixin):
             )
             end = None if query.limit is None else query.offset + query.limit
             return [read_post(row)[0] for row in rows[query.offset : end]]
+
+    def post_documents(self, query: PostQuery) -> Iterator[dict[str, Any]]:
+        """`list`'s posts as documents: the memory holds them all already."""
+        return (post_document(post) for post in self.list(query))
 
     def events(self, post_id: int) -> builtins.list[Event]:
         with self._locked() as t:

@@ -303,6 +303,12 @@ class SqlStore(ClaimsMixin):
         with self.engine.connect() as conn:
             return [self._to_post(row._asdict()) for row in conn.execute(statement)]
 
+    def post_documents(self, query: PostQuery) -> Iterator[dict[str, Any]]:
+        """Documents read straight from the rows, a page at a time (`documents`)."""
+        from .documents import post_documents  # it imports this module's conditions
+
+        return post_documents(self.engine, query)
+
     def similar_posts(
         self,
         account: str,
