@@ -36,7 +36,7 @@ def sandbox(
     seed: int | None = typer.Option(None, help="Seed for deterministic fault injection."),
     fetch_media: bool | None = typer.Option(
         None,
-        "--fetch-media/--no-fetch-media",
+        "--fetch-media",
         help="Fetch image_url, video_url and cover_url over HTTP as Instagram does: an "
         "unreachable URL or a non-JPEG image fails the create call.",
         show_default=FROM_FILE.format("off"),

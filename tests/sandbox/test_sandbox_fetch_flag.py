@@ -21,6 +21,6 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[SandboxConfig]:
 
 def test_fetch_media_is_off_unless_asked(cli: Any, served: list[SandboxConfig]) -> None:
     path = cli.write("sandbox.json", {"fetch_media": True})
-    for args in ([], ["--fetch-media"], ["--config", path], ["--config", path, "--no-fetch-media"]):
+    for args in ([], ["--fetch-media"], ["--config", path]):
         assert cli("sandbox", *args).exit_code == 0
-    assert [config.fetch_media for config in served] == [False, True, True, False]
+    assert [config.fetch_media for config in served] == [False, True, True]
