@@ -269,6 +269,7 @@ def test_a_story_video_and_a_story_image_from_local_files(
         ("image", "no host", "IGAUTOPOST_PUBLIC_URL"),
         ("reel", "pruned", "no longer in the media store"),
         ("image", "pruned", "no longer in the media store"),
+        ("reel", "never copied", "no copy of it was stored"),
     ],
 )
 def test_local_media_that_cannot_be_published_fails_once_saying_why(
@@ -287,7 +288,10 @@ def test_local_media_that_cannot_be_published_fails_once_saying_why(
     with_media(world, None if setup == "no store" else store, host)
     if setup == "pruned":
         store.delete(stored.key)
-    post = world.schedule(media_type=media_type, caption="cannot", **local(photo, stored))
+    fields = local(photo, stored)
+    if setup == "never copied":
+        fields["media_file"] = None
+    post = world.schedule(media_type=media_type, caption="cannot", **fields)
 
     world.run_for(hours=2)
 

@@ -42,6 +42,12 @@ MISSING = (
 )
 
 
+NOT_COPIED = (
+    "{what} names a local file ({path}) but no copy of it was stored when it was scheduled: "
+    "schedule the post again with its file"
+)
+
+
 class LocalMediaUnavailable(Exception):
     """A post's local media cannot be published by this worker; the text says why and what
     to do, for the post's error."""
@@ -58,15 +64,19 @@ class LocalMedia:
 
     def post_source(self, spec: PostSpec) -> MediaSource | None:
         """Where a single post's container gets its media; None: the spec's own URL."""
+        what = "the post's media"
         if spec.media_file is None:
+            _check_copied(spec.media_url, spec.media_path, what)
             return None
-        return self._source(spec.media_file, post_kind(spec), "the post's media")
+        return self._source(spec.media_file, post_kind(spec), what)
 
     def item_source(self, item: CarouselItem, number: int) -> MediaSource | None:
         """Where carousel item `number` (from 1) gets its media; None: its own URL."""
+        what = f"carousel item {number}"
         if item.media_file is None:
+            _check_copied(item.media_url, item.media_path, what)
             return None
-        return self._source(item.media_file, item.item_kind, f"carousel item {number}")
+        return self._source(item.media_file, item.item_kind, what)
 
     def upload(
         self, client: GraphClient, container: UploadContainer, key: str, *, token: Token
@@ -98,6 +108,12 @@ class LocalMedia:
         if self.store is None:
             raise LocalMediaUnavailable(NO_STORE.format(what=what))
         return self.store
+
+
+def _check_copied(url: str | None, path: str | None, what: str) -> None:
+    """A local path without a stored copy cannot be published (nor retried into working)."""
+    if url is None and path is not None:
+        raise LocalMediaUnavailable(NOT_COPIED.format(what=what, path=path))
 
 
 def post_kind(spec: PostSpec) -> ItemKind:
