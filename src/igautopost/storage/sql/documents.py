@@ -215,6 +215,8 @@ def _document(
     next_attempt = _iso(next_attempt_at)
     error = None
     if error_message:
+        if type(error_message) is not str or not _ints_or_none(error_code, error_subcode):
+            raise _NotCanonical("error")  # `PostError` would convert or refuse them
         waiting = status.is_active and next_attempt is not None
         error = {
             "message": error_message,
@@ -236,6 +238,10 @@ def _document(
         "created_at": _iso(created_at),
         "updated_at": _iso(updated_at),
     }
+
+
+def _ints_or_none(*values: Any) -> bool:
+    return all(value is None or type(value) is int for value in values)
 
 
 def _iso(stored: Any) -> str | None:
