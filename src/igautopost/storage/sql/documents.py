@@ -18,7 +18,7 @@ way, `read_post` then `post_document`: an unreadable post is reported as it alwa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
@@ -151,18 +151,20 @@ _COLUMNS = (
 )
 
 
-def post_documents(engine: sa.Engine, query: PostQuery) -> Iterator[dict[str, Any]]:
-    """`post_document` of each post `query` finds, by publish time then id, read a page at a
-    time as they are consumed: keyset pages (`PostQuery.after`), each in a connection of its
-    own, so that a long list neither holds a read transaction open nor costs more per page
-    the deeper it goes."""
-    from .store import _conditions  # store.py delegates here: imported when first used
-
+def post_documents(
+    engine: sa.Engine,
+    query: PostQuery,
+    conditions: Callable[[PostQuery], Sequence[sa.ColumnElement[bool]]],
+) -> Iterator[dict[str, Any]]:
+    """`post_document` of each post `query` finds (by the store's `conditions`, those of its
+    `list`), by publish time then id, read a page at a time as they are consumed: keyset
+    pages (`PostQuery.after`), each in a connection of its own, so that a long list neither
+    holds a read transaction open nor costs more per page the deeper it goes."""
     remaining = query.limit
     while remaining is None or remaining > 0:
         size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
         statement = sa.select(*_COLUMNS).order_by(posts.c.publish_at, posts.c.id).limit(size)
-        for condition in _conditions(query):
+        for condition in conditions(query):
             statement = statement.where(condition)
         if query.offset:
             statement = statement.offset(query.offset)

@@ -24,7 +24,7 @@ from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ...models import ACTIVE_STATUS_VALUES, Event, Post, PostSpec, Status
 from ..protocols import MediaUse, PostQuery
 from ..records import new_post_row, spec_columns
-from . import migrate
+from . import documents, migrate
 from .accounts import SqlAccountStore
 from .claims import ClaimsMixin
 from .files import private_sqlite_file, sqlite_file
@@ -304,10 +304,9 @@ class SqlStore(ClaimsMixin):
             return [self._to_post(row._asdict()) for row in conn.execute(statement)]
 
     def post_documents(self, query: PostQuery) -> Iterator[dict[str, Any]]:
-        """Documents read straight from the rows, a page at a time (`documents`)."""
-        from .documents import post_documents  # it imports this module's conditions
-
-        return post_documents(self.engine, query)
+        """Documents read straight from the rows, a page at a time (`documents`), found by
+        the conditions `list` uses."""
+        return documents.post_documents(self.engine, query, _conditions)
 
     def similar_posts(
         self,
