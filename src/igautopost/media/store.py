@@ -91,17 +91,17 @@ class FolderMediaStore:
             digest = _write_hashing(descriptor, stream)
             key = digest + suffix
             final = self.path / key
-            if final.exists():  # the same content, stored already: keep that one
+            if self._restamped(final):  # the same content, stored already: keep that one
                 os.unlink(temporary)
             else:
                 os.chmod(temporary, OWNER_ONLY_FILE)
                 os.replace(temporary, final)
                 _fsync_directory(self.path)
+                self._stamp(final)
         except BaseException:
             with suppress(FileNotFoundError):
                 os.unlink(temporary)
             raise
-        self._stamp(final)
         return self.info(key)
 
     def info(self, key: str) -> StoredMedia:
@@ -144,6 +144,15 @@ class FolderMediaStore:
             self.path.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
         with suppress(PermissionError):
             self.path.chmod(OWNER_ONLY_DIR)
+
+    def _restamped(self, path: Path) -> bool:
+        """Refresh an existing copy's stored-at; False when there is none (or it was pruned
+        a moment ago: then the new file takes its place)."""
+        try:
+            self._stamp(path)
+        except FileNotFoundError:
+            return False
+        return True
 
     def _stamp(self, path: Path) -> None:
         moment = self._clock.now().timestamp()
