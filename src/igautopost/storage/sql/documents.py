@@ -5,14 +5,15 @@ A post's document (`post_document`) is its spec without the token, its state and
 summary, times as ISO 8601 in UTC. Reading 100,000 of them through `Post`s cost 72 µs a post:
 SQLAlchemy's processing of eleven datetime columns a row, `read_post` building the model, and
 turning it back into a dict. Here a row's columns are read as the database stores them (on
-SQLite, text: a canonical stored time becomes its ISO form by slicing) and only the spec is
-parsed, by the same pydantic validation `read_post` uses, so that a spec is readable here
-exactly when it is there.
+SQLite, text: a stored time becomes its ISO form by slicing), and the spec is checked against
+the form igautopost stores it in (`STORED_SPEC`, in pydantic-core alone), which is already the
+document's part: a spec in that form is one `PostSpec` reads unchanged.
 
-A row this path does not recognise (a spec that fails validation, an unknown status, malformed
-carousel containers, a time not in the form igautopost writes) is read again the ordinary
-way, `read_post` then `post_document`: an unreadable post is reported as it always was
-(issue 12), and every document is the one `post_document(store.get(id))` gives.
+A row in any other form (a spec that `PostSpec` would refuse, or read differently from its
+text, an unknown status, malformed carousel containers, a time not as igautopost writes it)
+is read again the ordinary way, `read_post` then `post_document`: an unreadable post is
+reported as it always was (issue 12), and every document is the one `post_document` gives of
+the `Post` that `list` reads (tests/storage/test_post_documents.py compares them).
 """
 
 from __future__ import annotations
