@@ -176,3 +176,11 @@ def test_tokens_depend_on_the_secret_and_are_checked_against_the_key(copy):
     assert not one.is_valid("é" + token[1:], copy.key)
     assert len(token) == 43  # 256 bits, base64url
     assert other.url_for(copy, valid_for=timedelta(0)).startswith(f"{PUBLIC}/media/")
+
+
+def test_without_a_secret_to_sign_with_nothing_is_served(tmp_path, store, copy, make_post, caplog):
+    scheduled(store, make_post, copy.key)
+    bare = Settings(data_dir=tmp_path / "no-key-here", public_url=PUBLIC, secret_key=None)
+    with TestClient(create_app(bare, store=store)) as client:
+        assert client.get(f"/media/{'A' * 43}/{copy.key}").status_code == 404
+    assert "media copies are not served" in caplog.text

@@ -12,16 +12,19 @@ tells a guesser nothing. The access log shows the token's first characters only
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
+from ..errors import ConfigurationError
 from ..media.hosting import ROUTE, ServedMediaHost, media_host_from, media_store_from
 from ..media.protocols import MediaMissing
 from ..media.store import FolderMediaStore
 from .context import ApiContext
 
+log = logging.getLogger("igautopost.api")
 TOKEN_SHOWN = 6  # characters of a token the access log keeps
 
 
@@ -86,15 +89,21 @@ def _served(request: Request) -> ServedMedia:
     """Built on the first request and kept on the app: the secret is read once."""
     served: ServedMedia | None = getattr(request.app.state, "served_media", None)
     if served is None:
-        ctx: ApiContext = request.app.state.igautopost
-        store = media_store_from(ctx.settings, clock=ctx.clock)
-        host = media_host_from(ctx.settings, store=store)
-        if isinstance(store, FolderMediaStore) and isinstance(host, ServedMediaHost):
-            served = ServedMedia(store, host)
-        else:
-            served = ServedMedia(None, None)
+        served = _build(request.app.state.igautopost)
         request.app.state.served_media = served
     return served
+
+
+def _build(ctx: ApiContext) -> ServedMedia:
+    try:
+        store = media_store_from(ctx.settings, clock=ctx.clock)
+        host = media_host_from(ctx.settings, store=store)
+    except ConfigurationError as exc:  # e.g. no secret to sign with: serve nothing, say why
+        log.warning("media copies are not served: %s", exc)
+        return ServedMedia(None, None)
+    if isinstance(store, FolderMediaStore) and isinstance(host, ServedMediaHost):
+        return ServedMedia(store, host)
+    return ServedMedia(None, None)
 
 
 __all__ = ["logged_path", "register"]
