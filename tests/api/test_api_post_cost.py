@@ -3,6 +3,7 @@ benchmarks/api_bench.py measures as CPU per request must not creep back."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -17,13 +18,14 @@ ACCOUNT = "17841400000000001"
 def _counting_runs(api: Any, monkeypatch: Any) -> list[str]:
     """The names of the calls the app sends to a worker thread."""
     ran: list[str] = []
-    real = ApiContext.run
+    for method in ("run", "write"):
+        real = getattr(ApiContext, method)
 
-    async def run(self: ApiContext, call: Any, *args: Any, **kwargs: Any) -> Any:
-        ran.append(getattr(call, "__name__", repr(call)))
-        return await real(self, call, *args, **kwargs)
+        async def hop(self: ApiContext, call: Any, *args: Any, _real: Any = real, **kw: Any) -> Any:
+            ran.append(getattr(call, "__name__", repr(call)))
+            return await _real(self, call, *args, **kw)
 
-    monkeypatch.setattr(ApiContext, "run", run)
+        monkeypatch.setattr(ApiContext, method, hop)
     return ran
 
 
@@ -70,3 +72,30 @@ def test_one_posts_duplicate_lookup_is_one_prebuilt_statement(api, alice):
         sa.event.remove(api.store.engine, "before_cursor_execute", before_cursor)
     assert len(statements) == 2 and statements[0] is statements[1]
     assert "fingerprint = ?" in sql[0] and " IN (" not in sql[0].split("status")[0], sql[0]
+
+
+def test_writes_on_sqlite_queue_on_one_writer_thread_and_reads_do_not(api, alice):
+    """SQLite admits one writer: a process's writes run on its one writer thread instead of
+    fighting over the GIL on many pool threads; reads stay on the pool, so a write waiting
+    for another process's lock holds up no GET."""
+    threads: dict[str, set[str]] = {"add": set(), "transition": set(), "get": set()}
+    for name in threads:
+        real = getattr(api.store, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            threads[_name].add(threading.current_thread().name)
+            return _real(*args, **kwargs)
+
+        setattr(api.store, name, spy)
+    ids = [
+        api.client.post("/api/v1/posts/", json=old_post(caption=f"post {n}"), headers=alice).json()[
+            "id"
+        ]
+        for n in range(3)
+    ]
+    assert api.client.patch(f"/api/v1/posts/{ids[0]}/", json={"caption": "x"}, headers=alice)
+    assert api.client.delete(f"/api/v1/posts/{ids[1]}/", headers=alice).status_code == 204
+    assert api.client.get(f"/api/v1/posts/{ids[2]}/", headers=alice).status_code == 200
+    writers = threads["add"] | threads["transition"]
+    assert len(writers) == 1 and next(iter(writers)).startswith("igautopost-api-writer"), threads
+    assert threads["get"] - writers, "a GET read on a thread other than the writer's"

@@ -53,7 +53,9 @@ def create_app(
     owns_store = store is None
     store = store or services.open_store(settings)
     users = users or services.users(settings, store, clock=clock)
-    ctx = ApiContext(settings, store, users, scheduler, clock, owns_store=owns_store)
+    ctx = ApiContext(
+        settings, store, users, scheduler, clock, owns_store=owns_store, one_writer=_sqlite(store)
+    )
 
     app = FastAPI(
         title="igautopost",
@@ -81,5 +83,10 @@ def create_app(
 async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     yield {}
     ctx: ApiContext = app.state.igautopost
-    if ctx.owns_store:
-        ctx.store.close()
+    ctx.close()
+
+
+def _sqlite(store: Store) -> bool:
+    """A store on SQLite, whose writers exclude each other (`ApiContext.write`)."""
+    engine = getattr(store, "engine", None)
+    return getattr(getattr(engine, "dialect", None), "name", None) == "sqlite"

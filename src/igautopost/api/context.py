@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -31,12 +35,36 @@ class ApiContext:
     scheduler: Scheduler | None
     clock: Clock
     owns_store: bool = False
+    # SQLite takes one writer at a time: this process's writes queue on one thread of their own
+    one_writer: bool = False
+    _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call on the thread pool, never on the event loop: a SQLite write may
         wait for another process's write (the write gate's lock), a PostgreSQL call for the
         network, and the loop must go on serving other requests meanwhile."""
         return await run_in_threadpool(call, *args, **kwargs)
+
+    async def write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`run` for a call that writes. With `one_writer` (SQLite) it runs on this process's
+        one writer thread: SQLite admits one writer anyway, and 16 connections' writes on as
+        many pool threads fought over the GIL for nothing, about 100-200 us of CPU a POST
+        (docs/benchmarks.md). Reads keep the pool, so a write waiting for another process's
+        lock (a large `schedule`) holds up no GET."""
+        if not self.one_writer:
+            return await self.run(call, *args, **kwargs)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="igautopost-api-writer")
+        bound = functools.partial(contextvars.copy_context().run, call, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, bound)
+
+    def close(self) -> None:
+        """Let the writer thread finish its queue; close the store if this app opened it."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if self.owns_store:
+            self.store.close()
 
     def wake(self, post: Post) -> None:
         """Tell the scheduler, if any, that `post` is due at its next attempt; it decides

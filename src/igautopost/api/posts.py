@@ -130,7 +130,7 @@ async def create_post(request: Request, owner: UserId, ctx: Ctx) -> Any:
     """Schedule a post (JSON or form body)."""
     data = known_fields(await read_data(request))
     zone = default_zone(ctx.settings.timezone)
-    post, created = await ctx.run(schedule_one, ctx.store, data, ctx.clock.now(), owner, zone)
+    post, created = await ctx.write(schedule_one, ctx.store, data, ctx.clock.now(), owner, zone)
     ctx.wake(post)
     return JSONResponse(post_body(post), status_code=201 if created else 200)
 
@@ -159,7 +159,7 @@ async def _update(
     post_id = post_id_of(raw_id)
     data = known_fields(await read_data(request))
     zone = default_zone(ctx.settings.timezone)
-    post = await ctx.run(
+    post = await ctx.write(
         update_one, ctx.store, post_id, data, ctx.clock.now(), owner, replace, zone
     )
     ctx.wake(post)
@@ -168,7 +168,7 @@ async def _update(
 
 async def delete_post(post_id: str, owner: UserId, ctx: Ctx) -> Response:
     """Unschedule a post; it is gone afterwards (404). 409 if it is published."""
-    await ctx.run(cancel_one, ctx.store, post_id_of(post_id), ctx.clock.now(), owner)
+    await ctx.write(cancel_one, ctx.store, post_id_of(post_id), ctx.clock.now(), owner)
     return Response(status_code=204)
 
 
