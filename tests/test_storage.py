@@ -32,6 +32,8 @@ def every_field(make_post) -> PostSpec:
         account="17841400000000009",
         media_type="story",
         media_url="https://example.com/s.mp4",
+        media_path="clips/s.mp4",
+        media_file="ab" * 32 + ".mp4",
         media_kind="video",
         children=[
             {
@@ -41,6 +43,7 @@ def every_field(make_post) -> PostSpec:
                 "user_tags": [{"username": "ann", "x": 0.1, "y": 0.2}],
             },
             {"media_url": "https://e.com/2.mp4", "thumb_offset": 1200},
+            {"media_path": "three.mp4", "media_file": "cd" * 32 + ".mp4"},
         ],
         caption="Everything ✨ #all @everyone",
         location_id="110843418940484",
