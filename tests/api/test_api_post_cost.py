@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from apitest import NOW, old_post
 
 from igautopost.api.context import ApiContext
+from igautopost.storage.sql import sqlite_writes
 
 ACCOUNT = "17841400000000001"
 
@@ -99,3 +100,25 @@ def test_writes_on_sqlite_queue_on_one_writer_thread_and_reads_do_not(api, alice
     writers = threads["add"] | threads["transition"]
     assert len(writers) == 1 and next(iter(writers)).startswith("igautopost-api-writer"), threads
     assert threads["get"] - writers, "a GET read on a thread other than the writer's"
+
+
+def test_a_due_checkpoint_runs_on_a_thread_of_its_own_not_the_writers(api, alice, monkeypatch):
+    """Every few hundred commits a WAL checkpoint is due (10-30 ms): on the one writer
+    thread, every write queued behind it would wait for it."""
+    monkeypatch.setattr(sqlite_writes, "CHECKPOINT_EVERY", 3)
+    gate = sqlite_writes.gate_for(api.store.engine)
+    assert gate is not None
+    ran_on: list[str] = []
+    real = gate.checkpoint
+
+    def checkpoint(engine: Any) -> None:
+        ran_on.append(threading.current_thread().name)
+        real(engine)
+
+    monkeypatch.setattr(gate, "checkpoint", checkpoint)
+    for n in range(8):
+        created = api.client.post("/api/v1/posts/", json=old_post(caption=f"c{n}"), headers=alice)
+        assert created.status_code == 201
+    api.client.app.state.igautopost.close()  # waits for a checkpoint still running
+    assert ran_on and all(name.startswith("igautopost-api-checkpoint") for name in ran_on)
+    assert gate.run_checkpoint is None, "closing the app hands checkpoints back"

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 import igautopost
@@ -23,6 +24,7 @@ from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..scheduler import Scheduler
 from ..storage.protocols import Store
+from ..storage.sql.sqlite_writes import WriteGate, gate_for
 from . import accounts, auth, docs_page, health, options, post_actions, posts, schema
 from .context import ApiContext
 from .errors import HANDLERS
@@ -54,7 +56,13 @@ def create_app(
     store = store or services.open_store(settings)
     users = users or services.users(settings, store, clock=clock)
     ctx = ApiContext(
-        settings, store, users, scheduler, clock, owns_store=owns_store, one_writer=_sqlite(store)
+        settings,
+        store,
+        users,
+        scheduler,
+        clock,
+        owns_store=owns_store,
+        write_gate=_write_gate(store),
     )
 
     app = FastAPI(
@@ -86,7 +94,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     ctx.close()
 
 
-def _sqlite(store: Store) -> bool:
-    """A store on SQLite, whose writers exclude each other (`ApiContext.write`)."""
+def _write_gate(store: Store) -> WriteGate | None:
+    """The write gate of a store on SQLite, whose writers exclude each other
+    (`ApiContext.write`); None for any other store."""
     engine = getattr(store, "engine", None)
-    return getattr(getattr(engine, "dialect", None), "name", None) == "sqlite"
+    return gate_for(engine) if isinstance(engine, sa.Engine) else None

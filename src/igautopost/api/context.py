@@ -20,6 +20,7 @@ from ..config import Settings
 from ..models import Post
 from ..scheduler import Scheduler
 from ..storage.protocols import Store
+from ..storage.sql.sqlite_writes import WriteGate
 from ..validation import text_problems
 from .errors import NON_FIELD, ApiError, field_errors
 
@@ -35,9 +36,17 @@ class ApiContext:
     scheduler: Scheduler | None
     clock: Clock
     owns_store: bool = False
-    # SQLite takes one writer at a time: this process's writes queue on one thread of their own
-    one_writer: bool = False
+    # SQLite's: one writer at a time, so this process's writes queue on one thread of their own
+    write_gate: WriteGate | None = None
     _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _checkpointer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.write_gate is not None:  # from the first write on, whichever thread makes it
+            self._checkpointer = ThreadPoolExecutor(
+                1, thread_name_prefix="igautopost-api-checkpoint"
+            )
+            self.write_gate.run_checkpoint = self._checkpointer.submit
 
     async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call on the thread pool, never on the event loop: a SQLite write may
@@ -46,12 +55,13 @@ class ApiContext:
         return await run_in_threadpool(call, *args, **kwargs)
 
     async def write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`run` for a call that writes. With `one_writer` (SQLite) it runs on this process's
+        """`run` for a call that writes. On SQLite (`write_gate`) it runs on this process's
         one writer thread: SQLite admits one writer anyway, and 16 connections' writes on as
         many pool threads fought over the GIL for nothing, about 100-200 us of CPU a POST
         (docs/benchmarks.md). Reads keep the pool, so a write waiting for another process's
-        lock (a large `schedule`) holds up no GET."""
-        if not self.one_writer:
+        lock (a large `schedule`) holds up no GET. The WAL checkpoint due every few hundred
+        commits (10-30 ms) gets a thread of its own, or every write queued behind it waits."""
+        if self.write_gate is None:
             return await self.run(call, *args, **kwargs)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="igautopost-api-writer")
@@ -63,6 +73,11 @@ class ApiContext:
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
+        if self._checkpointer is not None:
+            if self.write_gate is not None:
+                self.write_gate.run_checkpoint = None
+            self._checkpointer.shutdown(wait=True)
+            self._checkpointer = None
         if self.owns_store:
             self.store.close()
 

@@ -24,10 +24,12 @@ PostgreSQL needs none of this: its writers do not exclude each other.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -39,6 +41,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: threads of one process are still queued
     fcntl = None  # type: ignore[assignment]
 
+log = logging.getLogger("igautopost.storage")
 LOCK_SUFFIX = "-writelock"
 CHECKPOINT_EVERY = 200  # commits in this process; about 1,000 WAL pages of posts
 CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
@@ -55,6 +58,9 @@ class WriteGate:
         self._pid = 0
         self._commits = 0
         self._checkpointing = False
+        # Where a due checkpoint runs: by default on the thread whose commit made it due. The
+        # API, whose writes share one thread, gives it a thread of its own (`api.context`).
+        self.run_checkpoint: Callable[[Callable[[], None]], object] | None = None
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -132,4 +138,21 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     with gate.held(), engine.begin() as conn:
         yield conn
     if gate.checkpoint_due():
+        _checkpoint(gate, engine)
+
+
+def _checkpoint(gate: WriteGate, engine: sa.Engine) -> None:
+    if gate.run_checkpoint is not None:
+        try:
+            gate.run_checkpoint(functools.partial(_logged_checkpoint, gate, engine))
+            return
+        except RuntimeError:  # its thread is shut down: run it here
+            pass
+    gate.checkpoint(engine)
+
+
+def _logged_checkpoint(gate: WriteGate, engine: sa.Engine) -> None:
+    try:
         gate.checkpoint(engine)
+    except Exception:  # on a thread of its own nobody would see it; the next one retries
+        log.exception("checkpoint of the SQLite WAL failed")
