@@ -16,7 +16,7 @@ from makers import MediaServer
 def checking(cli: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("IGAUTOPOST_MEDIA_CHECK", "true")
     monkeypatch.setenv("IGAUTOPOST_MEDIA_ALLOW_PRIVATE_URLS", "true")
-    monkeypatch.setenv("IGAUTOPOST_MEDIA_CHECK_TIMEOUT", "2")
+    monkeypatch.setenv("IGAUTOPOST_MEDIA_CHECK_TIMEOUT", "10")
     return cli
 
 

@@ -14,7 +14,7 @@ from igautopost.media.fetch import is_public, resolve_host
 from igautopost.media.preflight import MediaChecker, MediaCheckPolicy, MediaReport, check_media
 from posts import carousel, post
 
-LOCAL = MediaCheckPolicy(allow_private_urls=True, timeout=2.0)
+LOCAL = MediaCheckPolicy(allow_private_urls=True, timeout=10.0)
 
 
 def check(*specs: object, policy: MediaCheckPolicy = LOCAL) -> MediaReport:
