@@ -28,6 +28,7 @@ from .base import (
     time_option,
 )
 from .engine import SandboxOption, build_publisher, start_sandbox
+from .media_checks import NoMediaCheckOption
 from .output import (
     local_time,
     post_details,
@@ -145,18 +146,24 @@ def _zone_said(state: State, naive: NaiveTimes) -> Iterator[None]:
             err.print(state.zone_notice(), highlight=False, soft_wrap=True)
 
 
-def validate(ctx: typer.Context, files: FilesArgument) -> None:
-    """Check posts against Instagram's rules without storing anything."""
+def validate(
+    ctx: typer.Context, files: FilesArgument, no_media_check: NoMediaCheckOption = False
+) -> None:
+    """Check posts against Instagram's rules without storing anything, their media too
+    (format, size, shape, duration; a URL must be public and reachable)."""
     from igautopost.posts import checked_posts
 
-    from .inputs import Places, located, read_posts
+    from .inputs import Places, located
+    from .media_checks import MediaBatch
 
     state = _state(ctx)
     places, naive = Places(), NaiveTimes()
+    media = MediaBatch(state, skip=no_media_check)
     with reported(), _zone_said(state, naive), located(places), progress("validating") as counted:
-        items = counted(naive.watched(read_posts(files, places)))
+        items = counted(naive.watched(media.reading(files, places)))
         posts = checked_posts(items, now=state.now(), zone=state.zone)
-        valid = sum(1 for _ in posts)  # counted, not kept
+        valid = sum(1 for _ in media.kept(posts))  # counted, not kept: only their media items
+        media.check(places)
     out.print(f"[green]ok:[/] {valid} post(s) valid")
 
 
