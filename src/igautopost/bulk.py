@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime, tzinfo
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine.policy import LeadTimes
 from .errors import InvalidPost, Problem
+from .media_intake import local_files_refused
 from .models import PostSpec
 from .posts import (
     DEFAULT_LEADS,
@@ -28,6 +29,9 @@ from .posts import (
 from .storage.protocols import Store
 from .stored_posts import StoredPosts
 
+if TYPE_CHECKING:
+    from .media_intake import BaseDir, MediaIntake
+
 
 def schedule_stream(
     store: Store,
@@ -38,14 +42,26 @@ def schedule_stream(
     leads: LeadTimes = DEFAULT_LEADS,
     zone: tzinfo | None = None,
     allow_missing_account: bool = False,
+    media: MediaIntake | None = None,
+    base_dir: BaseDir | None = None,
 ) -> ScheduleResult:
     """`posts.schedule` for inputs of any size: all of them stored, or none, in one
     transaction; what it keeps grows with the number of posts by an id each.
 
     `created` reads its posts from the store as they are wanted. A post's token becomes its
     account's (`posts.attach_tokens`) once the posts are stored: that write cannot run inside
-    the posts' transaction on SQLite, and the posts carry their own tokens meanwhile."""
-    checks = _StreamChecks(store, owner_id, allow_missing_account=allow_missing_account)
+    the posts' transaction on SQLite, and the posts carry their own tokens meanwhile.
+
+    `media` and `base_dir` as for `posts.schedule`; the media is checked and copied a chunk
+    (`LOOKUP_BATCH` posts) at a time, each chunk's distinct URLs and files read by the
+    checker's bounded pool, so that memory stays bounded however long the input."""
+    checks = _StreamChecks(
+        store,
+        owner_id,
+        allow_missing_account=allow_missing_account,
+        media=media,
+        base_dir=base_dir,
+    )
     specs = checks.fresh(checked_posts(items, now=now, zone=zone))
     ids = store.add_many(specs, now=now, owner_id=owner_id, prepare_at=leads.prepare_at)
     if checks.tokens:
@@ -55,6 +71,7 @@ def schedule_stream(
         created=StoredPosts(store, ids, owner_id=owner_id),
         existing=existing,
         warnings=checks.warnings,
+        media_unchecked=checks.media_unchecked,
     )
 
 
@@ -62,10 +79,22 @@ class _StreamChecks:
     """`posts.schedule`'s checks a chunk at a time, keeping what they need across chunks: the
     client keys seen, the accounts looked up, and the problems found."""
 
-    def __init__(self, store: Store, owner_id: int | None, *, allow_missing_account: bool):
+    def __init__(
+        self,
+        store: Store,
+        owner_id: int | None,
+        *,
+        allow_missing_account: bool,
+        media: MediaIntake | None = None,
+        base_dir: BaseDir | None = None,
+    ):
         self._store = store
         self._owner_id = owner_id
         self._allow_missing_account = allow_missing_account
+        self._media = media
+        self._base_dir = base_dir
+        self._media_problems: list[Problem] = []
+        self.media_unchecked: list[Problem] = []
         self.warnings: list[str] = []
         self.existing_ids: list[int] = []
         self.tokens: dict[tuple[int | None, str, str], None] = {}  # ordered, each once
@@ -77,18 +106,40 @@ class _StreamChecks:
 
     def fresh(self, specs: Iterator[PostSpec]) -> Iterator[PostSpec]:
         """The posts to store, checked a chunk at a time. At the end, the problems, in
-        `posts.schedule`'s order: the posts' own (raised by `specs`), missing accounts, a
-        client key twice."""
+        `posts.schedule`'s order: the posts' own (raised by `specs`) with their media's,
+        missing accounts, a client key twice."""
         index = 0  # `checked_posts` yields nothing after a problem: the nth yielded is item n
-        while chunk := list(islice(specs, LOOKUP_BATCH)):
-            self._note_accounts(chunk, index)
-            index += len(chunk)
-            if self._twice is None:  # after it, nothing will be stored
-                yield from self._fresh_of(chunk)
+        try:
+            while chunk := list(islice(specs, LOOKUP_BATCH)):
+                self._note_accounts(chunk, index)
+                chunk = self._media_of(chunk, index)
+                index += len(chunk)
+                if self._twice is None and not self._media_problems:  # else none is stored
+                    yield from self._fresh_of(chunk)
+        except InvalidPost as exc:
+            raise InvalidPost(self._with_media_problems(exc.problems)) from None
+        if self._media_problems:
+            raise InvalidPost(self._with_media_problems(self._missing_accounts()))
         if missing := self._missing_accounts():
             raise InvalidPost(missing)
         if self._twice is not None:
             raise InvalidPost([self._twice])
+
+    def _media_of(self, chunk: list[PostSpec], start: int) -> list[PostSpec]:
+        """The chunk with its local files copied (`MediaIntake.take`); its media problems are
+        kept, and once there is one (or a client key twice) nothing more is copied."""
+        if self._media is None:
+            self._media_problems.extend(local_files_refused(chunk, start=start))
+            return chunk
+        copy = self._twice is None and not self._media_problems
+        intake = self._media.take(chunk, start=start, base_dir=self._base_dir, copy=copy)
+        self._media_problems.extend(intake.problems)
+        self.media_unchecked.extend(intake.unchecked)
+        return intake.specs or chunk
+
+    def _with_media_problems(self, problems: list[Problem]) -> list[Problem]:
+        merged = [*problems, *self._media_problems]
+        return sorted(merged, key=lambda problem: problem.index or 0)
 
     def _fresh_of(self, chunk: list[PostSpec]) -> list[PostSpec]:
         known = self._stored_keys(chunk)

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from .engine.policy import LeadTimes
 from .errors import InvalidPost, InvalidTransition, PostChanged, Problem
+from .media_intake import local_files_refused
 from .models import Post, PostSpec, Status
 from .storage.protocols import Store
 from .validation import check_post, check_publish_at, parse_post
 from .zones import default_zone
 
 if TYPE_CHECKING:
+    from .media_intake import BaseDir, MediaIntake
     from .stored_posts import StoredPosts
 
 DUPLICATE_WINDOW = timedelta(hours=1)
@@ -32,12 +34,14 @@ EDITABLE = frozenset({Status.SCHEDULED, Status.PROCESSING, Status.READY, Status.
 @dataclass(frozen=True)
 class ScheduleResult:
     """What `schedule` did: posts stored now, posts already stored under the same client key,
-    and warnings (e.g. a likely duplicate of a scheduled post)."""
+    warnings (e.g. a likely duplicate of a scheduled post), and the media items that could
+    not be checked (a network failure, a timeout: not a reason to refuse the post)."""
 
     # A bulk schedule (`bulk.schedule_stream`) reads its created posts back when wanted.
     created: list[Post] | StoredPosts = field(default_factory=list)
     existing: list[Post] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    media_unchecked: list[Problem] = field(default_factory=list)
 
 
 def parse_posts(
@@ -107,8 +111,15 @@ def schedule(
     leads: LeadTimes = DEFAULT_LEADS,
     zone: tzinfo | None = None,
     allow_missing_account: bool = False,
+    media: MediaIntake | None = None,
+    base_dir: BaseDir | None = None,
 ) -> ScheduleResult:
     """Validate every post, then store all of them or none.
+
+    `media` checks every post's media (when it has a checker) and takes local files in: a
+    post's ``media_path`` is read relative to `base_dir` (default: the working directory),
+    checked, and copied into the media store (`igautopost.media_intake`). Without it, a post
+    naming a local file is refused: stored, it could never be published.
 
     A post without `timezone` takes `zone` (default: `default_zone()`). A post with no
     token whose account is not stored is refused (`InvalidPost` on ``access_token``)
@@ -118,8 +129,17 @@ def schedule(
     caption within an hour) is stored with a warning, since double posting gets accounts flagged.
     """
     specs = parse_posts(items, now=now, zone=zone)
-    if not allow_missing_account and (missing := missing_accounts(store, specs, owner_id)):
-        raise InvalidPost(missing)
+    unchecked: list[Problem] = []
+    if media is None:
+        problems = local_files_refused(specs)
+    else:
+        intake = media.take(specs, base_dir=base_dir)
+        problems, unchecked = intake.problems, intake.unchecked
+        specs = intake.specs or specs
+    if not allow_missing_account:
+        problems.extend(missing_accounts(store, specs, owner_id))
+    if problems:
+        raise InvalidPost(sorted(problems, key=lambda problem: problem.index or 0))
     fresh, existing = _split_known(store, specs, owner_id)
     warnings = _duplicate_warnings(store, fresh)
     ciphertexts = attach_tokens(store, fresh, owner_id, now)
@@ -130,7 +150,9 @@ def schedule(
         prepare_at=[leads.prepare_at(s) for s in fresh],
         ciphertexts=ciphertexts,
     )
-    return ScheduleResult(created=created, existing=existing, warnings=warnings)
+    return ScheduleResult(
+        created=created, existing=existing, warnings=warnings, media_unchecked=unchecked
+    )
 
 
 def attach_tokens(

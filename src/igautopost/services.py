@@ -9,6 +9,7 @@ publisher, account upkeep and users service here, and nowhere else:
 >>> upkeep = account_upkeep(engine)              # not started: `.start()` runs its thread
 >>> account_service = accounts(settings, store)
 >>> api_users = users(settings, store)
+>>> intake = media_intake(settings)              # local files: checked, copied (`schedule`)
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from .engine.leases import engine_policy
 from .engine.publisher import Publisher
 from .graph.client import GraphClient
 from .graph.transport import Transport
+from .media.hosting import media_host_from, media_store_from
+from .media.protocols import MediaHost, MediaStore
+from .media_intake import MediaIntake
 from .storage.memory import InMemoryStore, InMemoryUserStore
 from .storage.protocols import Store, UserStore
 from .storage.sql import SqlStore
@@ -88,19 +92,38 @@ def publisher(
     clock: Clock | None = None,
     client: GraphClient | None = None,
     rng: random.Random | None = None,
+    media_store: MediaStore | None = None,
+    media_host: MediaHost | None = None,
 ) -> Publisher:
     """The engine on `store`, with `client` or a new one from the settings; `rng` draws the
-    retry jitter (seed it to replay a run). A `ConfigurationError` for leases that cannot
-    hold a step (`igautopost.engine.leases.engine_policy`)."""
+    retry jitter (seed it to replay a run). Posts scheduled from local files are published
+    from `media_store` through `media_host` (default: the ones the settings name,
+    `igautopost.media.hosting`). A `ConfigurationError` for leases that cannot hold a step
+    (`igautopost.engine.leases.engine_policy`)."""
     policy = engine_policy(settings)
+    clock = clock or SystemClock()
+    media_store = media_store or media_store_from(settings, clock=clock)
+    if media_host is None:
+        media_host = media_host_from(settings, store=media_store)
     return Publisher(
         store,
         client or graph_client(settings),
-        clock or SystemClock(),
+        clock,
         policy=policy,
         rng=rng,
         instagram_base_url=settings.graph_instagram_base_url,
+        media_store=media_store,
+        media_host=media_host,
     )
+
+
+def media_intake(
+    settings: Settings, *, clock: Clock | None = None, check: bool | None = None
+) -> MediaIntake:
+    """What scheduling takes local files in with (``schedule(..., media=intake)``): the
+    settings' media store and host, and the media checker unless `check` is False (default:
+    IGAUTOPOST_MEDIA_CHECK). Close it after the run (`with`)."""
+    return MediaIntake.from_settings(settings, clock=clock, check=check)
 
 
 def accounts(
@@ -158,6 +181,7 @@ __all__ = [
     "account_upkeep",
     "accounts",
     "graph_client",
+    "media_intake",
     "open_store",
     "pooled_store",
     "publisher",

@@ -162,7 +162,11 @@ def start_sweeper(
     app: Celery, store: Store, settings: Settings, stopping: threading.Event
 ) -> threading.Thread:
     """The sweeper, in a thread of this process, on `store` (closed when it stops); it
-    sweeps while it holds the sweeper lock."""
+    sweeps while it holds the sweeper lock. Beside it, the hourly pruning of media copies
+    (`MediaKeeper`), as `igautopost worker` and `serve` run it: safe on every sweeper
+    process at once, since a copy is read again just before it is deleted."""
+    from ..media_copies import MediaKeeper
+
     clock = SystemClock()
     sweeper = Sweeper(
         store,
@@ -172,10 +176,13 @@ def start_sweeper(
         ahead=timedelta(seconds=settings.publish_ahead_seconds),
     )
 
+    keeper = MediaKeeper.from_settings(settings, store, clock).start()
+
     def run() -> None:
         try:
             sweeper.run(stopping, lock_for(store))
         finally:
+            keeper.stop(timeout=5)  # before the store it prunes with is closed
             store.close()
 
     thread = threading.Thread(target=run, name="igautopost-sweeper", daemon=True)
