@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from igautopost import Event, Post, PostQuery, ScheduleResult
+    from igautopost.media_intake import BaseDir
 
     from .state import State
 
@@ -31,7 +32,9 @@ PAGE_SIZE = 1000  # posts read at a time: a list costs one page of memory, howev
 
 class PostsBackend(Protocol):
     """What the post commands do to posts. `now` is the moment a schedule is checked at;
-    `zone` the one a post without `timezone` takes, its naive times read in it."""
+    `zone` the one a post without `timezone` takes, its naive times read in it; `base_dir`
+    where a relative ``media_path`` is read from (each post file's folder); `media_check`
+    whether the posts' media is checked against Instagram's rules."""
 
     def schedule(
         self,
@@ -40,6 +43,8 @@ class PostsBackend(Protocol):
         now: datetime,
         zone: ZoneInfo,
         allow_missing_account: bool = False,
+        media_check: bool = True,
+        base_dir: BaseDir | None = None,
     ) -> ScheduleResult: ...
 
     def stream(self, query: PostQuery) -> Iterator[Post]:
@@ -72,16 +77,26 @@ class LocalPosts:
         now: datetime,
         zone: ZoneInfo,
         allow_missing_account: bool = False,
+        media_check: bool = True,
+        base_dir: BaseDir | None = None,
     ) -> ScheduleResult:
+        """`bulk.schedule_stream` with the settings' media intake: local files checked and
+        copied into the media store, every post's media checked unless `media_check` is
+        False."""
+        from igautopost import services
         from igautopost.bulk import schedule_stream  # a file's posts are never all held
 
-        return schedule_stream(
-            self._state.store,
-            items,
-            now=now,
-            zone=zone,
-            allow_missing_account=allow_missing_account,
-        )
+        store = self._state.store  # first: a served host signs with the data directory's key
+        with services.media_intake(self._state.settings, check=media_check) as intake:
+            return schedule_stream(
+                store,
+                items,
+                now=now,
+                zone=zone,
+                allow_missing_account=allow_missing_account,
+                media=intake,
+                base_dir=base_dir,
+            )
 
     def stream(self, query: PostQuery) -> Iterator[Post]:
         """Keyset pages of the store: each page starts after the last post of the one
@@ -129,6 +144,8 @@ def posts_backend(
     if not server_url:
         yield LocalPosts(state)
         return
+    from igautopost.media.preflight import MediaCheckPolicy
+
     from .remote import HttpPosts, is_plain_http_to_another_host, normalized_url
 
     try:
@@ -141,5 +158,6 @@ def posts_backend(
         fail(f"no API token for {url}: set IGAUTOPOST_API_TOKEN (`igautopost token create`)")
     if is_plain_http_to_another_host(url):
         err.print(f"[yellow]warning:[/] the API token crosses the network unencrypted ({url})")
-    with HttpPosts(url, api_token) as remote:
+    policy = MediaCheckPolicy.from_settings(state.settings)
+    with HttpPosts(url, api_token, media_policy=policy) as remote:
         yield remote

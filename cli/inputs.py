@@ -6,7 +6,8 @@ held whole, decoded, split into lines and parsed cost six times its size before 
 began (issue 14). A JSON array or a pretty-printed object is one document and is read whole.
 
 `Places` remembers where each post came from (a file and its line, or its index in an
-array), so that a problem names it: ``bad5.jsonl:5: caption: ...`` (issue 15).
+array), so that a problem names it: ``bad5.jsonl:5: caption: ...`` (issue 15); and the folder
+of its file, which a relative ``media_path`` is read from (issue 16).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Places:
 
     def __init__(self) -> None:
         self._files: list[tuple[int, str, bool]] = []  # (first post, name, is an array)
+        self._folders: list[Path] = []  # each file's folder, as `_files`
         self._lines = array("I")  # each post's line (0: an array's item)
         self._count = 0
 
@@ -46,6 +48,7 @@ class Places:
         says it is the first of its source."""
         if first:
             self._files.append((self._count, "<stdin>" if source == "-" else source, is_array))
+            self._folders.append(Path.cwd() if source == "-" else Path(source).resolve().parent)
         self._lines.append(line)
         self._count += 1
 
@@ -56,6 +59,14 @@ class Places:
         at = bisect_right([start for start, _, _ in self._files], index) - 1
         start, name, is_array = self._files[at]
         return f"{name}[{index - start}]" if is_array else f"{name}:{self._lines[index]}"
+
+    def folder_of(self, index: int | None) -> Path:
+        """The folder of the file the post at `index` came from (the working directory for
+        standard input, or a post not read yet): a relative ``media_path`` is read there."""
+        if index is None or not 0 <= index < self._count:
+            return Path.cwd()
+        at = bisect_right(self._files, index, key=lambda entry: entry[0]) - 1
+        return self._folders[at]
 
 
 def read_posts(sources: list[str], places: Places | None = None) -> Iterator[Any]:

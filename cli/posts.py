@@ -79,10 +79,13 @@ def schedule(
     allow_missing_account: AllowMissingAccountOption = False,
     server_url: ServerOption = None,
     api_token: ApiTokenOption = None,
+    no_media_check: NoMediaCheckOption = False,
 ) -> None:
     """Validate posts and store them as scheduled: all of them, or none if any is invalid.
     A time without an offset is read in the post's `timezone`, else in IGAUTOPOST_TIMEZONE
-    (else $TZ, else the system's zone)."""
+    (else $TZ, else the system's zone). Their media is checked against Instagram's rules,
+    and a local file (`media_path`, read relative to its post file) is copied into the
+    media store (docs/media.md, "Local files")."""
     from .backends import posts_backend
     from .inputs import Places, located, read_posts
     from .remote import ScheduleInterrupted
@@ -104,10 +107,16 @@ def schedule(
                 now=state.now(),
                 zone=state.zone,
                 allow_missing_account=allow_missing_account,
+                media_check=not no_media_check and state.settings.media_check,
+                base_dir=places.folder_of,
             )
         except ScheduleInterrupted as exc:  # only a server stops midway
             err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise exc.cause from None
+    for note in result.media_unchecked:
+        place = places.of(note.index) if note.index is not None else None
+        line = escape(f"{place}: {note.field}: {note.message}" if place else str(note))
+        err.print(f"[yellow]could not check:[/] {line}", highlight=False, soft_wrap=True)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     _say_existing(result.existing, verbose)
@@ -398,7 +407,10 @@ def _stopped(state: State, post_id: int, reason: str, *, cancel: bool) -> None:
 def _publish_target(state: State, target: str) -> int:
     """The id of the post to publish now: a stored one, moved to now, or one read from a file
     and scheduled for now."""
+    from pathlib import Path
+
     import igautopost
+    from igautopost import services
 
     from .inputs import read_posts
 
@@ -414,7 +426,14 @@ def _publish_target(state: State, target: str) -> int:
     item = {**items[0], "publish_at": moment.isoformat(), "prepare_ahead": 0}
     for alias in ("date_pub",):
         item.pop(alias, None)
-    result = igautopost.schedule(state.store, [item], now=moment, zone=state.zone)
+    store = state.store
+    folder = Path.cwd() if target == "-" else Path(target).resolve().parent
+    # Its local file copied (and checked); URLs are not fetched here: `publish --now` tries
+    # the post at once, and the sandbox's demo posts name example.com.
+    with services.media_intake(state.settings, check=False) as intake:
+        result = igautopost.schedule(
+            store, [item], now=moment, zone=state.zone, media=intake, base_dir=folder
+        )
     if result.created:
         return result.created[0].id
     known = result.existing[0]  # its client key is stored already: publish that post

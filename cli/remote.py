@@ -10,10 +10,13 @@ token goes in the ``Authorization`` header only, never into a message.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -33,6 +36,10 @@ from igautopost import (
     Status,
     parse_posts,
 )
+from igautopost.media.store import content_type_of
+
+if TYPE_CHECKING:
+    from igautopost.media.preflight import MediaCheckPolicy
 
 API = "/api/v1"
 PAGE_SIZE_MAX = 1000  # the API's largest page
@@ -98,9 +105,11 @@ class HttpPosts:
         *,
         session: requests.Session | None = None,
         timeout: float = 30.0,
+        media_policy: MediaCheckPolicy | None = None,
     ) -> None:
         self.url = normalized_url(url)
         self.timeout = timeout
+        self.media_policy = media_policy  # how the media is checked here, before sending
         self._session = session or requests.Session()
         self._session.headers["Authorization"] = f"Token {api_token}"
         self._session.headers["Accept"] = "application/json"
@@ -114,20 +123,27 @@ class HttpPosts:
         now: datetime,
         zone: ZoneInfo,
         allow_missing_account: bool = False,
+        media_check: bool = True,
+        base_dir: Path | Callable[[int | None], Path] | None = None,
     ) -> ScheduleResult:
-        """Check every post here first (all of them, or the server sees none), then send them
-        one by one: the API takes one post per request. A refusal midway raises
-        `ScheduleInterrupted`, which names the posts already stored. A post without
-        `timezone` is sent with `zone`, so that the server reads its naive times as here.
-        The server refuses a post whose account it does not store, whatever
-        `allow_missing_account` says: its account cannot be added later there."""
+        """Check every post here first (all of them, or the server sees none), their media
+        too unless `media_check` is False, then send them one by one: the API takes one post
+        per request. A post naming a local file (``media_path``, read relative to
+        `base_dir`) is sent as ``multipart/form-data`` with the file in its ``media_url``
+        field. A refusal midway raises `ScheduleInterrupted`, which names the posts already
+        stored. A post without `timezone` is sent with `zone`, so that the server reads its
+        naive times as here. The server refuses a post whose account it does not store,
+        whatever `allow_missing_account` says: its account cannot be added later there."""
         items = [_with_zone(item, zone) for item in items]  # read twice: checked, then sent
-        parse_posts(items, now=now, zone=zone)
+        specs = parse_posts(items, now=now, zone=zone)
+        folder = _folders(base_dir)
+        local = _local_files(specs, folder)
+        unchecked = _checked_media(specs, folder, self.media_policy) if media_check else []
         created: list[Post] = []
         existing: list[Post] = []
         for index, item in enumerate(items):
             try:
-                response = self._call("POST", "/posts/", json=item)
+                response = self._send(item, local.get(index))
             except (InvalidPost, InvalidTransition, ServerError) as exc:
                 cause = _numbered(exc, index) if len(items) > 1 else exc
                 stored = created + existing
@@ -136,7 +152,25 @@ class HttpPosts:
                 raise ScheduleInterrupted(stored, index, len(items), cause) from None
             post = post_from_body(response.json())
             (created if response.status_code == 201 else existing).append(post)
-        return ScheduleResult(created=created, existing=existing)
+        return ScheduleResult(created=created, existing=existing, media_unchecked=unchecked)
+
+    def _send(self, item: Any, media_file: Path | None) -> requests.Response:
+        """One post: JSON, or a form with its local file in ``media_url``."""
+        if media_file is None:
+            return self._call("POST", "/posts/", json=item)
+        fields = {
+            key: _form_value(value)
+            for key, value in item.items()
+            if key != "media_path" and value is not None
+        }
+        with ExitStack() as stack:
+            try:
+                handle = stack.enter_context(media_file.open("rb"))
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise InvalidPost([Problem("media_path", f"{reason}: {media_file}")]) from None
+            upload = {"media_url": (media_file.name, handle, content_type_of(media_file.name))}
+            return self._call("POST", "/posts/", data=fields, files=upload)
 
     def stream(self, query: PostQuery) -> Iterator[Post]:
         """Posts by publish time, a page at a time; cancelled ones only when asked for (the
@@ -221,6 +255,59 @@ class HttpPosts:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _folders(
+    base_dir: Path | Callable[[int | None], Path] | None,
+) -> Callable[[int | None], Path]:
+    if base_dir is None:
+        cwd = Path.cwd()
+        return lambda index: cwd
+    if isinstance(base_dir, Path):
+        folder = base_dir
+        return lambda index: folder
+    return base_dir
+
+
+def _local_files(specs: list[PostSpec], folder: Callable[[int | None], Path]) -> dict[int, Path]:
+    """Each post's local file, by its index. The API takes one file per post, in
+    ``media_url``: a carousel item's local file cannot be sent (yet)."""
+    files: dict[int, Path] = {}
+    problems: list[Problem] = []
+    for index, spec in enumerate(specs):
+        for n, child in enumerate(spec.children):
+            if child.media_path is not None:
+                message = (
+                    "a server takes one file per post: give the carousel's items as URLs, or "
+                    "schedule it without --server"
+                )
+                problems.append(Problem(f"children[{n}].media_path", message, index))
+        if spec.media_path is not None:
+            files[index] = folder(index) / spec.media_path
+    if problems:
+        raise InvalidPost(problems)
+    return files
+
+
+def _checked_media(
+    specs: list[PostSpec],
+    folder: Callable[[int | None], Path],
+    policy: MediaCheckPolicy | None,
+) -> list[Problem]:
+    """The media checks, here, before anything is sent: an `InvalidPost` for a broken rule;
+    the items that could not be checked are returned."""
+    from igautopost.media.preflight import MediaChecker
+
+    with MediaChecker(policy) as checker:
+        report = checker.check(specs, base_dir=folder)
+    if report.problems:
+        raise InvalidPost(report.problems)
+    return report.unchecked
+
+
+def _form_value(value: Any) -> str:
+    """A post field as a form field: text as is, anything else as JSON (true, 3, [...])."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _with_zone(item: Any, zone: ZoneInfo) -> Any:

@@ -125,6 +125,7 @@ def serve(
         port = listener.getsockname()[1]  # the port chosen for --port 0
         if sandbox:
             start_sandbox(state, stack)
+            serve_media_here(state.settings, host, port)
         state.store  # noqa: B018  (open and migrate before serving)
         if sandbox:
             _print_demo(state, host, port)
@@ -155,6 +156,24 @@ def serve(
             if scheduler is not None:
                 err.print("stopping: letting running publish steps finish")
                 scheduler.stop()
+
+
+def serve_media_here(settings: Settings, host: str, port: int) -> None:
+    """With the sandbox and no media host set, this server is the host: images scheduled
+    from local files are served at its own address (``/media/...``), so a first run
+    publishes one with no setup. The sandbox runs on this machine, so it can reach it; a
+    real Instagram could not, which is why this happens only with --sandbox."""
+    if settings.public_url or settings.resolved_media_store().startswith("s3://"):
+        return
+    if host in ("", "0.0.0.0", "::"):  # every interface: this machine reaches it on loopback
+        host = "127.0.0.1"
+    shown = f"[{host}]" if ":" in host else host
+    settings.public_url = f"http://{shown}:{port}"
+    err.print(
+        f"images from local files are served at {settings.public_url}/media/ "
+        "(IGAUTOPOST_PUBLIC_URL for this sandbox run)",
+        highlight=False,
+    )
 
 
 MAX_DEFAULT_API_PROCESSES = 4
