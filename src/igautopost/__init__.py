@@ -62,6 +62,7 @@ _EXPORTS = {
     "GraphError": "graph",
     "schedule": "posts",
     "next_occurrence": "recurrence",
+    "MediaIntake": "media_intake",
 }
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "InvalidTransition",
     "LeadTimes",
     "LocalScheduler",
+    "MediaIntake",
     "MediaType",
     "PollPolicy",
     "Post",
@@ -130,6 +132,7 @@ if TYPE_CHECKING:
         Problem,
     )
     from .graph import GraphClient, GraphError
+    from .media_intake import MediaIntake
     from .models import CarouselItem, Event, MediaType, Post, PostError, PostSpec, Status, UserTag
     from .posts import ScheduleResult, cancel, parse_posts, reschedule, retry, schedule
     from .recurrence import next_occurrence
