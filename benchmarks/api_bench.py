@@ -15,6 +15,11 @@ is the benchmark's one body, as in the issue's run, so each POST is a near dupli
 every post of the hour; `--varied` gives each stored and posted post a caption of its own.
 
     .venv/bin/python benchmarks/api_bench.py --same-hour 10000 [--varied]
+
+Each run also prints the server's CPU per request: the user and system CPU of `serve` and
+its API processes over the wrk run (from /proc), divided by wrk's request count. On a machine
+shared with other work that figure moves far less than requests/s, so compare revisions by
+it (docs/benchmarks.md, "Where POST's CPU went"). `--post-only` skips the GET run.
 """
 
 from __future__ import annotations
