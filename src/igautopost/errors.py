@@ -19,6 +19,10 @@ IgAutopostError
 ├── TokenNotFound          no API token with that id                         .token_id
 ├── InvalidCredentials     a username or password that cannot be used
 ├── LoginThrottled         too many failed logins                            .retry_after
+├── MediaMissing           a media copy is not in the media store (pruned)   .key
+├── LocalMediaUnavailable  a post's local media cannot be published by this worker
+├── MediaUrlRefused        a media URL Instagram could not publish from (the checks' problem)
+├── MediaUrlUnreachable    a media URL that could not be checked now (the checks' note)
 └── GraphError             Instagram answered with an error (see igautopost.graph.errors)
 
 Messages say what happened, with the ids; they never name a CLI command or an HTTP route.
@@ -217,3 +221,26 @@ class LoginThrottled(IgAutopostError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(f"too many failed logins; try again in {retry_after} s")
+
+
+class MediaMissing(IgAutopostError, LookupError):
+    """A media copy named by a post is not in the store (pruned, or another machine's)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class LocalMediaUnavailable(IgAutopostError):
+    """A post's local media cannot be published by this worker; the text says why and what
+    to do, for the post's error."""
+
+
+class MediaUrlRefused(IgAutopostError):
+    """A media URL cannot be published from (the message says why): `igautopost.media`'s
+    checks turn it into a problem of the post."""
+
+
+class MediaUrlUnreachable(IgAutopostError):
+    """A media URL could not be checked now (the message says why): `igautopost.media`'s
+    checks turn it into a "could not check" note, not a problem."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ..errors import LocalMediaUnavailable
 from ..graph.client import GraphClient, Token
 from ..graph.params import UPLOAD, MediaSource
 from ..graph.responses import UploadContainer
@@ -46,11 +47,6 @@ NOT_COPIED = (
     "{what} names a local file ({path}) but no copy of it was stored when it was scheduled: "
     "schedule the post again with its file"
 )
-
-
-class LocalMediaUnavailable(Exception):
-    """A post's local media cannot be published by this worker; the text says why and what
-    to do, for the post's error."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from ..clock import Clock
+from ..errors import LocalMediaUnavailable
 from ..graph.client import GraphClient, Prepared
 from ..graph.errors import GraphError
 from ..graph.params import (
@@ -25,7 +26,7 @@ from ..graph.responses import ContainerStatus
 from ..models import MediaType, Post, Status
 from ..storage.protocols import Store
 from .launcher import GRACE, Launcher
-from .media import LocalMedia, LocalMediaUnavailable, item_uploads, uploads
+from .media import LocalMedia, item_uploads, uploads
 from .mediamatch import Match, find_media, searchable
 from .outcomes import InFlight, Outcome, Result, Step, then
 from .policy import EnginePolicy

@@ -6,8 +6,8 @@ host, the first and each redirect's, is resolved here and must be public (Instag
 reach a private or loopback address, and igautopost must not be used to probe one); the
 connection goes to the address that was checked, so a second lookup cannot swap it.
 
-`Refused` is a fact about the URL (404, a private address, too many redirects): the post is
-invalid. `Unreachable` is a failure to learn (a timeout, a refused connection, a 5xx): the
+`MediaUrlRefused` is a fact about the URL (404, a private address, too many redirects): the post is
+invalid. `MediaUrlUnreachable` is a failure to learn (a timeout, a refused connection, a 5xx): the
 media could not be checked, which does not make the post invalid.
 """
 
@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, SSLError, TimeoutError
 
+from ..errors import MediaUrlRefused, MediaUrlUnreachable
 from .probe import HEAD_BYTES
 
 Resolver = Callable[[str, int], list[str]]  # (host, port) -> its IP addresses
@@ -34,14 +35,6 @@ _NO_HEAD = {405, 501}  # HEAD not supported: the GET tells the same
 _MISSING = {401, 403, 404, 410}
 # Names that no DNS resolves anywhere (RFC 6761, RFC 2606): a URL on one is certainly wrong.
 _NEVER_EXISTING_DOMAINS = {"invalid", "test", "example", "localhost"}
-
-
-class Refused(Exception):
-    """The URL cannot be published from (the message says why)."""
-
-
-class Unreachable(Exception):
-    """The URL could not be checked now (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +47,14 @@ class Fetched:
 def resolve_host(host: str, port: int) -> list[str]:
     """The host's addresses, from the system resolver."""
     if host.rstrip(".").lower().rpartition(".")[2] in _NEVER_EXISTING_DOMAINS:
-        raise Refused(f"host {host!r} cannot exist (a reserved name)")
+        raise MediaUrlRefused(f"host {host!r} cannot exist (a reserved name)")
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         # "Not known" is also what a machine without DNS says: not a fact about the URL.
-        raise Unreachable(f"host {host!r} could not be looked up ({exc.strerror})") from None
+        raise MediaUrlUnreachable(
+            f"host {host!r} could not be looked up ({exc.strerror})"
+        ) from None
     return [str(address[4][0]) for address in found]
 
 
@@ -95,7 +90,8 @@ class UrlFetcher:
         self._lock = threading.Lock()
 
     def fetch(self, url: str) -> Fetched:
-        """The URL's content type, size and first bytes; raises `Refused` or `Unreachable`."""
+        """The URL's content type, size and first bytes; raises `MediaUrlRefused` or
+        `MediaUrlUnreachable`."""
         deadline = time.monotonic() + self.timeout
         try:
             url, status, headers = self._follow("HEAD", url, deadline)
@@ -103,13 +99,17 @@ class UrlFetcher:
             content_type = headers.get("content-type", "") if status not in _NO_HEAD else ""
             return self._get_head(url, deadline, size, content_type)
         except NewConnectionError:  # before TimeoutError: urllib3 makes it one
-            raise Unreachable("could not connect (connection refused or no route)") from None
+            raise MediaUrlUnreachable(
+                "could not connect (connection refused or no route)"
+            ) from None
         except TimeoutError:
-            raise Unreachable(f"did not answer within {self.timeout:g} s") from None
+            raise MediaUrlUnreachable(f"did not answer within {self.timeout:g} s") from None
         except SSLError:
-            raise Unreachable("its TLS connection failed (certificate or protocol)") from None
+            raise MediaUrlUnreachable(
+                "its TLS connection failed (certificate or protocol)"
+            ) from None
         except HTTPError as exc:
-            raise Unreachable(f"could not be reached ({type(exc).__name__})") from None
+            raise MediaUrlUnreachable(f"could not be reached ({type(exc).__name__})") from None
 
     def close(self) -> None:
         with self._lock:
@@ -159,14 +159,14 @@ class UrlFetcher:
                 continue
             _judge_status(status, method)
             return url, status, response
-        raise Refused(f"redirects more than {self.max_redirects} times")
+        raise MediaUrlRefused(f"redirects more than {self.max_redirects} times")
 
     def _request(
         self, method: str, url: str, deadline: float, headers: dict[str, str]
     ) -> urllib3.BaseHTTPResponse:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise Refused("redirects to a URL that is not http(s)")
+            raise MediaUrlRefused("redirects to a URL that is not http(s)")
         host = parts.hostname
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = self._public_address(host, port)
@@ -192,11 +192,11 @@ class UrlFetcher:
     def _public_address(self, host: str, port: int) -> str:
         addresses = self._resolve(host, port)
         if not addresses:
-            raise Refused(f"host {host!r} has no address")
+            raise MediaUrlRefused(f"host {host!r} has no address")
         if not self.allow_private:
             hidden = [a for a in addresses if not is_public(a)]
             if hidden:
-                raise Refused(
+                raise MediaUrlRefused(
                     f"host {host!r} is at a private, loopback or reserved address "
                     f"({hidden[0]}), which Instagram cannot reach"
                 )
@@ -223,8 +223,8 @@ def _judge_status(status: int, method: str) -> None:
         return
     name = _status_name(status)
     if status in _MISSING or (400 <= status < 500 and status != 429):
-        raise Refused(f"answered {status} {name}: Instagram could not fetch it")
-    raise Unreachable(f"answered {status} {name}")
+        raise MediaUrlRefused(f"answered {status} {name}: Instagram could not fetch it")
+    raise MediaUrlUnreachable(f"answered {status} {name}")
 
 
 def _status_name(status: int) -> str:

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Protocol
 
 from ..clock import Clock, SystemClock
-from ..errors import Problem
+from ..errors import MediaUrlRefused, MediaUrlUnreachable, Problem
 from ..models.posts import ItemKind, MediaType, PostSpec
-from .fetch import Refused, Resolver, Unreachable, UrlFetcher, resolve_host
+from .fetch import Resolver, UrlFetcher, resolve_host
 from .probe import HEAD_BYTES, MediaFacts, probe_bytes, probe_file
 from .rules import RULES, Target, broken_rules
 
@@ -227,9 +227,9 @@ class MediaChecker:
     def _fetch(self, url: str) -> _Outcome:
         try:
             fetched = self._fetcher.fetch(url)
-        except Refused as exc:
+        except MediaUrlRefused as exc:
             return _Failed(str(exc), definite=True)
-        except Unreachable as exc:
+        except MediaUrlUnreachable as exc:
             return _Failed(str(exc), definite=False)
         if fetched.content_type and not fetched.content_type.startswith(_MEDIA_CONTENT_TYPES):
             return _Failed(f"is served as {fetched.content_type}, not as an image or a video", True)

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from ..errors import MediaMissing
 
-class MediaMissing(LookupError):
-    """A media copy named by a post is not in the store (pruned, or another machine's)."""
+__all__ = ["MediaHost", "MediaMissing", "MediaStore", "StoredMedia"]
 
 
 @dataclass(frozen=True)
