@@ -122,3 +122,14 @@ def test_a_due_checkpoint_runs_on_a_thread_of_its_own_not_the_writers(api, alice
     api.client.app.state.igautopost.close()  # waits for a checkpoint still running
     assert ran_on and all(name.startswith("igautopost-api-checkpoint") for name in ran_on)
     assert gate.run_checkpoint is None, "closing the app hands checkpoints back"
+
+
+def test_closing_an_older_app_leaves_a_newer_apps_checkpoint_thread(api, make_api):
+    gate = sqlite_writes.gate_for(api.store.engine)
+    newer = make_api(store=api.store)
+    assert gate is not None and gate.run_checkpoint is not None
+    handed = gate.run_checkpoint
+    api.client.app.state.igautopost.close()
+    assert gate.run_checkpoint == handed
+    newer.client.app.state.igautopost.close()
+    assert gate.run_checkpoint is None

@@ -74,7 +74,10 @@ class ApiContext:
             self._writer.shutdown(wait=True)
             self._writer = None
         if self._checkpointer is not None:
-            if self.write_gate is not None:
+            # another app on the same database (tests) may have given it its own since
+            if self.write_gate is not None and (
+                self.write_gate.run_checkpoint == self._checkpointer.submit
+            ):
                 self.write_gate.run_checkpoint = None
             self._checkpointer.shutdown(wait=True)
             self._checkpointer = None
