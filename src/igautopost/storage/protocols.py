@@ -173,16 +173,16 @@ class PostStore(Protocol):
         that hour (nor, with `limit`, on how many copies of this one it holds)."""
         ...
 
-    def client_keys(
-        self, account: str, keys: Iterable[str], *, owner_id: int | None = None
-    ) -> dict[str, int]:
-        """The posts already stored under these client keys (idempotent scheduling)."""
-        ...
-
     def media_uses(self, keys: Iterable[str]) -> dict[str, builtins.list[MediaUse]]:
         """The posts that use each of these media copies (`PostSpec.media_file` and its
         carousel items'), by post id; a key no post uses is left out. One indexed lookup per
         key, whatever else is stored: the served route asks on every fetch."""
+        ...
+
+    def client_keys(
+        self, account: str, keys: Iterable[str], *, owner_id: int | None = None
+    ) -> dict[str, int]:
+        """The posts already stored under these client keys (idempotent scheduling)."""
         ...
 
     def access_token(self, post_id: int) -> str | None:

@@ -26,8 +26,8 @@ from ..sql.documents import post_document
 from ..sql.rows import UNREADABLE, read_post
 from .accounts import InMemoryAccountStore
 from .claims import ClaimsMixin
-from .tables import ACTIVE, Row, Tables, blank_row, utc
 from .media_refs import MediaRefsMixin
+from .tables import ACTIVE, Row, Tables, blank_row, utc
 
 
 class InMemoryStore(ClaimsMixin, MediaRefsMixin):

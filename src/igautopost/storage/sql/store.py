@@ -341,6 +341,10 @@ class SqlStore(ClaimsMixin):
         found = [(row.id, row.publish_at, row.fingerprint) for row in rows]
         return sorted(found, key=lambda row: (row[1], row[0]))
 
+    def media_uses(self, keys: Iterable[str]) -> dict[str, builtins.list[MediaUse]]:
+        with self.engine.connect() as conn:
+            return media_uses(conn, keys)
+
     def ping(self) -> None:
         """Raise unless the database answers (what a health check asks)."""
         with self.engine.connect() as conn:
@@ -353,10 +357,6 @@ class SqlStore(ClaimsMixin):
             statement = statement.where(posts.c.owner_id == owner_id)
         with self.engine.connect() as conn:
             return {status: count for status, count in conn.execute(statement)}
-
-    def media_uses(self, keys: Iterable[str]) -> dict[str, builtins.list[MediaUse]]:
-        with self.engine.connect() as conn:
-            return media_uses(conn, keys)
 
     def events(self, post_id: int) -> builtins.list[Event]:
         statement = sa.select(events).where(events.c.post_id == post_id).order_by(events.c.id)
