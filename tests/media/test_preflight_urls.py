@@ -69,6 +69,18 @@ def test_private_and_loopback_addresses_are_refused_unless_allowed(
     assert library_server.total_requests() == 0  # refused before any request
 
 
+def test_localhost_is_a_loopback_address_and_served_when_private_ones_are_allowed(
+    library_server: MediaServer,
+) -> None:
+    url = library_server.url("feed.jpg").replace("127.0.0.1", "localhost")
+    refused = check(post("image", url), policy=MediaCheckPolicy())
+    assert [m.split(" (")[0] for m in messages(refused.problems)] == [
+        "host 'localhost' is at a private, loopback or reserved address"
+    ]
+    allowed = check(post("image", url))  # this module's policy allows private addresses
+    assert allowed.problems == [] and allowed.unchecked == []
+
+
 @pytest.mark.parametrize(
     ("address", "public"),
     [
