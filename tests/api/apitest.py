@@ -93,10 +93,18 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     opened: list[SqlStore] = []
     SECRETS[:] = [IG_TOKEN]
 
-    def make(*, clock: Clock | None = None, store: SqlStore | None = None, **options: Any) -> Api:
+    def make(
+        *,
+        clock: Clock | None = None,
+        store: SqlStore | None = None,
+        media_check: bool = False,  # the posts name example.com: no test reaches the network
+        **options: Any,
+    ) -> Api:
         clock = clock or FakeClock(NOW)
         database = tmp_path / f"api-{len(opened)}.db"
-        settings = settings_for(tmp_path / "data", database_url=f"sqlite:///{database}")
+        settings = settings_for(
+            tmp_path / "data", database_url=f"sqlite:///{database}", media_check=media_check
+        )
         if store is None:
             store = services.open_store(settings)
             opened.append(store)

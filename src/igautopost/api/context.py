@@ -23,6 +23,7 @@ from ..storage.protocols import Store
 from ..storage.sql.sqlite_writes import WriteGate
 from ..validation import text_problems
 from .errors import NON_FIELD, ApiError, field_errors
+from .post_media import PostMedia
 
 T = TypeVar("T")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -40,6 +41,7 @@ class ApiContext:
     write_gate: WriteGate | None = None
     _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _checkpointer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _media: PostMedia | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.write_gate is not None:  # from the first write on, whichever thread makes it
@@ -68,8 +70,19 @@ class ApiContext:
         bound = functools.partial(contextvars.copy_context().run, call, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._writer, bound)
 
+    @property
+    def media(self) -> PostMedia:
+        """This process's media checks and upload intake, built on first use: one checker,
+        so its cache serves every request (api/post_media.py)."""
+        if self._media is None:
+            self._media = PostMedia(self.settings, self.clock)
+        return self._media
+
     def close(self) -> None:
         """Let the writer thread finish its queue; close the store if this app opened it."""
+        if self._media is not None:
+            self._media.close()
+            self._media = None
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None

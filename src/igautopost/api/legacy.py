@@ -92,6 +92,8 @@ def _needed(field: str, given: Mapping[str, Any], stored_token: bool) -> bool:
     if field == "access_token":
         return not stored_token
     if field == "media_url":  # a carousel takes its media from children instead
+        if given.get("media_path"):  # set by the server: the file uploaded in media_url
+            return False
         kind = given.get("media_type")
         name = kind.strip().lower() if isinstance(kind, str) else None
         return MEDIA_TYPE_NAMES.get(name or "") is not MediaType.CAROUSEL

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .media_files import logged_path
+from .uploads import is_upload
 
 access_log = logging.getLogger("igautopost.api.access")
 error_log = logging.getLogger("igautopost.api")
@@ -45,6 +46,9 @@ class Guard:
             await send(message)
 
         try:
+            if _is_upload(scope):  # bounded by api/uploads.py, which names the field
+                await self.app(scope, receive, tracking_send)
+                return
             if _declared_length(scope) > self.max_body_bytes:
                 raise BodyTooLarge
             await self.app(scope, self._limited(receive), tracking_send)
@@ -68,6 +72,13 @@ class Guard:
             return message
 
         return limited
+
+
+def _is_upload(scope: Scope) -> bool:
+    if scope["method"] != "POST":
+        return False
+    kind = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
+    return is_upload(scope["method"], scope["path"], kind)
 
 
 def _declared_length(scope: Scope) -> int:

@@ -7,6 +7,7 @@ only their own posts; a cancelled post is gone, as a deleted row was in the old 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
@@ -16,19 +17,34 @@ from fastapi.responses import JSONResponse
 import igautopost
 
 from ..errors import InvalidPost, PostNotFound, Problem
-from ..models import Post, Status
+from ..media_intake import local_items
+from ..models import Post, PostSpec, Status
 from ..storage.protocols import Store
 from ..zones import default_zone
 from .auth import UserId
-from .context import ApiContext, both_slashes, context, read_data
+from .context import ApiContext, both_slashes, context
 from .errors import ApiError, field_errors, field_root
 from .fields import TOKEN_NAMES, aliases, known_fields
 from .legacy import TOKEN_PLACEHOLDER, old_rules
 from .listing import list_posts
+from .post_media import PostMedia
 from .serialize import PostIn, PostOut, post_body
+from .uploads import Upload, read_post_body, refuse_oversize, upload_body_doc
 
 Ctx = Annotated[ApiContext, Depends(context)]
 ACCOUNT_FIELDS = ("account", "user_id", "ig_user_id")
+CLIENT_PATH = (
+    "A server never reads a file a client names: upload the file itself as "
+    "multipart/form-data in media_url (curl -F media_url=@sunrise.jpg ...)."
+)
+CLIENT_FILE = (
+    "Is set by the server from a file uploaded in media_url in the same request; "
+    "upload the file as multipart/form-data in media_url."
+)
+UPLOAD_ON_EDIT = (
+    "A file is uploaded when a post is scheduled (POST); to change an uploaded post's "
+    "media, delete the post and schedule it again with the new file, or send a URL."
+)
 MAX_ID_DIGITS = 18  # larger ids cannot exist; refuse them before they overflow a column
 
 
@@ -50,23 +66,131 @@ def invalid(problems: list[Problem], data: dict[str, Any]) -> ApiError:
     return ApiError(400, field_errors(problems, data))
 
 
-def schedule_one(
+@dataclass(frozen=True)
+class Prepared:
+    """A post checked but not stored: its fields as sent (for naming fields in errors),
+    its spec, and its media items that could not be checked."""
+
+    data: dict[str, Any]
+    spec: PostSpec
+    unchecked: list[Problem]
+
+
+class NotCached(Exception):
+    """The post's media must be fetched to be checked: not on the writer thread."""
+
+    def __init__(self, data: dict[str, Any], spec: PostSpec) -> None:
+        super().__init__("media not in the checker's cache")
+        self.data, self.spec = data, spec
+
+
+def checked_spec(
     store: Store, raw: dict[str, Any], now: datetime, owner: int, zone: tzinfo
-) -> tuple[Post, bool]:
-    """Store one post for `owner`; (the post, whether it is new). The old service's rules
-    (required fields, nulls, limits) are checked with the library's, and all reported. A
-    post without `timezone` takes `zone`, its times without an offset read in it."""
+) -> tuple[dict[str, Any], PostSpec]:
+    """The old service's rules (required fields, nulls, limits) checked with the library's,
+    and all reported; a post without `timezone` takes `zone`, its times without an offset
+    read in it."""
     stored = not _token_sent(raw) and _account_stored(store, raw, owner)  # no lookup otherwise
     data, problems = old_rules(raw, required=True, stored_token=stored)
     if problems:
         raise invalid(merged(problems, _problems_of(data, now, zone)), data)
     try:
-        result = igautopost.schedule(store, [data], now=now, owner_id=owner, zone=zone)
+        return data, igautopost.parse_posts([data], now=now, zone=zone)[0]
     except InvalidPost as exc:
         raise invalid(exc.problems, data) from None
+
+
+def prepared_upload(
+    store: Store,
+    raw: dict[str, Any],
+    now: datetime,
+    owner: int,
+    zone: tzinfo,
+    media: PostMedia,
+    upload: Upload,
+) -> Prepared:
+    """A post whose file was uploaded: checked and copied into the media store (on a pool
+    thread: that reads the whole file), its problems named by the upload's field."""
+    data, spec = checked_spec(store, raw, now, owner, zone)
+    try:
+        spec, unchecked = media.take_upload(spec, upload)
+    except InvalidPost as exc:
+        named = {**data, upload.field: upload.name}  # errors name the field the file came in
+        raise invalid(_upload_fields(exc.problems, upload), named) from None
+    return Prepared(data, spec, unchecked)
+
+
+def schedule_one(
+    store: Store,
+    raw: dict[str, Any],
+    now: datetime,
+    owner: int,
+    zone: tzinfo,
+    media: PostMedia,
+    prepared: Prepared | None = None,
+) -> tuple[Post, bool, list[Problem]]:
+    """Store one post for `owner`: (the post, whether it is new, its media items that could
+    not be checked). Its media is judged from the checker's cache, a lookup; media the
+    cache does not know raises `NotCached`, to be checked on a pool thread and sent back
+    as `prepared`. A single writer thread must never wait for the network."""
+    if prepared is None:
+        data, spec = checked_spec(store, raw, now, owner, zone)
+        try:
+            refuse_item_paths(spec)
+            unchecked = media.check_cached(spec)
+        except InvalidPost as exc:
+            raise invalid(exc.problems, data) from None
+        if unchecked is None:
+            raise NotCached(data, spec)
+        prepared = Prepared(data, spec, unchecked)
+    try:
+        result = igautopost.schedule(store, [prepared.spec], now=now, owner_id=owner, zone=zone)
+    except InvalidPost as exc:
+        raise invalid(exc.problems, prepared.data) from None
     if result.created:
-        return result.created[0], True
-    return result.existing[0], False  # the same client_key again: idempotent
+        return result.created[0], True, prepared.unchecked
+    return result.existing[0], False, prepared.unchecked  # the same client_key: idempotent
+
+
+def fetched_check(data: dict[str, Any], spec: PostSpec, media: PostMedia) -> Prepared:
+    """The media check that may fetch (a pool thread), for `schedule_one` to store after."""
+    try:
+        return Prepared(data, spec, media.check(spec))
+    except InvalidPost as exc:
+        raise invalid(exc.problems, data) from None
+
+
+def refuse_client_files(data: dict[str, Any], stored: PostSpec | None = None) -> None:
+    """A server never reads a path a client names, nor takes a copy's key from it: 400 for
+    `media_path` or `media_file` in a body, unless it repeats `stored`'s (a fetched post
+    sent back; then it is dropped, and the stored copy kept)."""
+    table = aliases()
+    errors: dict[str, list[str]] = {}
+    for key in list(data):
+        field = table.get(key)
+        if field not in ("media_path", "media_file"):
+            continue
+        if stored is not None and data[key] == getattr(stored, field):
+            del data[key]
+            continue
+        errors[key] = [CLIENT_PATH if field == "media_path" else CLIENT_FILE]
+    if errors:
+        raise ApiError(400, errors)
+
+
+def refuse_item_paths(spec: PostSpec) -> None:
+    """A carousel item's ``media_path`` (inside `children`) is a path a client names too."""
+    problems = [Problem(item.field, CLIENT_PATH) for item in local_items(spec)]
+    if problems:
+        raise InvalidPost(problems)
+
+
+def _upload_fields(problems: list[Problem], upload: Upload | None) -> list[Problem]:
+    """The upload's problems under the field the client sent the file in."""
+    if upload is None:
+        return problems
+    named = {"media_path": upload.field, "media_file": upload.field}
+    return [Problem(named.get(p.field, p.field), p.message, p.index) for p in problems]
 
 
 def _problems_of(data: dict[str, Any], now: datetime, zone: tzinfo) -> list[Problem]:
@@ -107,6 +231,8 @@ def update_one(
     """A PATCH keeps the post's `timezone` (its naive times are read in it); a PUT without
     one takes `zone`, as a new post does."""
     post = visible(store, post_id, owner)
+    refuse_client_files(raw, post.spec)
+    raw = _keeping_upload(raw, post.spec, replace)
     stored = post.has_token or _account_stored(store, raw, owner)
     data, problems = old_rules(raw, required=replace, stored_token=stored)
     if problems and replace:  # a PUT names every field: report the library's problems too
@@ -121,18 +247,71 @@ def update_one(
         raise invalid(exc.problems, data) from None
 
 
+def _keeping_upload(raw: dict[str, Any], stored: PostSpec, replace: bool) -> dict[str, Any]:
+    """A PUT of a post made from an upload keeps its copy unless it sends a URL instead
+    (its answers show ``url`` empty: sent back, that is no URL)."""
+    if not replace or stored.media_file is None:
+        return raw
+    table = aliases()
+    url = next((v for k, v in raw.items() if table.get(k) == "media_url"), None)
+    if isinstance(url, str) and url.strip():
+        return raw
+    kept = {k: v for k, v in raw.items() if table.get(k) != "media_url"}
+    return {**kept, "media_path": stored.media_path, "media_file": stored.media_file}
+
+
 def cancel_one(store: Store, post_id: int, now: datetime, owner: int) -> None:
     visible(store, post_id, owner)
     igautopost.cancel(store, post_id, now=now, owner_id=owner)
 
 
 async def create_post(request: Request, owner: UserId, ctx: Ctx) -> Any:
-    """Schedule a post (JSON or form body)."""
-    data = known_fields(await read_data(request))
+    """Schedule a post (JSON or form body; a form may carry the media file in media_url)."""
+    raw, upload = await read_post_body(request)
     zone = default_zone(ctx.settings.timezone)
-    post, created = await ctx.write(schedule_one, ctx.store, data, ctx.clock.now(), owner, zone)
+    now = ctx.clock.now()
+    prepared: Prepared | None = None
+    try:
+        data = known_fields(raw)
+        refuse_client_files(data)
+        if upload is not None:
+            data = _with_upload(data, upload)
+            prepared = await ctx.run(
+                prepared_upload, ctx.store, data, now, owner, zone, ctx.media, upload
+            )
+    finally:
+        if upload is not None:
+            upload.file.file.close()
+    args = (ctx.store, data, now, owner, zone, ctx.media)
+    try:
+        post, created, unchecked = await ctx.write(schedule_one, *args, prepared)
+    except NotCached as missed:  # the URL's first time here (or a while ago): fetch it
+        prepared = await ctx.run(fetched_check, missed.data, missed.spec, ctx.media)
+        post, created, unchecked = await ctx.write(schedule_one, *args, prepared)
     ctx.wake(post)
-    return JSONResponse(post_body(post), status_code=201 if created else 200)
+    headers = {"Warning": _warning(unchecked, data)} if unchecked else None
+    return JSONResponse(post_body(post), status_code=201 if created else 200, headers=headers)
+
+
+def _with_upload(data: dict[str, Any], upload: Upload) -> dict[str, Any]:
+    """The fields with the uploaded file as the post's ``media_path`` (its safe name, shown
+    in answers): the library takes it in as a local file (`PostMedia.take_upload`)."""
+    refuse_oversize(data, upload)
+    table = aliases()
+    url_sent = [k for k, v in data.items() if table.get(k) == "media_url" and v not in ("", None)]
+    if url_sent:
+        raise ApiError(400, {url_sent[0]: ["Send the media as a file or as a URL, not both."]})
+    kept = {k: v for k, v in data.items() if table.get(k) != "media_url"}
+    return {**kept, "media_path": upload.name}
+
+
+def _warning(unchecked: list[Problem], data: dict[str, Any]) -> str:
+    """An RFC 9111 ``Warning`` header (code 199, "miscellaneous"): the post is scheduled,
+    but some of its media could not be checked now (a network failure)."""
+    named = field_errors(unchecked, data)
+    text = "; ".join(f"{field}: could not check: {' '.join(m)}" for field, m in named.items())
+    text = text.encode("ascii", "replace").decode("ascii").replace("\\", "/").replace('"', "'")
+    return f'199 igautopost "{text}"'
 
 
 async def get_post(post_id: str, owner: UserId, ctx: Ctx) -> Any:
@@ -157,7 +336,11 @@ async def _update(
     request: Request, raw_id: str, owner: int, ctx: ApiContext, *, replace: bool
 ) -> Any:
     post_id = post_id_of(raw_id)
-    data = known_fields(await read_data(request))
+    raw, upload = await read_post_body(request)
+    if upload is not None:
+        upload.file.file.close()
+        raise ApiError(400, {upload.field: [UPLOAD_ON_EDIT]})
+    data = known_fields(raw)
     zone = default_zone(ctx.settings.timezone)
     post = await ctx.write(
         update_one, ctx.store, post_id, data, ctx.clock.now(), owner, replace, zone
@@ -172,15 +355,16 @@ async def delete_post(post_id: str, owner: UserId, ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
-def _body_doc() -> dict[str, Any]:
+def _body_doc(*, upload: bool) -> dict[str, Any]:
     schema = PostIn.model_json_schema()
+    form = upload_body_doc(schema) if upload else schema
     return {
         "requestBody": {
             "required": True,
             "content": {
                 "application/json": {"schema": schema},
                 "application/x-www-form-urlencoded": {"schema": schema},
-                "multipart/form-data": {"schema": schema},
+                "multipart/form-data": {"schema": form},
             },
         }
     }
@@ -207,7 +391,7 @@ def register(routes: APIRouter) -> None:
         status_code=201,
         response_model=PostOut,
         summary="Schedule a post",
-        openapi_extra=_body_doc(),
+        openapi_extra=_body_doc(upload=True),
     )
     both_slashes(
         routes,
@@ -226,7 +410,7 @@ def register(routes: APIRouter) -> None:
         methods=["PUT"],
         response_model=PostOut,
         summary="Replace a post",
-        openapi_extra=_body_doc(),
+        openapi_extra=_body_doc(upload=False),
     )
     both_slashes(
         routes,
@@ -236,7 +420,7 @@ def register(routes: APIRouter) -> None:
         methods=["PATCH"],
         response_model=PostOut,
         summary="Change a post",
-        openapi_extra=_body_doc(),
+        openapi_extra=_body_doc(upload=False),
     )
     both_slashes(
         routes,

@@ -25,6 +25,7 @@ CONTENT_TYPES = {
 }
 # Extension fields, shown only when the post has them.
 EXTRAS = (
+    "media_path",  # an uploaded file's name (its media has no URL: `url` is empty)
     "children",
     "media_kind",
     "cover_url",

@@ -53,6 +53,10 @@ class MediaCheckPolicy:
     max_redirects: int = 5
     cache_seconds: float = 300.0
     cache_entries: int = 4096
+    # A URL that could not be checked (no DNS answer, a timeout) is tried again after this
+    # long; 0: on every check. The HTTP API keeps it a minute, or a POST naming a host that
+    # cannot be looked up would wait for the resolver every time (docs/api.md).
+    unchecked_cache_seconds: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: MediaSettings) -> MediaCheckPolicy:
@@ -132,8 +136,11 @@ def media_refs(spec: PostSpec, index: int | None, base_dir: Path) -> list[MediaR
 class _AnswerCache:
     """What was learnt of each URL recently (facts, or a definite refusal), for a while."""
 
-    def __init__(self, clock: Clock, seconds: float, entries: int) -> None:
+    def __init__(
+        self, clock: Clock, seconds: float, entries: int, *, unchecked_seconds: float = 0.0
+    ) -> None:
         self._clock, self._ttl, self._entries = clock, timedelta(seconds=seconds), entries
+        self._unchecked_ttl = timedelta(seconds=unchecked_seconds)
         self._kept: OrderedDict[str, tuple[datetime, _Outcome]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -142,19 +149,23 @@ class _AnswerCache:
             kept = self._kept.get(url)
             if kept is None:
                 return None
-            if self._clock.now() - kept[0] >= self._ttl:
+            if self._clock.now() - kept[0] >= self._ttl_of(kept[1]):
                 del self._kept[url]
                 return None
             return kept[1]
 
     def put(self, url: str, outcome: _Outcome) -> None:
-        if isinstance(outcome, _Failed) and not outcome.definite:
+        if not self._ttl_of(outcome):
             return  # a failure to learn is tried again next time
         with self._lock:
             self._kept[url] = (self._clock.now(), outcome)
             self._kept.move_to_end(url)
             while len(self._kept) > self._entries:
                 self._kept.popitem(last=False)
+
+    def _ttl_of(self, outcome: _Outcome) -> timedelta:
+        unchecked = isinstance(outcome, _Failed) and not outcome.definite
+        return self._unchecked_ttl if unchecked else self._ttl
 
 
 class MediaChecker:
@@ -169,7 +180,10 @@ class MediaChecker:
     ) -> None:
         self.policy = policy or MediaCheckPolicy()
         self._cache = _AnswerCache(
-            clock or SystemClock(), self.policy.cache_seconds, self.policy.cache_entries
+            clock or SystemClock(),
+            self.policy.cache_seconds,
+            self.policy.cache_entries,
+            unchecked_seconds=self.policy.unchecked_cache_seconds,
         )
         self._fetcher = UrlFetcher(
             timeout=self.policy.timeout,
@@ -202,10 +216,28 @@ class MediaChecker:
         """One post's media (the HTTP API's case); problems carry no position."""
         return self.check_refs(media_refs(spec, None, base_dir))
 
+    def check_cached(self, spec: PostSpec) -> MediaReport | None:
+        """`check_post` from the cache alone, or None when an item must be fetched or read:
+        the HTTP API judges a URL it has seen on its writer thread, with no hop to another
+        thread, and sends the others to the pool first."""
+        refs = media_refs(spec, None, Path())
+        outcomes: dict[str, _Outcome] = {}
+        for ref in refs:
+            cached = self._cache.get(ref.url) if ref.url is not None else None
+            if cached is None:
+                return None
+            outcomes[_source(ref)] = cached
+        report = MediaReport(sources=len(outcomes))
+        for ref in refs:
+            _judge(ref, outcomes[_source(ref)], report)
+        return report
+
     def check_refs(self, refs: list[MediaRef]) -> MediaReport:
         sources = list(dict.fromkeys(_source(ref) for ref in refs))
         outcomes: dict[str, _Outcome] = {}
-        if sources:
+        if len(sources) == 1:  # one post's one item (the API's case): no pool to start
+            outcomes = {sources[0]: self._learn(sources[0])}
+        elif sources:
             workers = min(self.policy.concurrency, len(sources))
             with ThreadPoolExecutor(workers, thread_name_prefix="media-check") as pool:
                 outcomes = dict(zip(sources, pool.map(self._learn, sources), strict=True))
