@@ -152,6 +152,8 @@ class HttpPosts:
                 raise ScheduleInterrupted(stored, index, len(items), cause) from None
             post = post_from_body(response.json())
             (created if response.status_code == 201 else existing).append(post)
+            if not media_check:  # the server checked what was not checked here
+                unchecked.extend(server_unchecked(response, index if len(items) > 1 else None))
         return ScheduleResult(created=created, existing=existing, media_unchecked=unchecked)
 
     def _send(self, item: Any, media_file: Path | None) -> requests.Response:
@@ -303,6 +305,21 @@ def _checked_media(
     if report.problems:
         raise InvalidPost(report.problems)
     return report.unchecked
+
+
+def server_unchecked(response: requests.Response, index: int | None) -> list[Problem]:
+    """What the server could not check of a post's media: its ``Warning`` header,
+    ``199 igautopost "<field>: could not check: <why>; ..."``."""
+    header = response.headers.get("Warning", "")
+    prefix = '199 igautopost "'
+    if not header.startswith(prefix):
+        return []
+    problems = []
+    for part in header.removeprefix(prefix).rstrip('"').split("; "):
+        field, _, why = part.partition(": could not check: ")
+        if why:
+            problems.append(Problem(field, why, index))
+    return problems
 
 
 def _form_value(value: Any) -> str:
