@@ -326,3 +326,29 @@ def test_an_uploaded_reel_and_image_publish_through_the_sandbox(tmp_path):
     assert reel_container.params["upload_type"] == "resumable"
     assert reel_container.upload_received == len(reel)
     assert image_container.params["image_url"].startswith(f"{api.url}/media/")
+
+
+def test_a_patch_with_a_url_replaces_an_uploaded_file(hosted, jpeg):
+    alice = hosted.login("alice")
+    files = {"media_url": ("a.jpg", jpeg, "image/jpeg")}
+    body = hosted.client.post("/api/v1/posts/", data=form(), files=files, headers=alice).json()
+    url = "https://example.com/b.jpg"
+    answer = hosted.client.patch(f"/api/v1/posts/{body['id']}/", json={"url": url}, headers=alice)
+    assert answer.status_code == 200, answer.text
+    spec = hosted.store.get(body["id"]).spec
+    assert (spec.media_url, spec.media_path, spec.media_file) == (url, None, None)
+    assert "media_path" not in answer.json() and answer.json()["url"] == url
+
+
+def test_a_file_larger_than_its_type_allows_is_refused_after_the_form_is_read():
+    """The media type may come after the file: the file is measured once the form is read."""
+    from starlette.datastructures import UploadFile
+
+    from igautopost.api.errors import ApiError
+    from igautopost.api.uploads import Upload, refuse_oversize
+
+    upload = Upload("url", "a.mp4", UploadFile(io.BytesIO(b"")), 101 * 1024 * 1024)
+    refuse_oversize({"content_type": "Reel"}, upload)  # reels: up to 300 MB
+    with pytest.raises(ApiError) as refused:
+        refuse_oversize({"content_type": "Story"}, upload)
+    assert refused.value.status == 413 and "100 MB" in refused.value.body["url"][0]

@@ -248,13 +248,15 @@ def update_one(
 
 
 def _keeping_upload(raw: dict[str, Any], stored: PostSpec, replace: bool) -> dict[str, Any]:
-    """A PUT of a post made from an upload keeps its copy unless it sends a URL instead
-    (its answers show ``url`` empty: sent back, that is no URL)."""
-    if not replace or stored.media_file is None:
+    """A post made from an upload keeps its copy unless a URL is sent instead (its answers
+    show ``url`` empty: sent back by a PUT, that is no URL); a URL replaces the copy."""
+    if stored.media_file is None:
         return raw
     table = aliases()
     url = next((v for k, v in raw.items() if table.get(k) == "media_url"), None)
     if isinstance(url, str) and url.strip():
+        return {**raw, "media_path": None, "media_file": None}
+    if not replace:
         return raw
     kept = {k: v for k, v in raw.items() if table.get(k) != "media_url"}
     return {**kept, "media_path": stored.media_path, "media_file": stored.media_file}
