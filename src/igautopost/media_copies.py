@@ -20,7 +20,6 @@ with the copy missing: schedule it again from the file.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from .clock import Clock
 from .config import Settings
 from .media.hosting import media_store_from
 from .media.protocols import MediaHost, MediaMissing, MediaStore, StoredMedia
+from .periodic import Periodic
 from .storage.protocols import MediaUse, PostStore
 
 log = logging.getLogger("igautopost.media")
@@ -138,8 +138,13 @@ class MediaKeeper:
     ) -> None:
         self.store, self.media, self.host, self.clock = store, media, host, clock
         self.keep, self.interval = keep, interval
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic(
+            self.run_once,
+            every=self.interval.total_seconds,
+            name="igautopost-media",
+            failure="pruning media copies failed",
+            log=log,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, store: PostStore, clock: Clock) -> MediaKeeper:
@@ -165,25 +170,13 @@ class MediaKeeper:
         return pruned
 
     def start(self) -> MediaKeeper:
-        self._thread = threading.Thread(target=self._loop, name="igautopost-media", daemon=True)
-        self._thread.start()
+        """A pass at once (a worker started now and then still prunes), then every
+        `interval` until `stop`."""
+        self._periodic.start()
         return self
 
     def stop(self, timeout: float | None = None) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        """A pass at once (a worker started now and then still prunes), then every
-        `interval` until stopped."""
-        while True:
-            try:
-                self.run_once()
-            except Exception:  # a bucket or database away for a while: try again later
-                log.exception("pruning media copies failed")
-            if self._stopping.wait(self.interval.total_seconds()):
-                return
+        self._periodic.stop(timeout)
 
 
 __all__ = ["MediaCopy", "MediaKeeper", "Pruned", "media_copies", "prune_media"]

@@ -15,7 +15,6 @@ needs; the worker runs passes on a thread (`start`), tests call `run_once` on si
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,6 +23,7 @@ from ..clock import Clock
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenInvalid
 from ..models import Account, Credentials
+from ..periodic import Periodic
 from ..storage.protocols import AccountStore
 from .service import (
     api_host,
@@ -92,8 +92,13 @@ class AccountKeeper:
         self.instagram_base_url = instagram_base_url
         self.clock = clock
         self.policy = policy or KeeperPolicy()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic(
+            self.run_once,
+            every=lambda: self.policy.interval.total_seconds(),
+            name="igautopost-keeper",
+            failure="account keeper pass failed",
+            log=log,
+        )
 
     def run_once(self) -> dict[str, Chore]:
         """One pass over every account; what was done, by IG user id (chores only)."""
@@ -176,19 +181,8 @@ class AccountKeeper:
     # -- running on a thread -----------------------------------------------------------------
 
     def start(self) -> AccountKeeper:
-        self._thread = threading.Thread(target=self._loop, name="igautopost-keeper", daemon=True)
-        self._thread.start()
+        self._periodic.start()
         return self
 
     def stop(self, timeout: float | None = None) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.run_once()
-            except Exception:  # the store is unreachable: try again at the next pass
-                log.exception("account keeper pass failed")
-            self._stopping.wait(self.policy.interval.total_seconds())
+        self._periodic.stop(timeout)
