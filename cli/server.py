@@ -10,7 +10,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,6 +29,7 @@ from .state import State, state_of
 if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
+    from uvicorn.supervisors import Multiprocess
 
     from igautopost import Settings
     from igautopost.scheduler import Scheduler
@@ -262,7 +263,55 @@ def _serve_processes(
 
     host, port = listener.getsockname()[:2]
     config = _uvicorn_config(app, host, port, proxy, workers=workers)
-    Multiprocess(config, sockets=[listener]).run()
+    if not hasattr(socket, "SO_REUSEPORT"):  # not on Linux or the BSDs: one shared socket
+        Multiprocess(config, sockets=[listener]).run()
+        return
+    address, family = listener.getsockname(), listener.family
+    listener.close()  # it proved the port free; each API process now gets a socket of its own
+    _run_with_own_sockets(Multiprocess, config, address, family)
+
+
+def _run_with_own_sockets(
+    base: type[Multiprocess], config: uvicorn.Config, address: tuple[Any, ...], family: int
+) -> None:
+    """uvicorn's supervisor, handing each API process a listening socket of its own on the
+    same address (SO_REUSEPORT), so that the kernel spreads new connections over them.
+
+    With one shared socket, the process that wakes first accepts every connection waiting:
+    wrk's 32 connections, opened at once, all went to one of two API processes, which then
+    served the whole load on one core (docs/benchmarks.md, "The HTTP API"). uvicorn reads
+    `sockets` for every process it starts (and restarts), so each read binds a new socket;
+    this process's copy of the previous one is closed then, its process having started, so
+    that a dead process's socket stops taking connections."""
+
+    class OwnSockets(base):  # type: ignore[misc,valid-type]
+        _handed_out: socket.socket | None = None
+
+        @property
+        def sockets(self) -> list[socket.socket]:
+            self.close_handed_out()
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+            sock.set_inheritable(True)
+            self._handed_out = sock
+            return [sock]
+
+        @sockets.setter
+        def sockets(self, value: list[socket.socket]) -> None:
+            pass  # uvicorn's __init__ stores the list it was given: none here
+
+        def close_handed_out(self) -> None:
+            if self._handed_out is not None:
+                self._handed_out.close()
+                self._handed_out = None
+
+    supervisor = OwnSockets(config, sockets=[])
+    try:
+        supervisor.run()
+    finally:
+        supervisor.close_handed_out()
 
 
 def api_process_app(settings: Settings, max_body: int, access_log: bool) -> FastAPI:
