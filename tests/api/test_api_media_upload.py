@@ -352,3 +352,12 @@ def test_a_file_larger_than_its_type_allows_is_refused_after_the_form_is_read():
     with pytest.raises(ApiError) as refused:
         refuse_oversize({"content_type": "Story"}, upload)
     assert refused.value.status == 413 and "100 MB" in refused.value.body["url"][0]
+
+
+def test_a_carousel_with_an_uploaded_file_names_the_upload_field(hosted, jpeg):
+    alice = hosted.login("alice")
+    files = {"media_url": ("a.jpg", jpeg, "image/jpeg")}
+    data = form(content_type="Carousel")
+    answer = hosted.client.post("/api/v1/posts/", data=data, files=files, headers=alice)
+    assert answer.status_code == 400 and "media_url" in answer.json(), answer.text
+    assert "media_path" not in answer.json()

@@ -85,19 +85,24 @@ class NotCached(Exception):
 
 
 def checked_spec(
-    store: Store, raw: dict[str, Any], now: datetime, owner: int, zone: tzinfo
+    store: Store,
+    raw: dict[str, Any],
+    now: datetime,
+    owner: int,
+    zone: tzinfo,
+    upload: Upload | None = None,
 ) -> tuple[dict[str, Any], PostSpec]:
     """The old service's rules (required fields, nulls, limits) checked with the library's,
     and all reported; a post without `timezone` takes `zone`, its times without an offset
     read in it."""
     stored = not _token_sent(raw) and _account_stored(store, raw, owner)  # no lookup otherwise
     data, problems = old_rules(raw, required=True, stored_token=stored)
-    if problems:
-        raise invalid(merged(problems, _problems_of(data, now, zone)), data)
     try:
+        if problems:
+            raise InvalidPost(merged(problems, _problems_of(data, now, zone)))
         return data, igautopost.parse_posts([data], now=now, zone=zone)[0]
     except InvalidPost as exc:
-        raise invalid(exc.problems, data) from None
+        raise _refused(exc.problems, data, upload) from None
 
 
 def prepared_upload(
@@ -111,13 +116,22 @@ def prepared_upload(
 ) -> Prepared:
     """A post whose file was uploaded: checked and copied into the media store (on a pool
     thread: that reads the whole file), its problems named by the upload's field."""
-    data, spec = checked_spec(store, raw, now, owner, zone)
+    data, spec = checked_spec(store, raw, now, owner, zone, upload)
     try:
         spec, unchecked = media.take_upload(spec, upload)
     except InvalidPost as exc:
-        named = {**data, upload.field: upload.name}  # errors name the field the file came in
-        raise invalid(_upload_fields(exc.problems, upload), named) from None
+        raise _refused(exc.problems, data, upload) from None
     return Prepared(data, spec, unchecked)
+
+
+def _refused(problems: list[Problem], data: dict[str, Any], upload: Upload | None) -> ApiError:
+    """A 400; an upload's problems (on ``media_path``, which the server set) under the
+    field the client sent the file in."""
+    if upload is None:
+        return invalid(problems, data)
+    named = {"media_path": upload.field, "media_file": upload.field}
+    renamed = [Problem(named.get(p.field, p.field), p.message, p.index) for p in problems]
+    return invalid(renamed, {**data, upload.field: upload.name})
 
 
 def schedule_one(
@@ -183,14 +197,6 @@ def refuse_item_paths(spec: PostSpec) -> None:
     problems = [Problem(item.field, CLIENT_PATH) for item in local_items(spec)]
     if problems:
         raise InvalidPost(problems)
-
-
-def _upload_fields(problems: list[Problem], upload: Upload | None) -> list[Problem]:
-    """The upload's problems under the field the client sent the file in."""
-    if upload is None:
-        return problems
-    named = {"media_path": upload.field, "media_file": upload.field}
-    return [Problem(named.get(p.field, p.field), p.message, p.index) for p in problems]
 
 
 def _problems_of(data: dict[str, Any], now: datetime, zone: tzinfo) -> list[Problem]:
