@@ -176,7 +176,7 @@ class SqlStore(ClaimsMixin):
         try:
             with self._write() as conn:
                 ids = self._insert_posts(conn, rows)
-                conn.execute(events.insert(), _scheduled_events(ids, now))
+                conn.execute(_INSERT_EVENT, _scheduled_events(ids, now))
                 insert_refs(conn, ids, specs)
         except sa.exc.IntegrityError:
             raise _stored_concurrently() from None
@@ -205,7 +205,7 @@ class SqlStore(ClaimsMixin):
                         for row, spec in zip(rows, chunk, strict=True):
                             row["next_attempt_at"] = prepare_at(spec)
                     chunk_ids = self._insert_posts(conn, rows)
-                    conn.execute(events.insert(), _scheduled_events(chunk_ids, now))
+                    conn.execute(_INSERT_EVENT, _scheduled_events(chunk_ids, now))
                     insert_refs(conn, chunk_ids, chunk)
                     ids.extend(chunk_ids)
         except sa.exc.IntegrityError:
@@ -214,12 +214,9 @@ class SqlStore(ClaimsMixin):
 
     def _insert_posts(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> builtins.list[int]:
         if conn.dialect.insert_returning and conn.dialect.insert_executemany_returning:
-            result = conn.execute(
-                posts.insert().returning(posts.c.id, sort_by_parameter_order=True), rows
-            )
-            return [row.id for row in result]
+            return [row.id for row in conn.execute(_INSERT_POSTS_RETURNING_IDS, rows)]
         return [
-            conn.execute(posts.insert(), row).inserted_primary_key[0]  # type: ignore[index]
+            conn.execute(_INSERT_POST, row).inserted_primary_key[0]  # type: ignore[index]
             for row in rows
         ]
 
@@ -479,6 +476,12 @@ def _stored_concurrently() -> InvalidPost:
         [Problem("client_key", "is already stored for this account (stored concurrently)")]
     )
 
+
+# Built once: a new statement per POST made SQLAlchemy compute its cache key (every column
+# of posts) on every execution before finding the compiled form in its cache.
+_INSERT_POST = posts.insert()
+_INSERT_POSTS_RETURNING_IDS = posts.insert().returning(posts.c.id, sort_by_parameter_order=True)
+_INSERT_EVENT = events.insert()
 
 # The active statuses written into the SQL (they are igautopost's own constants): a list
 # expanded on every execution cost more than the lookup itself.
