@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from makers import MediaServer
@@ -116,13 +117,34 @@ def test_a_name_not_found_could_not_be_checked(monkeypatch: pytest.MonkeyPatch) 
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", not_found)
-    report = check(post("image", "https://cdn.example.org/a.jpg"))
+    report = check(post("image", "https://cdn.photos-nowhere.org/a.jpg"))
     assert report.problems == []
     assert messages(report.unchecked) == [
-        "host 'cdn.example.org' could not be looked up (Name or service not known)"
+        "host 'cdn.photos-nowhere.org' could not be looked up (Name or service not known)"
     ]
     with pytest.raises(Exception, match="could not be looked up"):
-        resolve_host("cdn.example.org", 443)
+        resolve_host("cdn.photos-nowhere.org", 443)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.com/a.jpg", "https://cdn.example.org/a.jpg", "http://EXAMPLE.NET./x.mp4"],
+)
+def test_a_documentation_domain_could_not_be_checked_and_is_never_asked(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples' domains (RFC 2606) read the same with DNS and without: on a machine
+    with DNS, example.com answers a placeholder page that would refuse every example."""
+
+    def asked(*args: object, **kwargs: object) -> None:
+        raise AssertionError("looked up a documentation domain")
+
+    monkeypatch.setattr(socket, "getaddrinfo", asked)
+    report = check(post("image", url))
+    assert report.problems == []
+    assert [m.split(":")[0] for m in messages(report.unchecked)] == [
+        f"host {urlsplit(url).hostname!r} is a documentation domain (RFC 2606)"
+    ]
 
 
 def test_an_unreachable_server_could_not_be_checked() -> None:

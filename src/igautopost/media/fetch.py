@@ -46,10 +46,21 @@ class Fetched:
     head: bytes  # the first bytes (at most the amount asked)
 
 
+# Domains reserved for documentation (RFC 2606): they resolve, but serve a placeholder page.
+# Examples, demos and the sandbox name them; checking them would refuse every example on a
+# machine with DNS and pass it on one without, so they are "could not check" everywhere.
+_DOCUMENTATION_DOMAINS = ("example.com", "example.org", "example.net")
+
+
 def resolve_host(host: str, port: int) -> list[str]:
     """The host's addresses, from the system resolver."""
-    if host.rstrip(".").lower().rpartition(".")[2] in _NEVER_EXISTING_DOMAINS:
+    name = host.rstrip(".").lower()
+    if name.rpartition(".")[2] in _NEVER_EXISTING_DOMAINS:
         raise MediaUrlRefused(f"host {host!r} cannot exist (a reserved name)")
+    if any(name == domain or name.endswith("." + domain) for domain in _DOCUMENTATION_DOMAINS):
+        raise MediaUrlUnreachable(
+            f"host {host!r} is a documentation domain (RFC 2606): nothing there to check"
+        )
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
