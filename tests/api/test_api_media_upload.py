@@ -348,7 +348,8 @@ def test_a_file_larger_than_its_type_allows_is_refused_after_the_form_is_read():
     from starlette.datastructures import UploadFile
 
     from igautopost.api.errors import ApiError
-    from igautopost.api.uploads import Upload, refuse_oversize
+    from igautopost.api.post_media import Upload
+    from igautopost.api.uploads import refuse_oversize
 
     upload = Upload("url", "a.mp4", UploadFile(io.BytesIO(b"")), 101 * 1024 * 1024)
     refuse_oversize({"content_type": "Reel"}, upload)  # reels: up to 300 MB

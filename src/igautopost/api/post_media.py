@@ -18,9 +18,11 @@ import logging
 import shutil
 import tempfile
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from starlette.datastructures import UploadFile
 
 from ..clock import Clock
 from ..config import Settings
@@ -29,12 +31,29 @@ from ..media.hosting import media_host_from, media_store_from
 from ..media.protocols import MediaHost, MediaStore
 from ..media_intake import MediaIntake
 from ..models import PostSpec
+from ..models.posts import ItemKind, guess_kind
 
 if TYPE_CHECKING:  # Pillow and pymediainfo: imported on the first check, not at startup
     from ..media.preflight import MediaChecker
-    from .uploads import Upload
 
 log = logging.getLogger("igautopost.api")
+
+
+@dataclass
+class Upload:
+    """The file part of a form (api/uploads.py reads it): where it was sent, its name as
+    shown, its spooled bytes."""
+
+    field: str  # "media_url" or "url", as the client named it
+    name: str  # the client's file name, made safe: no folders, a media extension
+    file: UploadFile
+    size: int
+
+    @property
+    def is_video(self) -> bool:
+        return guess_kind(self.name) is ItemKind.VIDEO
+
+
 UNCHECKED_CACHE_SECONDS = 60.0
 COPY_CHUNK_BYTES = 1024 * 1024
 

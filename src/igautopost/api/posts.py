@@ -27,9 +27,9 @@ from .errors import ApiError, field_errors, field_root
 from .fields import TOKEN_NAMES, aliases, known_fields
 from .legacy import TOKEN_PLACEHOLDER, old_rules
 from .listing import list_posts
-from .post_media import PostMedia
+from .post_media import PostMedia, Upload
 from .serialize import PostIn, PostOut, post_body
-from .uploads import Upload, read_post_body, refuse_oversize, upload_body_doc
+from .uploads import read_post_body, refuse_oversize, upload_body_doc
 
 Ctx = Annotated[ApiContext, Depends(context)]
 ACCOUNT_FIELDS = ("account", "user_id", "ig_user_id")

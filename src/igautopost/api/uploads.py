@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -34,6 +33,7 @@ from ..models.posts import ItemKind, guess_kind
 from ..validation import text_problems
 from .context import read_data
 from .errors import ApiError, field_errors
+from .post_media import Upload
 
 UPLOAD_FIELDS = ("media_url", "url")  # the field that takes a file, by either of its names
 MEDIA_TYPE_FIELDS = ("media_type", "content_type")
@@ -45,20 +45,6 @@ FILES_MAX = 10  # file parts of a form: one is used, the others ignored (and cou
 POSTS_PATHS = ("/api/v1/posts/", "/api/v1/posts")
 # A name's extension from its part's Content-Type, when the name has none known.
 SUFFIX_OF_TYPE = {kind: suffix for suffix, kind in reversed(CONTENT_TYPES.items())}
-
-
-@dataclass
-class Upload:
-    """The file part of a form: where it was sent, its name as shown, its spooled bytes."""
-
-    field: str  # "media_url" or "url", as the client named it
-    name: str  # the client's file name, made safe: no folders, a media extension
-    file: UploadFile
-    size: int
-
-    @property
-    def is_video(self) -> bool:
-        return guess_kind(self.name) is ItemKind.VIDEO
 
 
 async def read_post_body(request: Request) -> tuple[dict[str, Any], Upload | None]:
