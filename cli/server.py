@@ -6,6 +6,7 @@ import os
 import secrets
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -263,7 +264,7 @@ def _serve_processes(
 
     host, port = listener.getsockname()[:2]
     config = _uvicorn_config(app, host, port, proxy, workers=workers)
-    if not hasattr(socket, "SO_REUSEPORT"):  # not on Linux or the BSDs: one shared socket
+    if not sys.platform.startswith("linux"):  # elsewhere SO_REUSEPORT does not spread them
         Multiprocess(config, sockets=[listener]).run()
         return
     address, family = listener.getsockname(), listener.family
@@ -282,7 +283,8 @@ def _run_with_own_sockets(
     served the whole load on one core (docs/benchmarks.md, "The HTTP API"). uvicorn reads
     `sockets` for every process it starts (and restarts), so each read binds a new socket;
     this process's copy of the previous one is closed then, its process having started, so
-    that a dead process's socket stops taking connections."""
+    that a dead process's socket stops taking connections. Linux admits to such a group only
+    sockets of the same user, and `serve` has already proved the port free of others."""
 
     class OwnSockets(base):  # type: ignore[misc,valid-type]
         _handed_out: socket.socket | None = None
