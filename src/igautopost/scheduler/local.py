@@ -34,7 +34,23 @@ log = logging.getLogger("igautopost.scheduler")
 COUNT_EVERY = timedelta(milliseconds=500)
 TICK = timedelta(microseconds=1)
 
-__all__ = ["FAILING_AFTER", "LocalScheduler"]
+__all__ = ["FAILING_AFTER", "LocalScheduler", "default_max_in_flight"]
+
+MAX_IN_FLIGHT = 4096
+
+
+def default_max_in_flight() -> int:
+    """Steps in flight at once: 4,096, or half the process's file descriptors if fewer (the
+    rest are for the database, the API's clients and the logs)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # no such limit on this platform
+        return MAX_IN_FLIGHT
+    if soft == resource.RLIM_INFINITY:
+        return MAX_IN_FLIGHT
+    return max(64, min(MAX_IN_FLIGHT, soft // 2))
 
 
 class LocalScheduler:
@@ -48,9 +64,14 @@ class LocalScheduler:
         batch: int = 100,
         poll_interval: timedelta = timedelta(seconds=1),
         coalesce: timedelta = timedelta(milliseconds=2),
+        max_in_flight: int | None = None,
     ) -> None:
         self.publisher = publisher
         self.workers = workers
+        # Steps claimed and not ended, handed-off publish calls included: each holds a
+        # connection (a file descriptor) until its answer is read, so a burst of 50,000 must
+        # not open 50,000 at once. Beyond the cap a burst waits for the first answers.
+        self.max_in_flight = max_in_flight or default_max_in_flight()
         self.batch = batch
         self.poll_interval = poll_interval
         self.coalesce = coalesce
@@ -224,7 +245,7 @@ class LocalScheduler:
 
     def _free_slots(self) -> int:
         with self._lock:
-            return self.workers - self._busy_threads
+            return min(self.workers - self._busy_threads, self.max_in_flight - self._in_flight)
 
     def _sleep_seconds(self) -> float:
         limit = self.poll_interval.total_seconds()
