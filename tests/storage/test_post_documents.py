@@ -212,7 +212,6 @@ QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("page_size", [1, 1000])
 def _query_id(query: PostQuery) -> str:
     """A test id that is the same in every xdist worker: a frozenset's repr follows string
     hashes, which differ between processes."""
@@ -222,6 +221,7 @@ def _query_id(query: PostQuery) -> str:
     return ",".join(f"{name}={value}" for name, value in fields.items()) or "all"
 
 
+@pytest.mark.parametrize("page_size", [1, 1000])
 @pytest.mark.parametrize("query", QUERIES, ids=_query_id)
 def test_filters_and_pages_find_what_list_finds(
     store, varied, monkeypatch, no_slow_rows, query, page_size
