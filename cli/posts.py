@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -133,7 +133,7 @@ def schedule(
     out.print(posts_table(shown, state.zone, title=title))
 
 
-def _say_existing(existing: list[Post], verbose: bool) -> None:
+def _say_existing(existing: Sequence[Post], verbose: bool) -> None:
     """One line for the posts stored already (a file run again), each of them with --verbose."""
     if not existing:
         return

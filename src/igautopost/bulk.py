@@ -66,7 +66,7 @@ def schedule_stream(
     ids = store.add_many(specs, now=now, owner_id=owner_id, prepare_at=leads.prepare_at)
     if checks.tokens:
         store.accounts.attach(list(checks.tokens), now=now)
-    existing = [store.get(post_id, owner_id=owner_id) for post_id in checks.existing_ids]
+    existing = StoredPosts(store, checks.existing_ids, owner_id=owner_id)
     return ScheduleResult(
         created=StoredPosts(store, ids, owner_id=owner_id),
         existing=existing,
