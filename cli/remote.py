@@ -40,6 +40,7 @@ from igautopost.media.store import content_type_of
 
 if TYPE_CHECKING:
     from igautopost.media.preflight import MediaCheckPolicy
+    from igautopost.media_intake import BaseDir
 
 API = "/api/v1"
 PAGE_SIZE_MAX = 1000  # the API's largest page
@@ -124,7 +125,7 @@ class HttpPosts:
         zone: ZoneInfo,
         allow_missing_account: bool = False,
         media_check: bool = True,
-        base_dir: Path | Callable[[int | None], Path] | None = None,
+        base_dir: BaseDir | None = None,
     ) -> ScheduleResult:
         """Check every post here first (all of them, or the server sees none), their media
         too unless `media_check` is False, then send them one by one: the API takes one post
@@ -260,7 +261,7 @@ class HttpPosts:
 
 
 def _folders(
-    base_dir: Path | Callable[[int | None], Path] | None,
+    base_dir: BaseDir | None,
 ) -> Callable[[int | None], Path]:
     if base_dir is None:
         cwd = Path.cwd()
