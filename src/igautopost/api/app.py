@@ -25,7 +25,7 @@ from ..config import Settings
 from ..scheduler import Scheduler
 from ..storage.protocols import Store
 from ..storage.sql.sqlite_writes import WriteGate, gate_for
-from . import accounts, auth, docs_page, health, options, post_actions, posts, schema
+from . import accounts, auth, dashboard, docs_page, health, options, post_actions, posts, schema
 from .context import ApiContext
 from .errors import HANDLERS
 from .media_files import register as serve_media_files
@@ -80,6 +80,7 @@ def create_app(
         module.register(app.router)
     serve_media_files(app.router)  # GET /media/{token}/{key}: copies, for Instagram
     docs_page.install(app)
+    dashboard.install(app)  # the operator's web page at / (docs/dashboard.md)
     for exc_class, handler in HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
     app.add_middleware(Guard, max_body_bytes=max_body_bytes)
