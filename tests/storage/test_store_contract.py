@@ -792,3 +792,31 @@ def test_set_times(store: Store) -> None:
     accounts.set_times(account, warned_at=NOW, checked_at=NOW + timedelta(seconds=1))
     got = accounts.get(None, ACCOUNT)
     assert (got.warned_at, got.checked_at) == (NOW, NOW + timedelta(seconds=1))
+
+
+def test_spans_count_every_post_and_build_only_the_first_few_of_each(store: Store) -> None:
+    day = timedelta(days=1)
+    bounds = [NOW, NOW + day, NOW + 2 * day, NOW + 3 * day]
+    first_day = [NOW + timedelta(hours=h) for h in (5, 0, 23, 3)]  # stored out of order
+    stored = [add(store, publish_at=at) for at in first_day]
+    add(store, publish_at=NOW + 2 * day)  # the third day's first instant is its own
+    add(store, publish_at=NOW + 3 * day)  # the last bound is excluded
+    add(store, publish_at=NOW - timedelta(seconds=1))  # before the first
+    add(store, publish_at=NOW + timedelta(hours=1), account="17841400000000002")
+    store.add([spec(publish_at=NOW + timedelta(hours=4))], now=NOW, owner_id=7)
+
+    spans = store.spans(PostQuery(account=ACCOUNT, owner_id=None), bounds, first=2)
+
+    assert [(s.start, s.end, s.total) for s in spans] == [
+        (NOW, NOW + day, 5),  # includes owner 7's: owner_id None means any
+        (NOW + day, NOW + 2 * day, 0),
+        (NOW + 2 * day, NOW + 3 * day, 1),
+    ]
+    by_time = sorted(stored, key=lambda p: p.publish_at)
+    assert [p.id for p in spans[0].first] == [by_time[0].id, by_time[1].id]
+    assert spans[0].first[0].spec.caption == "Morning coffee"  # whole posts
+    assert spans[1].first == []
+    owned = store.spans(PostQuery(owner_id=7), bounds, first=0)
+    assert [(s.total, s.first) for s in owned] == [(1, []), (0, []), (0, [])]
+    failed = store.spans(PostQuery(statuses=frozenset({Status.FAILED})), bounds, first=3)
+    assert [s.total for s in failed] == [0, 0, 0]

@@ -87,6 +87,17 @@ class MediaUse:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class PostsInSpan:
+    """The posts of one span of time (`PostStore.spans`): how many match, and the first few
+    of them by publish time, then id."""
+
+    start: datetime  # included
+    end: datetime  # excluded
+    total: int
+    first: builtins.list[Post]
+
+
 class PostStore(Protocol):
     """Posts and their history."""
 
@@ -129,6 +140,15 @@ class PostStore(Protocol):
         """`list` as JSON-ready documents (`storage.sql.documents.post_document`, what the
         CLI's `--json` writes), read as they are consumed: a store may build them from its
         rows without the `Post`s, a page at a time, however many match (issue 14)."""
+        ...
+
+    def spans(
+        self, query: PostQuery, bounds: Sequence[datetime], *, first: int
+    ) -> builtins.list[PostsInSpan]:
+        """The posts matching `query` in each span ``[bounds[i], bounds[i + 1])``: how many,
+        and the first `first` of them. One read, and only the shown posts are built, however
+        many a span holds: a calendar's days, with hundreds of posts on one (issue 17).
+        `bounds` are increasing; the query's own publish_from/publish_until narrow further."""
         ...
 
     def events(self, post_id: int) -> builtins.list[Event]:

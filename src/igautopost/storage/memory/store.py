@@ -12,15 +12,18 @@ process.
 from __future__ import annotations
 
 import builtins
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from ...crypto import TokenCipher
 from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ...models import Event, Post, PostSpec, Status
-from ..protocols import PostQuery
+from ..protocols import PostQuery, PostsInSpan
 from ..records import new_post_row, spec_columns
 from ..sql.documents import post_document
 from ..sql.rows import UNREADABLE, read_post
@@ -172,6 +175,19 @@ class InMemoryStore(ClaimsMixin, MediaRefsMixin):
     def post_documents(self, query: PostQuery) -> Iterator[dict[str, Any]]:
         """`list`'s posts as documents: the memory holds them all already."""
         return (post_document(post) for post in self.list(query))
+
+    def spans(
+        self, query: PostQuery, bounds: Sequence[datetime], *, first: int
+    ) -> builtins.list[PostsInSpan]:
+        spans = [PostsInSpan(low, high, 0, []) for low, high in pairwise(bounds)]
+        totals = [0] * len(spans)
+        for post in self.list(replace(query, limit=None, offset=0)) if spans else ():
+            if bounds[0] <= post.publish_at < bounds[-1]:
+                index = bisect_right(bounds, post.publish_at) - 1
+                totals[index] += 1
+                if len(spans[index].first) < first:
+                    spans[index].first.append(post)
+        return [replace(span, total=total) for span, total in zip(spans, totals, strict=True)]
 
     def events(self, post_id: int) -> builtins.list[Event]:
         with self._locked() as t:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import cached_property
-from itertools import islice
+from itertools import islice, pairwise
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from ...crypto import TokenCipher
 from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ...models import ACTIVE_STATUS_VALUES, Event, Post, PostSpec, Status
-from ..protocols import MediaUse, PostQuery
+from ..protocols import MediaUse, PostQuery, PostsInSpan
 from ..records import new_post_row, spec_columns
 from . import documents, migrate
 from .accounts import SqlAccountStore
@@ -304,6 +304,45 @@ class SqlStore(ClaimsMixin):
         """Documents read straight from the rows, a page at a time (`documents`), found by
         the conditions `list` uses."""
         return documents.post_documents(self.engine, query, _conditions)
+
+    def spans(
+        self, query: PostQuery, bounds: Sequence[datetime], *, first: int
+    ) -> builtins.list[PostsInSpan]:
+        """One statement: each matching post's span (a CASE over the bounds), its rank and
+        its span's count (window functions) from the (owner, publish time) index, and the
+        full rows of the first `first` of each span only."""
+        if len(bounds) < 2:
+            return []
+        start, end = bounds[0], bounds[-1]
+        when = [(posts.c.publish_at < bound, index) for index, bound in enumerate(bounds[1:-1])]
+        span = sa.case(*when, else_=len(bounds) - 2) if when else sa.literal(0)
+        order = (posts.c.publish_at, posts.c.id)
+        ranked = sa.select(
+            posts.c.id,
+            span.label("span"),
+            sa.func.row_number().over(partition_by=span, order_by=order).label("n"),
+            sa.func.count().over(partition_by=span).label("total"),
+        ).where(*_conditions(query), posts.c.publish_at >= start, posts.c.publish_at < end)
+        inner = ranked.subquery()
+        statement = (
+            sa.select(posts, inner.c.span, inner.c.n, inner.c.total)
+            .join(inner, inner.c.id == posts.c.id)
+            .where(inner.c.n <= max(first, 1))
+            .order_by(inner.c.span, inner.c.n)
+        )
+        totals: dict[int, int] = {}
+        shown: dict[int, builtins.list[Post]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(statement):
+                values = row._asdict()
+                index, rank = values.pop("span"), values.pop("n")
+                totals[index] = values.pop("total")
+                if rank <= first:
+                    shown.setdefault(index, []).append(self._to_post(values))
+        return [
+            PostsInSpan(low, high, totals.get(index, 0), shown.get(index, []))
+            for index, (low, high) in enumerate(pairwise(bounds))
+        ]
 
     def similar_posts(
         self,
