@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
+import socket
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime, timedelta
 
 import requests
 import typer
@@ -79,3 +83,55 @@ def test_cli_help_and_lazy_imports() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False False"
+
+
+def _raw_publish(body: bytes = b"creation_id=1") -> bytes:
+    return (
+        b"POST /v25.0/%s/media_publish HTTP/1.1\r\nHost: sandbox\r\n"
+        b"Authorization: Bearer raw\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (ACCOUNT.encode(), len(body), body)
+    )
+
+
+def _answer(sock: socket.socket) -> int:
+    """Read one whole answer from `sock`; its status."""
+    answer = http.client.HTTPResponse(sock)
+    answer.begin()
+    answer.read()
+    answer.close()
+    return answer.status
+
+
+def test_a_call_is_stamped_when_its_first_bytes_reach_the_socket_and_when_the_app_takes_it() -> (
+    None
+):
+    """`socket_time` is the first read of the request (issue 14): a request whose head comes
+    in two parts, 300 ms apart, keeps the time of the first part; the app's `wall_time` is
+    when it could handle it, once the head was whole."""
+    with SandboxServer() as sandbox, socket.create_connection((sandbox.host, sandbox.port)) as sock:
+        request = _raw_publish()
+        before = datetime.now(UTC)
+        sock.sendall(request[:20])
+        time.sleep(0.3)
+        sock.sendall(request[20:])
+        assert _answer(sock) == 400  # no such container; answered all the same
+        (call,) = requests.get(f"{sandbox.url}/_sandbox/calls", timeout=5).json()["calls"]
+    socket_time = datetime.fromisoformat(call["socket_time"])
+    wall_time = datetime.fromisoformat(call["wall_time"])
+    assert before <= socket_time < before + timedelta(milliseconds=150)
+    assert wall_time - socket_time >= timedelta(milliseconds=280)
+
+
+def test_calls_on_one_connection_are_each_stamped_with_their_own_bytes() -> None:
+    with SandboxServer() as sandbox, socket.create_connection((sandbox.host, sandbox.port)) as sock:
+        sent_at = []
+        for _ in range(2):
+            sent_at.append(datetime.now(UTC))
+            sock.sendall(_raw_publish())
+            assert _answer(sock) == 400  # no such container; answered all the same
+            time.sleep(0.2)
+        calls = requests.get(f"{sandbox.url}/_sandbox/calls", timeout=5).json()["calls"]
+    stamps = [datetime.fromisoformat(call["socket_time"]) for call in calls]
+    assert stamps[1] - stamps[0] >= timedelta(milliseconds=190)  # not the connection's first
+    for sent, stamp in zip(sent_at, stamps, strict=True):
+        assert sent <= stamp < sent + timedelta(milliseconds=100)

@@ -18,6 +18,8 @@ def _call_row(call: CallRecord) -> dict[str, Any]:
     row = asdict(call)
     row["sandbox_time"] = call.sandbox_time.isoformat()
     row["wall_time"] = call.wall_time.isoformat(timespec="milliseconds")
+    socket_time = call.socket_time
+    row["socket_time"] = socket_time.isoformat(timespec="microseconds") if socket_time else None
     return row
 
 
@@ -27,7 +29,7 @@ class CallRecord:
 
     seq: int
     sandbox_time: datetime
-    wall_time: datetime
+    wall_time: datetime  # when the app began handling it (see arrival.py)
     method: str
     path: str  # with any access_token query value redacted
     endpoint: str
@@ -39,6 +41,7 @@ class CallRecord:
     token_hash: str | None = None
     token_in_url: bool = False
     object_id: str | None = None
+    socket_time: datetime | None = None  # when its bytes were read (see arrival.py)
 
 
 @dataclass

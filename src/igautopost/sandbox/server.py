@@ -32,6 +32,8 @@ class SandboxServer:
     ) -> None:
         import uvicorn
 
+        from igautopost.sandbox.intake import StampingHttpToolsProtocol
+
         self.app = create_app(config, clock=clock)
         self.state: SandboxState = self.app.state.sandbox
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only then
@@ -47,7 +49,9 @@ class SandboxServer:
             ws="none",
             timeout_graceful_shutdown=1,
             access_log=False,
-        )  # loop/http "auto": uvloop and httptools when installed
+            # httptools, stamping each call with when its bytes were read (arrival.py)
+            http=StampingHttpToolsProtocol,
+        )  # loop "auto": uvloop when installed
         self._server = uvicorn.Server(uv_config)
         self._thread: threading.Thread | None = None
 
