@@ -3,6 +3,7 @@ thread, and each step thread goes on only once every call of its mark has left."
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -255,3 +256,35 @@ def test_a_call_the_launcher_reaches_past_its_grace_is_left_to_its_step(
     assert ended.all_ended.wait(5)
     assert [name for name, _, _ in log] == ["stuck"]  # not written 3 s late
     assert ended.rows[0][1] is None  # its step checks its lease before sending it
+
+
+class Slow(Recorded):
+    """A launch that takes a while (a big burst's writes add up to milliseconds)."""
+
+    def launch(self) -> bool:
+        time.sleep(0.03)
+        return super().launch()
+
+
+def test_each_handed_off_call_is_given_the_time_its_own_write_ended(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A post's `published_at` is when its own call left, not when the last call of its
+    second did (issue 14): in a burst the two differ by the writes in between."""
+    caplog.set_level(logging.DEBUG, logger="igautopost.engine.launcher")
+    log: list[tuple[str, datetime, str]] = []
+    launcher = Launcher(SystemClock(), readers=1)
+    mark = datetime.now(UTC) + timedelta(milliseconds=150)
+    ended = Ended(log, 3)
+    for i in range(3):
+        launcher.hand_off(call(Slow(log, f"call-{i}")), mark, ended.then(f"call-{i}"))
+    assert ended.all_ended.wait(5)
+    written = {name: at for name, at, _ in log}
+    left_at = {name: at for name, at, _, _ in ended.rows}
+    for name, at in written.items():
+        given = left_at[name]
+        assert given is not None and at <= given < at + timedelta(milliseconds=25)
+    assert sorted(left_at.values()) == [left_at[f"call-{i}"] for i in range(3)]  # type: ignore[type-var]
+    assert left_at["call-2"] - left_at["call-0"] >= timedelta(milliseconds=55)  # type: ignore[operator]
+    (record,) = [r for r in caplog.records if r.msg.startswith("launched")]
+    assert len(record.written_ms) == 3 and record.written_ms[0] >= 30  # what benchmarks read
