@@ -1,0 +1,121 @@
+// igautopost calendar: drag a post's card onto another day to move it there at the same time
+// of day (in the zone the page was laid out in), through POST /posts/{id}/reschedule. The
+// card moves at once; if the server refuses (409 while the post is being published, 400 for
+// a time in the past...), it goes back and the server's words are shown. Keyboard users open
+// the card's link instead: the post's page has the reschedule form.
+(function () {
+  "use strict";
+  const calendar = document.getElementById("calendar");
+  if (!calendar) { return; }
+  const message = document.getElementById("cal-message");
+  const zone = calendar.getAttribute("data-zone");
+  let dragged = null;
+
+  // The server laid the days out in the zone it was told (cookie set by app.js): the first
+  // visit has no cookie yet, so reload once in the browser's own zone.
+  const askedZone = new URLSearchParams(location.search).get("tz");
+  if (!askedZone && window.igautopost && igautopost.zone !== zone && !sessionStorage.getItem("igautopost-cal-zone")) {
+    sessionStorage.setItem("igautopost-cal-zone", igautopost.zone);
+    location.reload();
+    return;
+  }
+
+  function say(text, isError) {
+    message.textContent = text;
+    message.classList.toggle("cal-error", Boolean(isError));
+  }
+
+  function dayOf(element) { return element && element.closest(".cal-day[data-date]"); }
+
+  // A card goes among the day's cards in time order (before the "+K more" link, if any).
+  function place(item, day) {
+    const list = day.querySelector(".cal-posts");
+    const time = item.querySelector(".cal-post").getAttribute("data-local-time");
+    const after = Array.prototype.find.call(list.children, function (other) {
+      return other !== item && other.querySelector(".cal-post").getAttribute("data-local-time") > time;
+    });
+    list.insertBefore(item, after || null);
+  }
+
+  function timeText(card, publishAt) {
+    card.setAttribute("data-publish-at", publishAt);
+    const shown = card.querySelector(".cal-time");
+    if (shown) { shown.setAttribute("datetime", publishAt); }
+  }
+
+  async function move(card, toDay) {
+    const item = card.closest(".cal-item");
+    const home = { list: item.parentNode, next: item.nextSibling };
+    const date = toDay.getAttribute("data-date");
+    const publishAt = date + "T" + card.getAttribute("data-local-time");
+    place(item, toDay);
+    card.classList.add("cal-moving");
+    say("Moving post " + card.getAttribute("data-post-id") + " to " + date + "…", false);
+    let answer = null;
+    let body = {};
+    try {
+      const url = "/posts/" + card.getAttribute("data-post-id") + "/reschedule?tz=" + encodeURIComponent(zone);
+      answer = await igautopost.post(url, { publish_at: publishAt });
+      const text = await answer.text();
+      try { body = JSON.parse(text); } catch (e) { body = { error: text }; }
+    } catch (e) {
+      body = { error: "The server could not be reached: " + e.message };
+    }
+    card.classList.remove("cal-moving");
+    if (answer && answer.ok) {
+      if (body.publish_at) { timeText(card, body.publish_at); }
+      if (body.status) { card.setAttribute("data-status", body.status); }
+      say("Post " + card.getAttribute("data-post-id") + " now publishes on " + date + " at " + card.getAttribute("data-local-time").slice(0, 5) + ".", false);
+      return;
+    }
+    home.list.insertBefore(item, home.next && home.next.parentNode === home.list ? home.next : null);
+    const why = (answer && answer.status === 401) ? "Your session has ended: log in again." : (body.error || body.detail || ("refused (" + (answer ? answer.status : "no answer") + ")"));
+    say("Post " + card.getAttribute("data-post-id") + " was not moved: " + why, true);
+    card.focus();
+  }
+
+  calendar.addEventListener("dragstart", function (event) {
+    const card = event.target.closest && event.target.closest(".cal-post");
+    if (!card || card.getAttribute("draggable") !== "true") { return; }
+    dragged = card;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.getAttribute("data-post-id"));
+  });
+
+  calendar.addEventListener("dragend", function () {
+    dragged = null;
+    calendar.querySelectorAll(".cal-drop-target").forEach(function (el) { el.classList.remove("cal-drop-target"); });
+  });
+
+  calendar.addEventListener("dragover", function (event) {
+    const day = dayOf(event.target);
+    if (!dragged || !day) { return; }
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    if (!day.classList.contains("cal-drop-target")) {
+      calendar.querySelectorAll(".cal-drop-target").forEach(function (el) { el.classList.remove("cal-drop-target"); });
+      day.classList.add("cal-drop-target");
+    }
+  });
+
+  calendar.addEventListener("drop", function (event) {
+    const day = dayOf(event.target);
+    const card = dragged;
+    if (!card || !day) { return; }
+    event.preventDefault();
+    day.classList.remove("cal-drop-target");
+    if (day === dayOf(card)) { return; }
+    move(card, day);
+  });
+
+  // An image the browser cannot load (a URL gone, offline) shows the placeholder instead.
+  const placeholder = document.getElementById("cal-placeholder");
+  calendar.addEventListener("error", function (event) {
+    const img = event.target;
+    if (img.tagName !== "IMG" || !placeholder) { return; }
+    const thumb = img.closest(".cal-thumb");
+    if (thumb) { thumb.replaceWith(placeholder.content.cloneNode(true)); }
+  }, true);
+
+  window.igautopostCalendar = { move: move };
+})();
