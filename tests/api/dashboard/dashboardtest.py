@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from apitest import PASSWORD, Api
+from apitest import PASSWORD, SECRETS, Api
 
 HTML = {"accept": "text/html"}
 
@@ -32,3 +32,14 @@ def log_in(api: Api, name: str = "alice", *, create: bool = True) -> str:
     page = api.client.get("/queue", headers=HTML)
     assert page.status_code == 200, page.text
     return csrf_of(page.text)
+
+
+def api_key_of(api: Api, name: str = "alice") -> dict[str, str]:
+    """API headers for a user made already (by `log_in`): the API's view of the same posts."""
+    answer = api.client.post(
+        "/api/v1/api-token-auth/", json={"username": name, "password": PASSWORD}
+    )
+    assert answer.status_code == 200, answer.text
+    key = answer.json()["token"]
+    SECRETS.append(key)
+    return {"Authorization": f"Token {key}"}

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import accounts_page, calendar, post_pages, queue, session
+from . import accounts_page, calendar, live, post_actions_page, post_pages, queue, session
 from .rendering import ASSETS, STATIC_DIR
 
 
@@ -25,7 +25,7 @@ def install(app: FastAPI) -> None:
     app.mount(ASSETS, StaticFiles(directory=str(STATIC_DIR)), name="dashboard-assets")
     session.install(app)
     app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)
-    for module in (calendar, queue, accounts_page, post_pages):
+    for module in (calendar, queue, live, accounts_page, post_pages, post_actions_page):
         module.register(app.router)
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ..context import ApiContext
+from .flash import clear_flash, flash_of
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -67,4 +68,7 @@ def render(
         "local_text": local_text,
     }
     page.update(values or {})
-    return templates.TemplateResponse(request, name, page, status_code=status)
+    page.setdefault("flash", flash_of(request))
+    answer = templates.TemplateResponse(request, name, page, status_code=status)
+    clear_flash(request, answer)  # shown once
+    return answer
