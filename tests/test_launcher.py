@@ -3,11 +3,12 @@ thread, and each step thread goes on only once every call of its mark has left."
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -288,3 +289,35 @@ def test_each_handed_off_call_is_given_the_time_its_own_write_ended(
     assert left_at["call-2"] - left_at["call-0"] >= timedelta(milliseconds=55)  # type: ignore[operator]
     (record,) = [r for r in caplog.records if r.msg.startswith("launched")]
     assert len(record.written_ms) == 3 and record.written_ms[0] >= 30  # what benchmarks read
+
+
+class Collecting(Recorded):
+    """A launch that notes whether the garbage collector could start during the writes."""
+
+    collector_on: ClassVar[list[bool]] = []
+
+    def launch(self) -> bool:
+        self.collector_on.append(gc.isenabled())
+        return super().launch()
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_no_garbage_collection_interrupts_the_writes_of_a_mark(enabled_before: bool) -> None:
+    """A full collection stops every thread for tens of ms: begun mid-burst, it would hold
+    back every call not written yet (issue 14). It is held off during the writes and
+    enabled again after, unless someone else had disabled it."""
+    Collecting.collector_on = []
+    log: list[tuple[str, datetime, str]] = []
+    launcher = Launcher(SystemClock())
+    mark = datetime.now(UTC) + timedelta(milliseconds=100)
+    ended = Ended(log, 5)
+    if not enabled_before:
+        gc.disable()
+    try:
+        for i in range(5):
+            launcher.hand_off(call(Collecting(log, f"call-{i}")), mark, ended.then(f"call-{i}"))
+        assert ended.all_ended.wait(5)
+        assert Collecting.collector_on == [False] * 5
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()
