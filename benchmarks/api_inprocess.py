@@ -9,6 +9,7 @@ of the app's own per-request work (docs/benchmarks.md, "The HTTP API (issue 5)")
     .venv/bin/python benchmarks/api_inprocess.py                  # 3,000 POSTs, 3,000 GETs
     .venv/bin/python benchmarks/api_inprocess.py --same-hour 10000 --repeats 3
     .venv/bin/python benchmarks/api_inprocess.py --profile post   # cProfile, top functions
+    .venv/bin/python benchmarks/api_inprocess.py --profile post-writer  # the writer thread's
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import pstats
 import random
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,16 +110,51 @@ async def _drive(
     await asyncio.gather(*(client() for _ in range(concurrency)))
 
 
-def _measure(name: str, run: Callable[[], None], count: int, profile: bool) -> float:
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process by its Python name (Linux's
+    /proc/self/task; empty elsewhere), to tell the event loop's share from the threads'."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds: dict[str, float] = {}
+    for task in Path("/proc/self/task").glob("*") if sys.platform == "linux" else ():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = names.get(int(task.name), "other")
+        name = "pool" if name.startswith("AnyIO") else name.rstrip("_0123456789")
+        seconds[name] = seconds.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def _measure(
+    name: str, run: Callable[[], None], count: int, profile: Executor | bool | None
+) -> float:
+    """Run `run`, print its CPU per request; `profile`: cProfile the event loop (True) or
+    the one thread of an executor (the API's writer thread)."""
     profiler = cProfile.Profile() if profile else None
+    on = profile if isinstance(profile, Executor) else None
+    threads = _thread_cpu()
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
-        profiler.enable()
+        on.submit(profiler.enable).result() if on else profiler.enable()
     run()
     if profiler:
-        profiler.disable()
+        on.submit(profiler.disable).result() if on else profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(f"{name}: {count} requests, {cpu / count * 1e6:,.0f} us CPU each, {count / wall:,.0f}/s")
+    after = _thread_cpu()
+    spent = {thread: after[thread] - threads.get(thread, 0.0) for thread in after}
+    # anyio's pool threads end with each run's root task: theirs is what the others leave
+    spent["pool"] = spent.get("pool", 0.0) + max(0.0, cpu - sum(spent.values()))
+    split = ", ".join(
+        f"{thread} {seconds / count * 1e6:,.0f}"
+        for thread, seconds in sorted(spent.items())
+        if seconds > 0
+    )
+    print(
+        f"{name}: {count} requests, {cpu / count * 1e6:,.0f} us CPU each ({split}), "
+        f"{count / wall:,.0f}/s"
+    )
     if profiler:
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(40)
@@ -130,7 +168,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--same-hour", type=int, default=0, metavar="N")
-    parser.add_argument("--profile", choices=("post", "get"))
+    parser.add_argument(
+        "--profile", choices=("post", "get", "post-writer"), help="post-writer: the writer thread"
+    )
     parser.add_argument("--only", choices=("post", "get"), help="run one of the two")
     options = parser.parse_args()
 
@@ -185,9 +225,9 @@ def main() -> None:
                 )
 
             if options.only != "get":
-                posts.append(
-                    _measure("POST", post_run, options.requests, options.profile == "post")
-                )
+                writer = app.state.igautopost._writer
+                profile = writer if options.profile == "post-writer" else options.profile == "post"
+                posts.append(_measure("POST", post_run, options.requests, profile))
             if options.only != "post":
                 gets.append(_measure("GET", get_run, options.requests, options.profile == "get"))
         print(

@@ -133,3 +133,24 @@ def test_closing_an_older_app_leaves_a_newer_apps_checkpoint_thread(api, make_ap
     assert gate.run_checkpoint == handed
     newer.client.app.state.igautopost.close()
     assert gate.run_checkpoint is None
+
+
+def test_a_get_of_one_post_reads_on_the_one_reader_thread(api, alice):
+    """A point read on SQLite runs on the process's reader thread, not on anyio's pool of up
+    to 40 threads, whose GIL contention cost more CPU than the read (GET 472-646 against
+    389-436 us); the writer thread is not it either, or a GET would queue behind writes."""
+    names: list[str] = []
+    real = api.store.get
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        names.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    api.store.get = spy
+    created = api.client.post("/api/v1/posts/", json=old_post(), headers=alice).json()
+    for path in (f"/api/v1/posts/{created['id']}/", f"/api/v1/posts/{created['id']}"):
+        assert api.client.get(path, headers=alice).status_code == 200
+    assert api.client.options(f"/api/v1/posts/{created['id']}/", headers=alice).status_code == 200
+    assert len(names) == 3 and all(n.startswith("igautopost-api-reader") for n in names), names
+    api.client.app.state.igautopost.close()
+    assert api.client.app.state.igautopost._reader is None, "closing the app ends the thread"

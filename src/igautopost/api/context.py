@@ -40,6 +40,7 @@ class ApiContext:
     # SQLite's: one writer at a time, so this process's writes queue on one thread of their own
     write_gate: WriteGate | None = None
     _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _reader: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _checkpointer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _media: PostMedia | None = field(default=None, init=False, repr=False)
 
@@ -67,8 +68,21 @@ class ApiContext:
             return await self.run(call, *args, **kwargs)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="igautopost-api-writer")
-        bound = functools.partial(contextvars.copy_context().run, call, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._writer, bound)
+        return await _on(self._writer, call, *args, **kwargs)
+
+    async def read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`run` for a point read (one post by its id). On SQLite it runs on this process's
+        one reader thread: anyio's pool of up to 40 threads, 16 of them busy with 32
+        connections, fought over the GIL for reads of 50-100 us, and a GET cost 472-646
+        against 389-436 us of CPU on one thread (docs/benchmarks.md). A read does not wait
+        for SQLite's writers (WAL), so one thread keeps up; calls that may be slow (a media
+        URL's fetch, a page of a listing) stay on the pool, or they would queue here. Over
+        the network (PostgreSQL) a read waits, so it keeps the pool too."""
+        if self.write_gate is None:
+            return await self.run(call, *args, **kwargs)
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="igautopost-api-reader")
+        return await _on(self._reader, call, *args, **kwargs)
 
     @property
     def media(self) -> PostMedia:
@@ -86,6 +100,9 @@ class ApiContext:
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+            self._reader = None
         if self._checkpointer is not None:
             # another app on the same database (tests) may have given it its own since
             if self.write_gate is not None and (
@@ -102,6 +119,12 @@ class ApiContext:
         whether that is soon enough to act on now."""
         if self.scheduler is not None and post.next_attempt_at is not None:
             self.scheduler.wake(post.id, post.next_attempt_at)
+
+
+async def _on(thread: ThreadPoolExecutor, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`call` on `thread`, with this task's context variables, as anyio's pool would."""
+    bound = functools.partial(contextvars.copy_context().run, call, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(thread, bound)
 
 
 async def context(request: Request) -> ApiContext:

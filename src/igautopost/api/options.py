@@ -80,7 +80,7 @@ async def options_list(_owner: UserId) -> JSONResponse:
 async def options_detail(post_id: str, owner: UserId, ctx: Ctx) -> JSONResponse:
     """Describe one post: what a PUT takes (left out when the post is not the caller's)."""
     try:
-        await ctx.run(visible, ctx.store, post_id_of(post_id), owner)
+        await ctx.read(visible, ctx.store, post_id_of(post_id), owner)
         actions = {"PUT": POST_FIELDS}
     except (PostNotFound, ApiError):  # DRF leaves the actions out for an object it cannot get
         actions = {}

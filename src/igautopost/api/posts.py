@@ -324,7 +324,7 @@ def _warning(unchecked: list[Problem], data: dict[str, Any]) -> str:
 
 async def get_post(post_id: str, owner: UserId, ctx: Ctx) -> Any:
     """One of the caller's posts."""
-    post = await ctx.run(visible, ctx.store, post_id_of(post_id), owner)
+    post = await ctx.read(visible, ctx.store, post_id_of(post_id), owner)
     return JSONResponse(post_body(post))
 
 
