@@ -820,3 +820,6 @@ def test_spans_count_every_post_and_build_only_the_first_few_of_each(store: Stor
     assert [(s.total, s.first) for s in owned] == [(1, []), (0, []), (0, [])]
     failed = store.spans(PostQuery(statuses=frozenset({Status.FAILED})), bounds, first=3)
     assert [s.total for s in failed] == [0, 0, 0]
+    [one_day] = store.spans(PostQuery(), bounds[:2], first=1)
+    assert (one_day.total, [p.id for p in one_day.first]) == (6, [by_time[0].id])
+    assert store.spans(PostQuery(), bounds[:1], first=1) == []
