@@ -51,6 +51,7 @@ def sandbox(
     import uvicorn
 
     from igautopost.sandbox import create_app
+    from igautopost.sandbox.intake import StampingHttpToolsProtocol
 
     explicit = {
         "video_processing_seconds": video_processing_seconds,
@@ -66,7 +67,13 @@ def sandbox(
     typer.echo(f"Point igautopost at it:  export IGAUTOPOST_GRAPH_BASE_URL={base_url}")
     typer.echo(f"Inspect calls:           curl {base_url}/_sandbox/stats")
     uvicorn.run(
-        create_app(config), host=host, port=port, log_level="warning", lifespan="off", ws="none"
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="none",
+        http=StampingHttpToolsProtocol,  # calls record when their bytes came (`socket_time`)
     )
 
 
