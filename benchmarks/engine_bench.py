@@ -208,6 +208,21 @@ def publish_arrivals(url: str, store: SqlStore) -> dict[str, list[float]]:
     return {name: sorted(values) for name, values in arrivals.items()}
 
 
+def publish_lateness(url: str, store: SqlStore) -> list[float]:
+    """Milliseconds between each post's publish time and its publish call's arrival at the
+    sandbox's app (`wall_time`, as before socket times were recorded; celery_bench.py)."""
+    calls = requests.get(
+        f"{url}/_sandbox/calls", params={"endpoint": "publish"}, timeout=30
+    ).json()["calls"]
+    report = requests.get(f"{url}/_sandbox/publishes", timeout=30).json()
+    assert not report["duplicates"], f"duplicate publishes: {report['duplicates'][:3]}"
+    due = {p.container_id: p.publish_at for p in store.list(igautopost.PostQuery())}
+    return sorted(
+        (datetime.fromisoformat(row["wall_time"]) - due[row["object_id"]]).total_seconds() * 1000
+        for row in calls
+    )
+
+
 def spread(values: list[float]) -> dict[str, float]:
     """p50, p90, p99 and max of sorted milliseconds."""
     return {
