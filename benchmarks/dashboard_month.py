@@ -4,7 +4,7 @@ Two shapes of one user's 10,000 posts, each in a SQLite database of its own:
 
 - ``one-month``: all in one month on one account (about 320 a day: the page shows 4 a day
   and "+K more", so the cost is in counting, not in cards);
-- ``year``: spread over a year on 5 accounts (about 190 in the month shown).
+- ``year``: spread over a year on 5 accounts (about 850 in the month shown).
 
 It logs in through the login form, then renders ``GET /calendar?view=month`` for the month
 that holds the posts `--renders` times, one request at a time, as raw ASGI calls (no
@@ -176,13 +176,18 @@ def served(settings: Settings, renders: int) -> None:
         "IGAUTOPOST_DATA_DIR": str(settings.data_dir),
         "IGAUTOPOST_DATABASE_URL": str(settings.database_url),
     }
-    command = [sys.executable, "-m", "igautopost", "serve", "--port", str(port), "--no-worker"]
+    launcher = Path(sys.executable).parent / "igautopost"
+    command = [str(launcher), "serve", "--port", str(port), "--no-worker"]
     command += ["--workers", "1", "--no-access-log"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = (settings.data_dir / "serve.log").open("wb")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(100):
+            for _ in range(300):
+                if server.poll() is not None:
+                    text = (settings.data_dir / "serve.log").read_text()[-2000:]
+                    raise SystemExit(f"serve stopped: {text}")
                 try:
                     client.get("/api/v1/health/")
                     break
@@ -194,15 +199,28 @@ def served(settings: Settings, renders: int) -> None:
             for _ in range(5):
                 assert client.get(PAGE, headers=headers).status_code == 200
             walls, size = [], 0
+            cpu = _cpu_seconds(server.pid)
             for _ in range(renders):
                 wall = time.perf_counter()
                 answer = client.get(PAGE, headers=headers)
                 walls.append(time.perf_counter() - wall)
                 size = len(answer.content)
-        report("igautopost serve", walls, None, size)
+            cpu = _cpu_seconds(server.pid) - cpu
+        report("igautopost serve", walls, [cpu / renders] if cpu >= 0 else None, size)
     finally:
         server.terminate()
         server.wait(timeout=10)
+        log.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process so far (Linux's /proc; -1 elsewhere): one API
+    process serves in the server's own process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(name: str, walls: list[float], cpus: list[float] | None, size: int) -> None:
