@@ -109,13 +109,18 @@
   });
 
   // An image the browser cannot load (a URL gone, offline) shows the placeholder instead.
+  // (One that failed before this script ran is found by its empty natural size.)
   const placeholder = document.getElementById("cal-placeholder");
-  calendar.addEventListener("error", function (event) {
-    const img = event.target;
-    if (img.tagName !== "IMG" || !placeholder) { return; }
+  function unavailable(img) {
     const thumb = img.closest(".cal-thumb");
-    if (thumb) { thumb.replaceWith(placeholder.content.cloneNode(true)); }
+    if (thumb && placeholder) { thumb.replaceWith(placeholder.content.cloneNode(true)); }
+  }
+  calendar.addEventListener("error", function (event) {
+    if (event.target.tagName === "IMG") { unavailable(event.target); }
   }, true);
+  calendar.querySelectorAll(".cal-thumb img").forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) { unavailable(img); }
+  });
 
   window.igautopostCalendar = { move: move };
 })();
