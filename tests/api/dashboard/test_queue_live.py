@@ -10,7 +10,7 @@ from typing import Any
 from apitest import NOW, Api
 from dashboardtest import HTML, api_key_of, log_in
 
-from igautopost.api.dashboard.live import LiveTiming
+from igautopost.api.dashboard.live import LIVE_LIMIT, LiveTiming
 from igautopost.models import Status
 
 SOON = LiveTiming(interval=0.01, lifetime=0.05)  # a few ticks, then the stream ends
@@ -104,3 +104,42 @@ def test_the_stream_watches_whatever_status_the_page_filters_on(api: Api) -> Non
 def test_the_stream_needs_a_session(api: Api) -> None:
     answer = api.client.get("/queue/events", headers={"accept": "text/event-stream"})
     assert answer.status_code == 401
+
+
+def test_a_post_made_elsewhere_after_the_page_was_read_arrives_to_be_inserted(api: Api) -> None:
+    log_in(api)
+    headers = api_key_of(api)
+    url = _events_url(api)
+    api.clock.advance(timedelta(seconds=3))  # type: ignore[attr-defined]
+    made = api.create(headers, caption="made in another tab")
+    events = _events(api, url)
+    assert [(e["id"], e["status"]) for e in events] == [(made["id"], "scheduled")]
+    assert "made in another tab" in events[0]["html"]
+
+
+def test_naming_another_users_post_in_watch_tells_nothing(api: Api) -> None:
+    log_in(api, "bob")
+    theirs = api.create(api_key_of(api, "bob"))
+    api.client.cookies.clear()
+    log_in(api, "alice")
+    url = _events_url(api) + f",{theirs['id']}"  # watch= is last: a forged id added to it
+    assert url.split("watch=")[1].endswith(str(theirs["id"]))
+    _publish(api, theirs["id"], NOW + timedelta(seconds=5))
+    assert _events(api, url) == []
+
+
+def test_a_new_post_due_soon_is_seen_however_many_were_published_before_it(api: Api) -> None:
+    """The tick reads the active posts nearest to now, not the first of its window: a day
+    of published posts before it does not push a post due soon out of view."""
+    log_in(api)
+    headers = api_key_of(api)
+    earlier = [api.create(headers, caption=f"earlier {n}") for n in range(LIVE_LIMIT + 5)]
+    for post in earlier:
+        _publish(api, post["id"], NOW)
+    api.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    log_in(api, create=False)
+    url = _events_url(api)
+    api.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
+    soon = int(api.clock.now().timestamp()) + 600
+    due = api.create(headers, caption="due soon", date_pub=soon)
+    assert [(e["id"], e["status"]) for e in _events(api, url)] == [(due["id"], "scheduled")]

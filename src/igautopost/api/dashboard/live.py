@@ -1,24 +1,27 @@
 """``GET /queue/events``: the queue's live updates, as server-sent events.
 
 ``static/queue.js`` opens an ``EventSource`` on the URL the queue page gives it
-(``table#queue[data-events]``: the page's filters and ``since``, the time the page was
-read). Every `LiveTiming.interval` seconds the stream runs one query, the operator's posts
-due from `BEHIND` ago to `AHEAD` from now (the ones the scheduler is acting on: preparing,
-publishing, retrying) on the (owner, publish time) index, and sends each post that changed
-since the page was read, once per change, as::
+(``table#queue[data-events]``: the page's filters, ``since``, the time the page was read,
+and ``watch``, the ids of the posts it shows on their way to Instagram). Every
+`LiveTiming.interval` seconds the stream runs one query on the (owner, publish time) index:
+the operator's scheduled, processing and ready posts due from `BEHIND` ago to `AHEAD` from
+now, the nearest `LIVE_LIMIT` (the ones the scheduler is acting on). A post it watched that
+is no longer among them (published, failed, cancelled, moved) is read once by id, which
+only a change causes. Each post changed since the page was read is sent once per change::
 
-    id: <the latest updated_at sent, ISO 8601>
+    id: <its updated_at, ISO 8601: the browser sends the last one back on reconnecting>
     event: post
-    data: {"id": 7, "status": "published", "publish_at": "...", "html": "<tr id=\\"post-7\\" ...>"}
+    data: {"id": 7, "status": "published", "publish_at": "...", "html": "<tr id=\"post-7\" ...>"}
 
 ``html`` is the queue's row for the post (``_queue_row.html``): the script replaces
 ``tr#post-7`` with it, or inserts it in publish-time order when the page did not list it and
 it matches the page's status filter. A comment line every tick keeps proxies from closing
-the connection and tells the server when the browser has gone: then the stream stops. It
-also stops after `LiveTiming.lifetime` seconds; the browser reconnects by itself, sending
-the last event id (``Last-Event-ID``), from which the next stream goes on, and its session
-is checked again then. Each process of ``igautopost serve`` reads the same store, so it
-does not matter which one a browser's stream reaches.
+the connection; the stream stops when the browser has gone, and after
+`LiveTiming.lifetime` seconds, when the browser reconnects by itself sending the last event
+id (``Last-Event-ID``), from which the next stream goes on (and the session is checked
+again). Each process of ``igautopost serve`` reads the same store, so it does not matter
+which one a browser's stream reaches. Posts due further ahead than `AHEAD` change in the
+page on reloading (containers are prepared 2 to 30 minutes ahead unless a post says more).
 """
 
 from __future__ import annotations
@@ -32,15 +35,20 @@ from datetime import datetime, timedelta, tzinfo
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from ...models import Post
-from ...storage.protocols import PostQuery
+from ...errors import PostNotFound
+from ...models import Post, Status
+from ...storage.protocols import PostQuery, Store
 from .plain_errors import plain_error
+from .post_pages import MAX_ID_DIGITS
 from .queue import PAGE_SIZE, QueueFilters, filters_of
 from .rendering import context_of, local_text, templates, viewer_zone
 from .session import SignedIn
 
-BEHIND = timedelta(hours=24)  # a failed post retried, a late publish: due lately
-AHEAD = timedelta(hours=24)  # containers are prepared up to 20 h ahead (validation.py)
+BEHIND = timedelta(hours=24)  # late posts and retried ones (a retry moves them to now)
+AHEAD = timedelta(hours=6)  # containers are prepared ahead (2-30 minutes by default)
+LIVE_LIMIT = 100  # the nearest active posts a tick reads
+ACTIVE = frozenset(s for s in Status if s.is_active)
+Mark = tuple[str, datetime]  # (status, updated_at): what a row shows has changed when it has
 
 
 @dataclass(frozen=True)
@@ -59,16 +67,17 @@ def timing_of(request: Request) -> LiveTiming:
 
 @dataclass
 class Watch:
-    """What one stream has sent: each post's last (status, updated_at), and since when."""
+    """One stream's state: the active posts it watches, each with the `Mark` last seen
+    (None: as the page showed it), and since when changes are news."""
 
     owner_id: int
     filters: QueueFilters
     since: datetime
-    sent: dict[int, tuple[str, datetime]]
+    watched: dict[int, Mark | None]
 
     def query(self, now: datetime, zone: tzinfo) -> PostQuery:
-        """The posts the scheduler may be changing now, of those the page lists (whatever
-        their status: a scheduled post that turns published must still be seen)."""
+        """The posts the scheduler may be changing now, of the page's account (whatever the
+        page's status filter: a scheduled post that turns published must still be seen)."""
         listed = self.filters.query(self.owner_id, zone)
         start = now - BEHIND
         if listed.publish_from is not None and listed.publish_from > start:
@@ -76,21 +85,39 @@ class Watch:
         return PostQuery(
             owner_id=self.owner_id,
             account=listed.account,
+            statuses=ACTIVE,
             publish_from=start,
             publish_until=now + AHEAD,
-            limit=PAGE_SIZE,
+            limit=LIVE_LIMIT,
         )
 
-    def changed(self, posts: list[Post]) -> list[Post]:
-        """The posts changed since the page was read that this stream has not sent as they
-        are now; they are marked as sent."""
-        fresh = []
-        for post in posts:
+    def step(self, store: Store, now: datetime, zone: tzinfo) -> list[Post]:
+        """One tick (on a pool thread): the posts changed since the page was read that this
+        stream has not sent as they are now, by when they changed."""
+        active = {post.id: post for post in store.list(self.query(now, zone))}
+        found = dict(active)
+        for post_id in [i for i in self.watched if i not in active]:
+            mark = self.watched.pop(post_id)
+            try:  # it left the active posts (or the window): only a change does that
+                post = store.get(post_id, owner_id=self.owner_id)
+            except PostNotFound:  # another user's id in ``watch``: nothing to say
+                continue
+            if mark != (post.status.value, post.updated_at):
+                found[post_id] = post
+        changed = []
+        for post in found.values():
             mark = (post.status.value, post.updated_at)
-            if post.updated_at > self.since and self.sent.get(post.id) != mark:
-                self.sent[post.id] = mark
-                fresh.append(post)
-        return fresh
+            if post.updated_at > self.since and self.watched.get(post.id) != mark:
+                changed.append(post)
+            if post.id in active:
+                self.watched[post.id] = mark
+        return sorted(changed, key=lambda post: post.updated_at)
+
+
+def watched_ids(text: str) -> dict[int, Mark | None]:
+    """``watch=7,8,9``: the active posts the page shows (at most a page of them)."""
+    ids = [word for word in text.split(",")[:PAGE_SIZE] if word.isascii() and word.isdigit()]
+    return dict.fromkeys((int(word) for word in ids if len(word) <= MAX_ID_DIGITS), None)
 
 
 def row_html(post: Post, zone: tzinfo) -> str:
@@ -127,7 +154,12 @@ def since_of(request: Request, fallback: datetime) -> datetime:
 async def queue_events(request: Request, operator: SignedIn) -> StreamingResponse:
     ctx = context_of(request)
     now = ctx.clock.now()
-    watch = Watch(operator.user_id, filters_of(request, now), since_of(request, now), {})
+    watch = Watch(
+        operator.user_id,
+        filters_of(request, now),
+        since_of(request, now),
+        watched_ids(request.query_params.get("watch", "")),
+    )
     stream = _events(request, watch, viewer_zone(request), timing_of(request))
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
@@ -141,9 +173,8 @@ async def _events(
     loop = asyncio.get_running_loop()
     ends = loop.time() + timing.lifetime
     while True:
-        now = ctx.clock.now()
-        posts: list[Post] = await ctx.run(ctx.store.list, watch.query(now, zone))
-        for post in sorted(watch.changed(posts), key=lambda p: p.updated_at):
+        changed = await ctx.run(watch.step, ctx.store, ctx.clock.now(), zone)
+        for post in changed:
             yield event_text(post, zone)
         yield ": tick\n\n"
         if loop.time() >= ends or await request.is_disconnected():

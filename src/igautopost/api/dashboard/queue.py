@@ -91,11 +91,19 @@ async def queue_page(request: Request, operator: SignedIn) -> HTMLResponse:
         "accounts": accounts,
         "filters": filters,
         "statuses": STATUS_NAMES,
-        "events_url": "/queue/events?" + urlencode({**filters.params(), "since": now.isoformat()}),
+        "events_url": events_url(filters, now, posts),
         "full": len(posts) >= PAGE_SIZE,
         "plain_error": plain_error,
     }
     return render(request, "queue.html", values, status=400 if filters.problems else 200)
+
+
+def events_url(filters: QueueFilters, now: datetime, posts: list[Post]) -> str:
+    """The page's live stream (`live`): its filters, when it was read, and the posts it
+    shows that are still on their way to Instagram."""
+    watch = ",".join(str(post.id) for post in posts if post.status.is_active)
+    params = {**filters.params(), "since": now.isoformat(), "watch": watch}
+    return "/queue/events?" + urlencode(params, safe=",")
 
 
 def register(routes: APIRouter) -> None:
