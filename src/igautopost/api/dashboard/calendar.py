@@ -3,7 +3,7 @@
 ``GET /calendar?view=month|week&date=YYYY-MM-DD&account=...&status=...`` shows the days of
 the month (or the week) holding ``date`` (default: today in the viewer's zone), each with its
 first few posts as cards (thumbnail, local time, account, status) and "+K more", a link to
-the queue filtered to that day. However many posts a day holds, one store read
+the queue from that day on. However many posts a day holds, one store read
 (`PostStore.spans`) counts them all and builds the shown ones only: the month view of 10,000
 posts stays well under 300 ms (benchmarks/dashboard_month.py).
 
@@ -106,7 +106,7 @@ class Day:
     is_today: bool
     total: int
     cards: list[Card]
-    more_link: str | None  # the queue filtered to this day, when some are not shown
+    more_link: str | None  # the queue from this day on, when some are not shown
 
 
 async def calendar_page(request: Request, operator: SignedIn) -> HTMLResponse:
@@ -175,8 +175,9 @@ def _card(post: Post, zone: tzinfo, labels: dict[str, str]) -> Card:
 
 
 def _queue_link(choice: Choice, when: date) -> str:
-    """The queue's page of one day (``/queue?date=YYYY-MM-DD``, with the same filters)."""
-    values = {"date": when.isoformat(), "account": choice.account, "tz": choice.tz}
+    """The queue from that day on, with the same filters (``/queue?from=YYYY-MM-DD``): the
+    day's posts come first."""
+    values = {"from": when.isoformat(), "account": choice.account, "tz": choice.tz}
     values["status"] = choice.status.value if choice.status else None
     return "/queue?" + urlencode({k: v for k, v in values.items() if v is not None})
 
