@@ -8,7 +8,7 @@
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   const cookieZone = (document.cookie.match(/(?:^|; )igautopost_tz=([^;]*)/) || [])[1];
   if (decodeURIComponent(cookieZone || "") !== zone) {
-    document.cookie = "igautopost_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=strict";
+    document.cookie = "igautopost_tz=" + zone + "; path=/; max-age=31536000; samesite=strict";
   }
   const format = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
