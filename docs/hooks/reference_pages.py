@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -392,18 +392,22 @@ def _plain(value: Any) -> str:
 
 
 def _escape(text: str) -> str:
-    """Help text as Markdown: no HTML, and no emphasis out of a `*` or `_` (file globs,
-    names); code spans are left as they are."""
-    pieces = re.split(r"(`[^`]*`)", text)
-    return "".join(
-        piece
-        if piece.startswith("`")
-        else re.sub(r"([*_\[\]])", r"\\\1", piece.replace("<", "&lt;").replace(">", "&gt;"))
-        for piece in pieces
-    )
+    """Help text as Markdown: no HTML, and no emphasis or link out of a `*`, `_` or `[`
+    (file globs, names); code spans are left as they are."""
+    return _outside_code(text, lambda piece: re.sub(r"([*_\[\]])", r"\\\1", _no_html(piece)))
 
 
 def _escape_block(text: str) -> str:
+    """A schema's Markdown description: kept as Markdown, without raw HTML."""
+    return _outside_code(text, _no_html)
+
+
+def _outside_code(text: str, change: Callable[[str], str]) -> str:
+    pieces = re.split(r"(`[^`]*`)", text)
+    return "".join(piece if piece.startswith("`") else change(piece) for piece in pieces)
+
+
+def _no_html(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
