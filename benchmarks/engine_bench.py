@@ -2,11 +2,12 @@
 
 The sandbox runs in its own process (as Instagram would be elsewhere); the engine runs in
 this one, as `igautopost worker` does: a LocalScheduler, a Publisher, SQLite in a temp dir.
-Lateness is the time of each publish call minus its post's publish time, three ways:
-`engine_sent` when the engine wrote it (the post's `published_at`), `at_socket` when its
-bytes reached the sandbox's socket, `at_app` when the sandbox's app took it in turn (its
-single event loop queues a burst: docs/benchmarks.md says why `at_socket` is the one that
-measures igautopost); `transit` is `at_socket` minus `engine_sent`, call by call.
+Lateness is the time of each publish call minus its post's publish time, four ways:
+`engine_sent` when the engine wrote it (the post's `published_at`), `at_tcp` when the
+sandbox's kernel received it (to the kernel's tick), `at_socket` when the sandbox's server
+read its bytes, `at_app` when the sandbox's app took it in turn (its single event loop
+queues a burst: docs/benchmarks.md says which measures igautopost, and why); `transit` is
+`at_tcp` minus `engine_sent` and `read_wait` `at_socket` minus `at_tcp`, call by call.
 
   punctuality  100 images due in the same second, 50 ms per Graph call: p50 <= 60 ms, p99 <= 250 ms
   burst        1,000 images due in the same second, 50 ms per call: all published within 3 s
@@ -181,10 +182,11 @@ def run_engine(
 def publish_arrivals(url: str, store: SqlStore) -> dict[str, list[float]]:
     """Milliseconds between each post's publish time and its publish call: when the engine
     wrote it (`sent`: the post's `published_at`, which the launcher sets to the end of
-    the call's own write), when its bytes reached the sandbox's socket (`socket`), and when
-    the sandbox's app took it in turn (`app`); and, call by call, `socket` minus `sent`
-    (`transit`: loopback, and the sandbox's event loop reading other connections first).
-    See docs/benchmarks.md, "Calls in flight hold no step thread", for which is which."""
+    the call's own write), when the sandbox's kernel received it (`tcp`, to the kernel's
+    tick), when the sandbox's server read it (`socket`), and when the sandbox's app took it
+    in turn (`app`); and, call by call, `tcp` minus `sent` (`transit`) and `socket` minus
+    `tcp` (`read_wait`: the sandbox's event loop coming to the connection). See
+    docs/benchmarks.md, "Calls in flight hold no step thread", for which is which."""
     calls = requests.get(
         f"{url}/_sandbox/calls", params={"endpoint": "publish"}, timeout=30
     ).json()["calls"]
@@ -197,14 +199,20 @@ def publish_arrivals(url: str, store: SqlStore) -> dict[str, list[float]]:
             moment = datetime.fromisoformat(moment)
         return (moment - due).total_seconds() * 1000
 
-    arrivals: dict[str, list[float]] = {"sent": [], "socket": [], "app": [], "transit": []}
+    names = ("sent", "tcp", "socket", "app", "transit", "read_wait")
+    arrivals: dict[str, list[float]] = {name: [] for name in names}
     for row in calls:
         post = posts[row["object_id"]]
         assert post.published_at is not None, f"post {post.id} not published"
-        arrivals["sent"].append(ms(post.published_at, post.publish_at))
-        arrivals["socket"].append(ms(row["socket_time"], post.publish_at))
+        sent = ms(post.published_at, post.publish_at)
+        tcp = ms(row["tcp_time"], post.publish_at)
+        socket = ms(row["socket_time"], post.publish_at)
+        arrivals["sent"].append(sent)
+        arrivals["tcp"].append(tcp)
+        arrivals["socket"].append(socket)
         arrivals["app"].append(ms(row["wall_time"], post.publish_at))
-        arrivals["transit"].append(ms(row["socket_time"], post.published_at))
+        arrivals["transit"].append(tcp - sent)
+        arrivals["read_wait"].append(socket - tcp)
     return {name: sorted(values) for name, values in arrivals.items()}
 
 
@@ -347,10 +355,12 @@ def due_in_same_second(
             "threads": threads,
             "latency_ms": latency * 1000,
             "publishes": len(arrivals["socket"]),
+            "engine_sent": spread(arrivals["sent"]),
+            "at_tcp": spread(arrivals["tcp"]),
             "at_socket": spread(arrivals["socket"]),
             "at_app": spread(arrivals["app"]),
-            "engine_sent": spread(arrivals["sent"]),
             "transit": spread(arrivals["transit"]),
+            "read_wait": spread(arrivals["read_wait"]),
             "all_published_after_s": round((done - publish_at).total_seconds(), 3),
             **launches.summary(),
             "sandbox_collector": STAND_IN_COLLECTOR,
@@ -399,6 +409,7 @@ def sandbox_floor(count: int = 1000, latency: float = 0.05) -> dict[str, Any]:
     return {
         "requests": len(calls),
         "written": spread(written),
+        "at_tcp": spread(sorted(after_sent(row["tcp_time"]) for row in calls)),
         "at_socket": spread(sorted(after_sent(row["socket_time"]) for row in calls)),
         "at_app": spread(at_app),
         "sandbox_collector": STAND_IN_COLLECTOR,
@@ -423,6 +434,7 @@ def video(count: int = 200, threads: int = 8) -> dict[str, Any]:
             "reels": count,
             "threads": threads,
             "processing_s": 60,
+            "at_tcp": spread(arrivals["tcp"]),
             "at_socket": spread(arrivals["socket"]),
             "at_app": spread(arrivals["app"]),
         }

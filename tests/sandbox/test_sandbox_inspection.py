@@ -19,7 +19,7 @@ def test_every_call_is_logged_with_times_and_outcome(graph: Graph) -> None:
     assert first["sandbox_time"] == "2030-01-01T00:00:00+00:00"
     assert second["sandbox_time"] == "2030-01-01T00:01:00+00:00"
     assert first["wall_time"] and first["status"] == 200 and first["account_id"] == ACCOUNT
-    assert first["socket_time"] is None  # no socket here (a TestClient); see arrival.py
+    assert first["socket_time"] is first["tcp_time"] is None  # a TestClient: no socket
     assert second["object_id"] == container and first["seq"] < second["seq"]
 
 

@@ -120,6 +120,9 @@ def test_a_call_is_stamped_when_its_first_bytes_reach_the_socket_and_when_the_ap
     wall_time = datetime.fromisoformat(call["wall_time"])
     assert before <= socket_time < before + timedelta(milliseconds=150)
     assert wall_time - socket_time >= timedelta(milliseconds=280)
+    if hasattr(socket, "TCP_INFO"):  # the kernel's time, to its tick (sandbox/intake.py)
+        tcp_time = datetime.fromisoformat(call["tcp_time"])
+        assert abs(tcp_time - before) < timedelta(milliseconds=60)
 
 
 def test_calls_on_one_connection_are_each_stamped_with_their_own_bytes() -> None:

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from igautopost.clock import Clock
-from igautopost.sandbox.arrival import socket_time
+from igautopost.sandbox.arrival import socket_time, tcp_time
 from igautopost.sandbox.config import SandboxConfig
 from igautopost.sandbox.control import control_routes
 from igautopost.sandbox.dispatch import dispatch
@@ -87,6 +87,7 @@ class GraphEndpoint:
             sandbox_time=self.state.now(),
             wall_time=datetime.now(UTC),
             socket_time=socket_time(request.scope),
+            tcp_time=tcp_time(request.scope),
             method=request.method,
             path=request.url.path,
             endpoint="",

@@ -18,8 +18,9 @@ def _call_row(call: CallRecord) -> dict[str, Any]:
     row = asdict(call)
     row["sandbox_time"] = call.sandbox_time.isoformat()
     row["wall_time"] = call.wall_time.isoformat(timespec="milliseconds")
-    socket_time = call.socket_time
-    row["socket_time"] = socket_time.isoformat(timespec="microseconds") if socket_time else None
+    for name in ("socket_time", "tcp_time"):
+        moment: datetime | None = row[name]
+        row[name] = moment.isoformat(timespec="microseconds") if moment else None
     return row
 
 
@@ -42,6 +43,7 @@ class CallRecord:
     token_in_url: bool = False
     object_id: str | None = None
     socket_time: datetime | None = None  # when its bytes were read (see arrival.py)
+    tcp_time: datetime | None = None  # when the kernel received them (see arrival.py)
 
 
 @dataclass
