@@ -6,7 +6,9 @@ engine logs), the publishing quota used in the last 24 hours (the publishes the 
 quota ledger counts, `ClaimStore.published_since`, against the limit it assumes until
 Instagram's is read, `EnginePolicy.quota_default`; the quota is Instagram's, per account,
 so every publish of the account counts, whoever scheduled it), and how many of the operator's posts
-wait on it, with the next one's time.
+wait on it, with the next one's time. Elements: ``tr#account-{ig_user_id}[data-health]``
+(``ok`` or ``needs_reconnect``), ``.reconnect-reason``, ``td.quota`` ("3 of 50") and
+``td.waiting`` (a link to the account's queue).
 """
 
 from __future__ import annotations

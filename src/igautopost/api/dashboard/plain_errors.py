@@ -80,16 +80,17 @@ class PlainError:
 
 
 def graph_code(code: int | None, subcode: int | None) -> str | None:
+    """``Graph error 190/463``; a container's ERROR status gives only Instagram's subcode."""
     if code is None:
-        return None
+        return None if subcode is None else f"Instagram error {subcode}"
     return f"Graph error {code}" + (f"/{subcode}" if subcode is not None else "")
 
 
 def error_text(message: str, code: int | None, subcode: int | None) -> str:
     """The CLI's `error_text`: the message with its Graph code once (the engine's messages
-    already end with it)."""
+    already end with it); a subcode alone is added unless the message names it."""
     named = graph_code(code, subcode)
-    if named is None or named in message:
+    if named is None or named in message or (code is None and str(subcode) in message):
         return message
     return f"{message} ({named})"
 

@@ -10,7 +10,10 @@ re-renders the form (400) with every message next to its field and stores nothin
 access token is never written back into the form.
 
 ``GET /posts/{id}``: the operator's post (another user's, or none: 404) with its fields,
-last error in plain words, history and the action forms (`post_actions_page`).
+last error in plain words (``#post-error``), history (``table#history``) and the action
+forms (`post_actions_page`); its status badge is ``#post-status``, a refused action's reason
+``#action-error``, and the reschedule form's field ``#publish_at`` (its error
+``#publish_at-error``).
 """
 
 from __future__ import annotations
