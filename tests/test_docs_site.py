@@ -104,6 +104,10 @@ def test_no_page_loads_anything_from_another_host(site: Path) -> None:
 
 def test_the_search_index_is_built_and_holds_words_of_several_pages(site: Path) -> None:
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    # Material's offline plugin: the index as a script too, read from file:// without a fetch
+    as_script = (site / "search" / "search_index.js").read_text(encoding="utf-8")
+    assert json.loads(as_script.removeprefix("var __index = ")) == index
+    assert (site / "assets" / "vendor" / "iframe-worker-shim.js").is_file()
     by_page: dict[str, str] = {}
     for doc in index["docs"]:
         page = doc["location"].split("#")[0]
@@ -191,7 +195,7 @@ def test_the_troubleshooting_page_names_every_error_class_and_graph_code(site: P
     assert {"InvalidPost", "UndecryptableSecret", "TokenInvalid", "GraphTimeout"} <= set(classes)
     assert [name for name in classes if name not in text] == []
 
-    codes_in_page = set()
+    codes_in_page: set[int] = set()
     table = text[text.index("what igautopost does") :]
     for start, end in re.findall(r"(-?\d+)(?:-(\d+))?", table):
         codes_in_page.update(range(int(start), int(end or start) + 1))

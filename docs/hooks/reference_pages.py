@@ -308,8 +308,8 @@ def python_reference() -> str:
         "[The library](../library.md).",
         "",
     ]
-    for module, paths in sorted(by_module.items()):
-        lines += [f"## `{module}`", ""]
+    for module_name, paths in sorted(by_module.items()):
+        lines += [f"## `{module_name}`", ""]
         for path in sorted(paths):
             lines += [f"::: {path}", "    options:", "      heading_level: 3", ""]
     return "\n".join(lines)
