@@ -19,6 +19,7 @@ import igautopost
 from ..errors import InvalidPost, PostNotFound, Problem
 from ..media_intake import local_items
 from ..models import Post, PostSpec, Status
+from ..posts import schedule_parsed
 from ..storage.protocols import Store
 from ..zones import default_zone
 from .auth import UserId
@@ -158,7 +159,8 @@ def schedule_one(
             raise NotCached(data, spec)
         prepared = Prepared(data, spec, unchecked)
     try:
-        result = igautopost.schedule(store, [prepared.spec], now=now, owner_id=owner, zone=zone)
+        # checked by `checked_spec` for the same `now`: not again
+        result = schedule_parsed(store, [prepared.spec], now=now, owner_id=owner)
     except InvalidPost as exc:
         raise invalid(exc.problems, prepared.data) from None
     if result.created:
