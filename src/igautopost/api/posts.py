@@ -24,6 +24,7 @@ from ..storage.protocols import Store
 from ..zones import default_zone
 from .auth import UserId
 from .context import ApiContext, both_slashes, context
+from .direct import DirectRoute
 from .errors import ApiError, field_errors, field_root
 from .fields import TOKEN_NAMES, aliases, known_fields
 from .legacy import TOKEN_PLACEHOLDER, old_rules
@@ -397,6 +398,7 @@ def register(routes: APIRouter) -> None:
         "/api/v1/posts/",
         create_post,
         tags=["posts"],
+        route_class_override=DirectRoute,
         methods=["POST"],
         status_code=201,
         response_model=PostOut,
@@ -408,6 +410,7 @@ def register(routes: APIRouter) -> None:
         one,
         get_post,
         tags=["posts"],
+        route_class_override=DirectRoute,
         methods=["GET"],
         response_model=PostOut,
         summary="Get a post",
@@ -417,6 +420,7 @@ def register(routes: APIRouter) -> None:
         one,
         put_post,
         tags=["posts"],
+        route_class_override=DirectRoute,
         methods=["PUT"],
         response_model=PostOut,
         summary="Replace a post",
@@ -427,6 +431,7 @@ def register(routes: APIRouter) -> None:
         one,
         patch_post,
         tags=["posts"],
+        route_class_override=DirectRoute,
         methods=["PATCH"],
         response_model=PostOut,
         summary="Change a post",
@@ -437,6 +442,7 @@ def register(routes: APIRouter) -> None:
         one,
         delete_post,
         tags=["posts"],
+        route_class_override=DirectRoute,
         methods=["DELETE"],
         status_code=204,
         summary="Unschedule a post",
