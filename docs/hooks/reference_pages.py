@@ -228,8 +228,13 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     body = operation.get("requestBody")
     if body:
         lines += ["Request body" + (" (required)" if body.get("required") else "") + ":", ""]
+        described = False
         for content_type, content in body.get("content", {}).items():
-            lines.append(f"- `{content_type}`: {_type(content.get('schema', {}))}")
+            shape = _type(content.get("schema", {}))
+            described = described or shape.startswith("[")
+            lines.append(f"- `{content_type}`: {shape}")
+        if not described:
+            lines.append("- its fields: in [The HTTP API](../api.md), with examples")
         lines.append("")
     responses = operation.get("responses", {})
     if responses:
@@ -275,9 +280,9 @@ def _type(spec: dict[str, Any]) -> str:
     kind = spec.get("type", "")
     if kind == "array":
         return f"array of {_type(spec.get('items', {})) or 'any'}"
-    if kind == "object" and "additionalProperties" in spec:
-        values = spec["additionalProperties"]
-        return f"object of {_type(values) if isinstance(values, dict) else 'any'}"
+    if kind == "object" and isinstance(spec.get("additionalProperties"), dict):
+        values = _type(spec["additionalProperties"])
+        return f"object of {values}" if values else "object"
     if "enum" in spec:
         return " \\| ".join(f"`{_plain(value)}`" for value in spec["enum"])
     if "const" in spec:
