@@ -112,7 +112,7 @@ def test_filters_by_account_and_status(api: Api) -> None:
     assert f'<option value="{OTHER_ACCOUNT}">' in everything  # offered in the filter
 
 
-def test_past_four_posts_a_day_shows_plus_more_linking_to_the_queue_from_that_day(api: Api) -> None:
+def test_past_four_posts_a_day_shows_plus_more_linking_to_the_queue_of_that_day(api: Api) -> None:
     alice = signed_in(api)
     start = datetime(2030, 1, 9, 8, tzinfo=UTC)
     posts = [stored(api, alice, start + timedelta(minutes=10 * i)) for i in range(7)]
@@ -121,11 +121,14 @@ def test_past_four_posts_a_day_shows_plus_more_linking_to_the_queue_from_that_da
 
     assert post_ids(cell) == [p.id for p in posts[:4]]  # the first four by publish time
     assert 'data-total="7"' in cell
-    assert f'href="/queue?from=2030-01-09&amp;account={ACCOUNT}&amp;tz=UTC"' in cell
+    link = f"/queue?from=2030-01-09&until=2030-01-09&account={ACCOUNT}&tz=UTC"
+    assert f'href="{link.replace("&", "&amp;")}"' in cell
     assert "+3 more" in cell
-    queue = api.client.get(f"/queue?from=2030-01-09&account={ACCOUNT}&tz=UTC", headers=HTML)
+    next_day = stored(api, alice, start + timedelta(days=1))
+    queue = api.client.get(link, headers=HTML)
     assert queue.status_code == 200
     assert all(f'id="post-{p.id}"' in queue.text for p in posts)  # the day's posts are there
+    assert f'id="post-{next_day.id}"' not in queue.text  # and only they
 
 
 def test_the_week_view_shows_more_per_day_and_its_seven_days(api: Api) -> None:

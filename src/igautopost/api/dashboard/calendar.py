@@ -175,9 +175,9 @@ def _card(post: Post, zone: tzinfo, labels: dict[str, str]) -> Card:
 
 
 def _queue_link(choice: Choice, when: date) -> str:
-    """The queue from that day on, with the same filters (``/queue?from=YYYY-MM-DD``): the
-    day's posts come first."""
-    values = {"from": when.isoformat(), "account": choice.account, "tz": choice.tz}
+    """The queue of that day, with the same filters (``/queue?from=DAY&until=DAY``)."""
+    day = when.isoformat()
+    values = {"from": day, "until": day, "account": choice.account, "tz": choice.tz}
     values["status"] = choice.status.value if choice.status else None
     return "/queue?" + urlencode({k: v for k, v in values.items() if v is not None})
 

@@ -87,7 +87,7 @@ class Watch:
             account=listed.account,
             statuses=ACTIVE,
             publish_from=start,
-            publish_until=now + AHEAD,
+            publish_until=min(now + AHEAD, listed.publish_until or now + AHEAD),
             limit=LIVE_LIMIT,
         )
 

@@ -37,24 +37,42 @@ class QueueFilters:
     account: str | None
     status: Status | None
     start: date | None  # None: from the first post
+    end: date | None  # the last day listed (inclusive); None: no end
     problems: dict[str, str]
+    after: tuple[datetime, int] | None = None  # the next page: posts after this one
 
     def query(self, owner_id: int, zone: tzinfo) -> PostQuery:
         """The posts the page lists: the operator's own, narrowed by the filters."""
         since = None if self.start is None else datetime.combine(self.start, time(0), zone)
+        until = None
+        if self.end is not None:  # up to the end of that day, before the next one's midnight
+            until = datetime.combine(self.end + timedelta(days=1), time(0), zone)
+            until -= timedelta(microseconds=1)
         return PostQuery(
             owner_id=owner_id,
             account=self.account,
             statuses=frozenset({self.status}) if self.status else None,
             publish_from=since,
+            publish_until=until,
             limit=PAGE_SIZE,
+            after=self.after,
         )
 
     def params(self) -> dict[str, str]:
         """The filters as query parameters: the live stream lists what the page lists."""
         found = {"account": self.account or "", "status": self.status.value if self.status else ""}
         found = {name: value for name, value in found.items() if value}
+        if self.end is not None:
+            found["until"] = self.end.isoformat()
         return {**found, "from": self.start.isoformat() if self.start else ""}
+
+    def next_page(self, posts: list[Post]) -> str | None:
+        """The link to the posts after a full page's last one, with the same filters."""
+        if len(posts) < PAGE_SIZE:
+            return None
+        last = posts[-1]
+        after = f"{last.publish_at.isoformat()}~{last.id}"
+        return "/queue?" + urlencode({**self.params(), "after": after})
 
 
 def filters_of(request: Request, now: datetime) -> QueueFilters:
@@ -76,7 +94,35 @@ def filters_of(request: Request, now: datetime) -> QueueFilters:
         except ValueError:
             problems["from"] = "from: must be a date such as 2031-01-05"
             start = recent
-    return QueueFilters(given.get("account", "").strip() or None, status, start, problems)
+    end = _day(given.get("until"), "until", problems)
+    after = _position(given.get("after"), problems)
+    account = given.get("account", "").strip() or None
+    return QueueFilters(account, status, start, end, problems, after)
+
+
+def _day(text: str | None, field: str, problems: dict[str, str]) -> date | None:
+    if not text or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        problems[field] = f"{field}: must be a date such as 2031-01-05"
+        return None
+
+
+def _position(text: str | None, problems: dict[str, str]) -> tuple[datetime, int] | None:
+    """``after=PUBLISH_AT~ID`` (from `QueueFilters.next_page`): where the next page starts."""
+    if not text:
+        return None
+    moment, _, post_id = text.partition("~")
+    try:
+        when = datetime.fromisoformat(moment)
+        if when.tzinfo is None or not post_id.isdigit():
+            raise ValueError
+    except ValueError:
+        problems["after"] = "after: must be a position such as 2031-01-05T08:00:00+00:00~42"
+        return None
+    return when, int(post_id)
 
 
 async def queue_page(request: Request, operator: SignedIn) -> HTMLResponse:
@@ -93,6 +139,7 @@ async def queue_page(request: Request, operator: SignedIn) -> HTMLResponse:
         "statuses": STATUS_NAMES,
         "events_url": events_url(filters, now, posts),
         "full": len(posts) >= PAGE_SIZE,
+        "next_page": filters.next_page(posts),
         "plain_error": plain_error,
     }
     return render(request, "queue.html", values, status=400 if filters.problems else 200)
