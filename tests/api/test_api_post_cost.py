@@ -211,3 +211,22 @@ def test_a_direct_route_answers_as_fastapi_did_without_a_key(api, alice):
             assert set(answer.json()) == {"detail"}
     assert api.client.get("/api/v1/posts/x/", headers=alice).status_code == 404
     assert api.client.post("/api/v1/posts/", content=b"{", headers=alice).status_code == 400
+
+
+def test_reading_one_post_runs_one_prebuilt_statement(api, alice):
+    """A GET's read of its post runs the same statement object every time, the ids bound:
+    built per call, SQLAlchemy computed its cache key (every column of posts) on each,
+    about half of the read's 155 us."""
+    statements: list[Any] = []
+
+    def before_execute(conn, clause, multiparams, params, options):  # type: ignore[no-untyped-def]
+        statements.append(clause)
+
+    post = api.client.post("/api/v1/posts/", json=old_post(), headers=alice).json()
+    sa.event.listen(api.store.engine, "before_execute", before_execute)
+    try:
+        for _ in range(2):
+            assert api.client.get(f"/api/v1/posts/{post['id']}/", headers=alice).status_code == 200
+    finally:
+        sa.event.remove(api.store.engine, "before_execute", before_execute)
+    assert len(statements) == 2 and statements[0] is statements[1], statements
