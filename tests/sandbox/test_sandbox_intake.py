@@ -74,3 +74,11 @@ def test_the_kernel_time_is_when_the_bytes_came_the_socket_time_when_they_were_r
     tick = 0.011  # the kernel counts in ticks (4 ms with HZ=250, 10 ms with HZ=100)
     assert sent_at - tick <= scope[TCP_TIME] <= sent_at + tick
     assert scope[SOCKET_TIME] - sent_at >= 0.3
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_INFO"), reason="TCP_INFO is Linux's")
+def test_the_kernel_time_is_never_after_the_read_whatever_the_tick() -> None:
+    """Bytes read at once are, to the kernel, received 0 ticks ago: that is no later than
+    the read, which came after."""
+    sent_at, scope = asyncio.run(stamps_of_a_request_read_late(0.0))
+    assert sent_at - 0.011 <= scope[TCP_TIME] <= scope[SOCKET_TIME]

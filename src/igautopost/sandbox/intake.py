@@ -50,7 +50,10 @@ class StampingHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         scope = cast(dict[str, Any], self.scope)
         scope[SOCKET_TIME] = self._read_at
-        scope[TCP_TIME] = self._received_at()
+        received = self._received_at()
+        # The kernel had the bytes before the server read them: a tick's rounding cannot
+        # put them later.
+        scope[TCP_TIME] = None if received is None else min(received, self._read_at)
 
     def _received_at(self) -> float | None:
         """When the kernel received the connection's latest bytes (wall time), or None."""
