@@ -346,6 +346,38 @@ def test_the_pages_fit_a_phone(
         assert wider <= 1, f"{path} is {wider} px wider than the phone's screen"
 
 
+CONTRAST_CHECK = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8")
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll(
+    "input:not([type=hidden]), select, textarea, button")]
+  .filter((control) => control.offsetParent !== null)
+  .filter((control) => !(control.labels && control.labels.length)
+    && !control.getAttribute("aria-label") && !control.getAttribute("aria-labelledby")
+    && !(control.tagName === "BUTTON" && control.textContent.trim()))
+  .map((control) => control.outerHTML.slice(0, 100))"""
+
+
+def test_every_page_has_labelled_controls_readable_text_and_a_skip_link(
+    context: BrowserContext, server: DashboardServer, alice: Operator
+) -> None:
+    """Accessible (the issue): each control has a name, each text WCAG AA contrast, and the
+    keyboard's first stop is "Skip to content"."""
+    post = server.schedule(alice, datetime.now(ZONE) + timedelta(days=2), caption="Contrast")
+    page = log_in(context, alice)
+    pages = ["/calendar?view=week", "/calendar?view=month", "/queue", "/accounts"]
+    for path in [*pages, "/posts/new", f"/posts/{post['id']}"]:
+        page.goto(path)
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], path
+        assert page.evaluate(CONTRAST_CHECK) == [], path
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content", path
+
+    page.evaluate(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', "
+        "'<p style=\"color: #aaa\">faint</p>')"
+    )
+    assert [problem for problem in page.evaluate(CONTRAST_CHECK) if "faint" in problem]
+
+
 # -- the pictures of docs/dashboard.md ------------------------------------------------------
 
 BAKERY = "17841400000000003"  # alice's second account, whose token the sandbox revokes
