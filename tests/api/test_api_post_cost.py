@@ -53,9 +53,10 @@ def test_a_revoked_key_is_refused_at_once_in_its_process(api, alice, monkeypatch
 
 
 def test_one_posts_duplicate_lookup_is_one_prebuilt_statement(api, alice):
-    """The near-duplicate lookup of one post runs the same statement object every time, with
-    its fingerprint bound as one value: building a LIMIT statement and expanding two IN lists
-    per call cost SQLAlchemy 118 us where SQLite needed 2 us."""
+    """The near-duplicate lookup runs the same statement object every time, with its
+    fingerprint bound as one value: building a LIMIT statement and expanding two IN lists
+    per call cost SQLAlchemy 118 us where SQLite needed 2 us. One post's lookup on SQLite
+    (the API's: LIMIT 1) goes to SQLite's own cursor, no SQLAlchemy statement at all."""
     statements: list[Any] = []
     sql: list[str] = []
 
@@ -69,12 +70,38 @@ def test_one_posts_duplicate_lookup_is_one_prebuilt_statement(api, alice):
     sa.event.listen(api.store.engine, "before_cursor_execute", before_cursor)
     try:
         for _ in range(2):
-            api.store.similar_posts(ACCOUNT, ["a" * 32], NOW, NOW + timedelta(hours=1), limit=1)
+            api.store.similar_posts(ACCOUNT, ["a" * 32], NOW, NOW + timedelta(hours=1))
+        assert len(statements) == 2
+        api.store.similar_posts(ACCOUNT, ["a" * 32], NOW, NOW + timedelta(hours=1), limit=1)
     finally:
         sa.event.remove(api.store.engine, "before_execute", before_execute)
         sa.event.remove(api.store.engine, "before_cursor_execute", before_cursor)
-    assert len(statements) == 2 and statements[0] is statements[1]
+    assert len(statements) == 2 and statements[0] is statements[1], statements
     assert "fingerprint = ?" in sql[0] and " IN (" not in sql[0].split("status")[0], sql[0]
+
+
+def test_one_posts_lookup_on_sqlites_cursor_finds_what_sqlalchemy_finds(api, alice):
+    """The times as SQLAlchemy stores them (naive UTC text, microseconds), both ends of the
+    window included, only active posts, only this account and fingerprint."""
+    account_posts = [
+        old_post(caption="same", date_pub=int((NOW + timedelta(minutes=m)).timestamp()))
+        for m in (5, 30, 65, 125)
+    ]
+    ids = []
+    for body in [*account_posts, old_post(caption="other")]:
+        answer = api.client.post("/api/v1/posts/", json=body, headers=alice)
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["id"])
+    assert api.client.delete(f"/api/v1/posts/{ids[2]}/", headers=alice).status_code == 204
+    fingerprint = api.store.get(ids[0]).spec.content_fingerprint()
+    start = NOW + timedelta(minutes=5)  # the first post's time exactly
+    for end in (NOW + timedelta(minutes=125), NOW + timedelta(minutes=124, microseconds=999999)):
+        through_sqlalchemy = api.store.similar_posts(ACCOUNT, [fingerprint], start, end)
+        direct = api.store.similar_posts(ACCOUNT, [fingerprint], start, end, limit=10)
+        assert direct == through_sqlalchemy, (direct, through_sqlalchemy)
+        assert all(at.tzinfo is not None for _, at, _ in direct)
+    assert [row[0] for row in direct] == [ids[0], ids[1]]
+    assert api.store.similar_posts("1784", [fingerprint], start, end, limit=10) == []
 
 
 def test_writes_on_sqlite_queue_on_one_writer_thread_and_reads_do_not(api, alice):
