@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import functools
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -565,7 +566,9 @@ def _similar_on_sqlite(
     stores them there (`UTCDateTime`: naive UTC, SQLite's text form)."""
     params = (account, fingerprint, _sqlite_time(start), _sqlite_time(end), limit)
     with engine.connect() as conn:
-        rows = conn.connection.driver_connection.execute(_SIMILAR_POST_SQLITE, params).fetchall()
+        sqlite = conn.connection.driver_connection
+        assert isinstance(sqlite, sqlite3.Connection)  # the engine is SQLite's (the caller)
+        rows = sqlite.execute(_SIMILAR_POST_SQLITE, params).fetchall()
     found = [(row[0], _utc(datetime.fromisoformat(row[1])), row[2]) for row in rows]
     return sorted(found, key=lambda row: (row[1], row[0]))
 
