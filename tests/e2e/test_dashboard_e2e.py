@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 from e2eserver import VIEWER_ZONE, DashboardServer, Operator, picture
 
 if TYPE_CHECKING:
@@ -347,6 +348,30 @@ def test_a_form_without_the_csrf_token_is_refused(
     assert fetched == 403
     page.goto("/queue")
     expect(page).to_have_url(re.compile(r"/queue"))  # still logged in
+
+
+def test_behind_a_trusted_proxy_over_https_the_cookies_are_secure(
+    server: DashboardServer, alice: Operator
+) -> None:
+    """serve trusts a proxy on the same machine (--forwarded-allow-ips' default): its
+    X-Forwarded-Proto: https makes the cookies Secure; plain HTTP leaves them without."""
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    form = requests.get(f"{server.url}/login", headers=proxied, timeout=10)
+    login_cookie = form.headers["set-cookie"]
+    assert re.search(r"HttpOnly.*SameSite=strict; Secure", login_cookie), login_cookie
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    answer = requests.post(
+        f"{server.url}/login",
+        data={"username": alice.name, "password": alice.password, "csrf_token": token},
+        headers={**proxied, "Cookie": f"igautopost_login={token}"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 303, answer.text
+    session = [c for c in answer.raw.headers.getlist("set-cookie") if "igautopost_session=" in c]
+    assert session and "HttpOnly" in session[0] and "Secure" in session[0], session
+    plain = requests.get(f"{server.url}/login", timeout=10).headers["set-cookie"]
+    assert "Secure" not in plain and "HttpOnly" in plain
 
 
 def test_the_pages_fit_a_phone(
