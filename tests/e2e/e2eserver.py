@@ -314,10 +314,9 @@ def picture(hue: int, size: int = 640) -> bytes:
     from PIL import Image, ImageDraw, ImageOps
 
     def colour(saturation: int, value: int) -> tuple[int, int, int]:
-        red, green, blue = (
-            Image.new("HSV", (1, 1), (hue, saturation, value)).convert("RGB").getpixel((0, 0))
-        )  # type: ignore[misc]
-        return int(red), int(green), int(blue)
+        pixel = Image.new("HSV", (1, 1), (hue, saturation, value)).convert("RGB").getpixel((0, 0))
+        assert isinstance(pixel, tuple)
+        return int(pixel[0]), int(pixel[1]), int(pixel[2])
 
     sky = ImageOps.colorize(
         Image.linear_gradient("L").resize((size, size)),

@@ -80,11 +80,27 @@ def next_whole_minute(after: timedelta) -> datetime:
     return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
+IMAGES_SHOWN = """async () => {
+  const shown = [...document.images].filter(
+    (image) => image.getBoundingClientRect().top < window.innerHeight);
+  shown.forEach((image) => { image.loading = "eager"; });
+  await Promise.all(shown.map((image) => image.decode().catch(() => null)));
+}"""
+
+
 def shoot(page: Page, screenshots: Path, name: str) -> Path:
+    page.evaluate(IMAGES_SHOWN)  # the thumbnails in view loaded and decoded
     path = screenshots / f"dashboard-{name}.png"
     page.screenshot(path=str(path))
     assert path.stat().st_size > 5_000, f"{path.name} is blank"
     return path
+
+
+def found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text`, which must be there."""
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in {text[:200]!r}"
+    return match.group(1)
 
 
 def eventually(check: Callable[[], bool], timeout: float = 15) -> None:
@@ -140,7 +156,7 @@ def test_a_post_made_in_the_form_is_on_the_calendar_and_in_the_queue_and_turns_p
     page.get_by_label("Media URL").fill("https://example.com/e2e/sunrise.jpg")
     page.get_by_role("button", name="Schedule post").click()
     expect(page).to_have_url(re.compile(r"/posts/\d+"))
-    post_id = int(re.search(r"/posts/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    post_id = int(found(r"/posts/(\d+)", page.url))
     stored = server.post(alice, post_id)
     assert stored["caption"] == caption
     assert local(stored["publish_at"]) == publish_at  # read in the viewer's zone
@@ -359,7 +375,7 @@ def test_behind_a_trusted_proxy_over_https_the_cookies_are_secure(
     form = requests.get(f"{server.url}/login", headers=proxied, timeout=10)
     login_cookie = form.headers["set-cookie"]
     assert re.search(r"HttpOnly.*SameSite=strict; Secure", login_cookie), login_cookie
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    token = found(r'name="csrf_token" value="([^"]+)"', form.text)
     answer = requests.post(
         f"{server.url}/login",
         data={"username": alice.name, "password": alice.password, "csrf_token": token},
