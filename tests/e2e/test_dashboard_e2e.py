@@ -391,11 +391,15 @@ def test_behind_a_trusted_proxy_over_https_the_cookies_are_secure(
 
 
 def test_the_pages_fit_a_phone(
-    browser_context_factory: Callable[..., BrowserContext], alice: Operator
+    browser_context_factory: Callable[..., BrowserContext],
+    server: DashboardServer,
+    alice: Operator,
 ) -> None:
+    post = server.schedule(alice, datetime.now(ZONE) + timedelta(days=2), caption="On a phone")
     phone = browser_context_factory(viewport=PHONE, is_mobile=True, has_touch=True)
     page = log_in(phone, alice)
-    for path in ("/queue", "/calendar?view=week", "/accounts", "/posts/new"):
+    pages = ["/queue", "/calendar?view=week", "/calendar?view=month", "/accounts"]
+    for path in [*pages, "/posts/new", f"/posts/{post['id']}"]:
         page.goto(path)
         wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert wider <= 1, f"{path} is {wider} px wider than the phone's screen"
