@@ -50,6 +50,9 @@ def log_in(context: BrowserContext, operator: Operator) -> Page:
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/calendar"))
     expect(page.locator("header .who")).to_have_text(operator.name)
+    # laid out in the browser's zone from the first page on (app.js's cookie), so the
+    # calendar has no reason to reload itself under the test's next step
+    expect(page.locator("#calendar")).to_have_attribute("data-zone", VIEWER_ZONE)
     return page
 
 
