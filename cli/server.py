@@ -359,10 +359,14 @@ def _print_demo(state: State, host: str, port: int) -> None:
     if not is_sandbox_database(state.store.engine):  # a demo user only where it is harmless
         fail("the demo user is created only in a sandbox database")
     users = users_service(state)
+    # A fresh password on every start, shown here once: the web page needs one to log in,
+    # and this database is the sandbox's, whose demo user guards nothing real.
+    password = secrets.token_urlsafe(12)
     try:
         user = users.store.user(DEMO_USER)
+        users.set_password(DEMO_USER, password)
     except UserNotFound:
-        user = users.create(DEMO_USER, secrets.token_urlsafe(16))
+        user = users.create(DEMO_USER, password)
     key = users.login_key(user)
     body = (
         '{"user_id": "17841400000000001", "token": "sandbox-demo-token", '
@@ -370,6 +374,11 @@ def _print_demo(state: State, host: str, port: int) -> None:
         '"caption": "Hello from igautopost", "date_pub": \'$(( $(date +%s) + 20 ))\'}'
     )
     err.print(f"demo user {DEMO_USER!r}, API token: [bold]{key}[/]")
+    err.print(
+        f"web page at http://{host}:{port}/ : log in as {DEMO_USER!r} with password "
+        f"[bold]{password}[/]",
+        highlight=False,
+    )
     err.print("schedule a photo 20 seconds from now:", highlight=False)
     out.print(
         f"curl -H 'Authorization: Token {key}' -H 'Content-Type: application/json' "
