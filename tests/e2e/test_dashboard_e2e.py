@@ -188,6 +188,10 @@ def test_a_post_made_in_the_form_is_on_the_calendar_and_in_the_queue_and_turns_p
 
     expect(row).to_have_attribute("data-status", "published", timeout=20_000)
     expect(row.locator(".status")).to_have_text("published")
+    # and then its permalink, read by the engine's follow-up step 5 s after publishing
+    expect(row.locator("a.permalink")).to_have_attribute("href", PERMALINK, timeout=20_000)
+    sandbox_permalink = server.post(alice, post_id)["permalink"]
+    expect(row.locator("a.permalink")).to_have_attribute("href", sandbox_permalink)
     assert queue.evaluate("window.notReloaded") is True, "the queue reloaded"
 
     # The permalink is read in a follow-up step, 5 s after publishing (EnginePolicy); the

@@ -6,15 +6,19 @@ import json
 import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from apitest import NOW, Api
 from dashboardtest import HTML, api_key_of, log_in
 
-from igautopost.api.dashboard.live import LIVE_LIMIT, LiveTiming
-from igautopost.models import Status
+from igautopost.api.dashboard.live import LIVE_LIMIT, LiveTiming, Watch
+from igautopost.api.dashboard.queue import QueueFilters
+from igautopost.models import Post, Status
 
 SOON = LiveTiming(interval=0.01, lifetime=0.05)  # a few ticks, then the stream ends
 LINK = "https://www.instagram.com/p/Cxyz789/"
+FOLLOW_UP = timedelta(seconds=5)  # EnginePolicy.follow_up_delay
 
 
 def _events(api: Api, url: str, **headers: str) -> list[dict[str, Any]]:
@@ -35,6 +39,18 @@ def _events_url(api: Api, query: str = "") -> str:
     found = re.search(r'data-events="([^"]+)"', page)
     assert found
     return found.group(1).replace("&amp;", "&")
+
+
+def _published_without_permalink(api: Api, post_id: int, at: Any) -> None:
+    """As the engine's publish step leaves a post: live, its permalink read 5 s later."""
+    changes = {"media_id": "1789", "published_at": at, "next_attempt_at": at + FOLLOW_UP}
+    api.store.transition(post_id, Status.PUBLISHED, now=at, changes=changes)
+
+
+def _permalink_read(api: Api, post_id: int, at: Any) -> None:
+    """As the engine's follow-up step leaves it: the permalink, and no step to come."""
+    changes = {"permalink": LINK, "next_attempt_at": None}
+    api.store.transition(post_id, Status.PUBLISHED, now=at, changes=changes)
 
 
 def _publish(api: Api, post_id: int, at: Any) -> None:
@@ -143,3 +159,89 @@ def test_a_new_post_due_soon_is_seen_however_many_were_published_before_it(api: 
     soon = int(api.clock.now().timestamp()) + 600
     due = api.create(headers, caption="due soon", date_pub=soon)
     assert [(e["id"], e["status"]) for e in _events(api, url)] == [(due["id"], "scheduled")]
+
+
+def test_a_published_post_is_watched_until_its_permalink_arrives(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream's ticks: the post turns published, later gets its permalink; both are
+    sent. Until the follow-up is due a tick is its one query; after it, nothing is read."""
+    log_in(api)
+    post = api.create(api_key_of(api))
+    owner_id = api.store.get(post["id"]).owner_id
+    assert owner_id is not None
+    watch = Watch(owner_id, QueueFilters(None, None, None, None, {}), NOW, {post["id"]: None})
+    reads = _count_reads(api, monkeypatch)
+
+    def tick(seconds: int) -> list[Post]:
+        return watch.step(api.store, NOW + timedelta(seconds=seconds), ZoneInfo("UTC"))
+
+    assert tick(1) == []
+    _published_without_permalink(api, post["id"], NOW + timedelta(seconds=2))
+    first = tick(3)
+    assert [(p.status, p.permalink) for p in first] == [(Status.PUBLISHED, None)]
+    reads.clear()
+    assert tick(5) == []  # the follow-up is due at 7 s: not read before
+    assert reads == ["list"]
+    assert tick(7) == []  # due, not taken yet (the engine is a little late): read again
+    assert reads == ["list", "list", "get"]
+    _permalink_read(api, post["id"], NOW + timedelta(seconds=8))
+    second = tick(9)
+    assert [(p.status, p.permalink) for p in second] == [(Status.PUBLISHED, LINK)]
+    reads.clear()
+    assert tick(11) == [] and tick(60) == []  # no step left: no longer read
+    assert reads == ["list", "list"]
+
+
+def test_a_follow_up_retried_later_is_sent_and_still_watched(api: Api) -> None:
+    """The permalink could not be read (a transient error): the engine moves the next
+    attempt on; that change is sent, and the post is read again when that time comes."""
+    log_in(api)
+    post = api.create(api_key_of(api))
+    owner_id = api.store.get(post["id"]).owner_id
+    assert owner_id is not None
+    watch = Watch(owner_id, QueueFilters(None, None, None, None, {}), NOW, {post["id"]: None})
+    zone = ZoneInfo("UTC")
+    _published_without_permalink(api, post["id"], NOW + timedelta(seconds=1))
+    assert len(watch.step(api.store, NOW + timedelta(seconds=2), zone)) == 1
+    later = NOW + timedelta(seconds=40)
+    api.store.transition(
+        post["id"],
+        Status.PUBLISHED,
+        now=NOW + timedelta(seconds=6),
+        changes={"next_attempt_at": later, "attempts": 1},
+    )
+    moved = watch.step(api.store, NOW + timedelta(seconds=7), zone)
+    assert [p.next_attempt_at for p in moved] == [later]
+    _permalink_read(api, post["id"], later)
+    assert watch.step(api.store, later - timedelta(seconds=1), zone) == []  # not due yet
+    arrived = watch.step(api.store, later + timedelta(seconds=1), zone)
+    assert [p.permalink for p in arrived] == [LINK]
+
+
+def test_a_page_read_while_the_permalink_is_read_gets_it(api: Api) -> None:
+    """The page shows a post published a moment ago, without its permalink yet: the page's
+    stream watches it, and sends the permalink once read."""
+    log_in(api)
+    post = api.create(api_key_of(api))
+    _published_without_permalink(api, post["id"], NOW)
+    url = _events_url(api)
+    assert url.split("watch=")[1] == str(post["id"])
+    _permalink_read(api, post["id"], NOW + FOLLOW_UP)
+    events = _events(api, url)
+    assert [e["id"] for e in events] == [post["id"]]
+    assert f'<a class="permalink" href="{LINK}"' in events[0]["html"]
+
+
+def _count_reads(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The store's reads from now on, by name, in order."""
+    reads: list[str] = []
+    for name in ("list", "get"):
+        method = getattr(api.store, name)
+
+        def counted(*args: Any, _name: str = name, _method: Any = method, **kw: Any) -> Any:
+            reads.append(_name)
+            return _method(*args, **kw)
+
+        monkeypatch.setattr(api.store, name, counted)
+    return reads

@@ -2,12 +2,17 @@
 
 ``static/queue.js`` opens an ``EventSource`` on the URL the queue page gives it
 (``table#queue[data-events]``: the page's filters, ``since``, the time the page was read,
-and ``watch``, the ids of the posts it shows on their way to Instagram). Every
+and ``watch``, the ids of the posts it shows that the engine has a step for). Every
 `LiveTiming.interval` seconds the stream runs one query on the (owner, publish time) index:
 the operator's scheduled, processing and ready posts due from `BEHIND` ago to `AHEAD` from
 now, the nearest `LIVE_LIMIT` (the ones the scheduler is acting on). A post it watched that
 is no longer among them (published, failed, cancelled, moved) is read once by id, which
-only a change causes. Each post changed since the page was read is sent once per change::
+only a change causes. A published post with a step still to come (`next_attempt_at` set:
+the engine reads its permalink and posts its first comment 5 seconds after publishing) is
+kept, and read by id again once that time has come, each tick until the engine has taken
+the step: between steps a tick is the one query, and at most `FOLLOW_UP_READS` such reads
+are made in one, of at most `PAGE_SIZE` posts kept. Each post changed since the page was
+read is sent once per change (any change: status, error, next attempt, permalink)::
 
     id: <its updated_at, ISO 8601: the browser sends the last one back on reconnecting>
     event: post
@@ -29,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from fastapi import APIRouter, Request
@@ -47,6 +52,7 @@ from .session import SignedIn
 BEHIND = timedelta(hours=24)  # late posts and retried ones (a retry moves them to now)
 AHEAD = timedelta(hours=6)  # containers are prepared ahead (2-30 minutes by default)
 LIVE_LIMIT = 100  # the nearest active posts a tick reads
+FOLLOW_UP_READS = 25  # published posts whose follow-up is due, read by id in one tick
 ACTIVE = frozenset(s for s in Status if s.is_active)
 Mark = tuple[str, datetime]  # (status, updated_at): what a row shows has changed when it has
 
@@ -68,12 +74,15 @@ def timing_of(request: Request) -> LiveTiming:
 @dataclass
 class Watch:
     """One stream's state: the active posts it watches, each with the `Mark` last seen
-    (None: as the page showed it), and since when changes are news."""
+    (None: as the page showed it), the published posts whose follow-up step is still to
+    come (`following`: their `Mark` and when the engine takes the step), and since when
+    changes are news."""
 
     owner_id: int
     filters: QueueFilters
     since: datetime
     watched: dict[int, Mark | None]
+    following: dict[int, tuple[Mark, datetime]] = field(default_factory=dict)
 
     def query(self, now: datetime, zone: tzinfo) -> PostQuery:
         """The posts the scheduler may be changing now, of the page's account (whatever the
@@ -95,27 +104,43 @@ class Watch:
         """One tick (on a pool thread): the posts changed since the page was read that this
         stream has not sent as they are now, by when they changed."""
         active = {post.id: post for post in store.list(self.query(now, zone))}
-        found = dict(active)
+        seen: dict[int, Mark | None] = {}
         for post_id in [i for i in self.watched if i not in active]:
-            mark = self.watched.pop(post_id)
-            try:  # it left the active posts (or the window): only a change does that
-                post = store.get(post_id, owner_id=self.owner_id)
+            seen[post_id] = self.watched.pop(post_id)  # left the active posts: a change did
+        due = [i for i, (_, at) in self.following.items() if at <= now and i not in active]
+        for post_id in due[:FOLLOW_UP_READS]:  # the engine takes their next step by now
+            seen[post_id] = self.following.pop(post_id)[0]
+        found = dict(active)
+        for post_id in seen:
+            try:
+                found[post_id] = store.get(post_id, owner_id=self.owner_id)
             except PostNotFound:  # another user's id in ``watch``: nothing to say
                 continue
-            if mark != (post.status.value, post.updated_at):
-                found[post_id] = post
         changed = []
         for post in found.values():
             mark = (post.status.value, post.updated_at)
-            if post.updated_at > self.since and self.watched.get(post.id) != mark:
+            last = seen[post.id] if post.id in seen else self.watched.get(post.id)
+            if post.updated_at > self.since and last != mark:
                 changed.append(post)
-            if post.id in active:
-                self.watched[post.id] = mark
+            self._keep(post, mark, active)
         return sorted(changed, key=lambda post: post.updated_at)
+
+    def _keep(self, post: Post, mark: Mark, active: dict[int, Post]) -> None:
+        """Watch `post` as it is now while the engine has a step to take for it."""
+        self.following.pop(post.id, None)
+        if post.id in active:
+            self.watched[post.id] = mark
+        elif (
+            post.status is Status.PUBLISHED
+            and post.next_attempt_at is not None
+            and len(self.following) < PAGE_SIZE
+        ):  # its permalink and first comment are still to come: last in line for reads
+            self.following[post.id] = (mark, post.next_attempt_at)
 
 
 def watched_ids(text: str) -> dict[int, Mark | None]:
-    """``watch=7,8,9``: the active posts the page shows (at most a page of them)."""
+    """``watch=7,8,9``: the posts the page shows that the engine has a step for (at most a
+    page of them)."""
     ids = [word for word in text.split(",")[:PAGE_SIZE] if word.isascii() and word.isdigit()]
     return dict.fromkeys((int(word) for word in ids if len(word) <= MAX_ID_DIGITS), None)
 

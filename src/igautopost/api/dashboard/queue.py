@@ -147,10 +147,16 @@ async def queue_page(request: Request, operator: SignedIn) -> HTMLResponse:
 
 def events_url(filters: QueueFilters, now: datetime, posts: list[Post]) -> str:
     """The page's live stream (`live`): its filters, when it was read, and the posts it
-    shows that are still on their way to Instagram."""
-    watch = ",".join(str(post.id) for post in posts if post.status.is_active)
+    shows that the engine still has a step for (on their way to Instagram, or published
+    with the permalink still to read)."""
+    watch = ",".join(str(post.id) for post in posts if _steps_ahead(post))
     params = {**filters.params(), "since": now.isoformat(), "watch": watch}
     return "/queue/events?" + urlencode(params, safe=",")
+
+
+def _steps_ahead(post: Post) -> bool:
+    follow_up = post.status is Status.PUBLISHED and post.next_attempt_at is not None
+    return post.status.is_active or follow_up
 
 
 def register(routes: APIRouter) -> None:

@@ -1,7 +1,9 @@
 // The queue's live updates (live.py): an EventSource on the table's data-events URL. Each
 // "post" event carries the post's row, rendered by the server: it replaces the row shown,
 // or, for a post the page did not list that matches its status filter, goes in at its
-// place by publish time. The browser reconnects by itself when a stream ends.
+// place by publish time. A published post's permalink comes in a later event (the engine
+// reads it a few seconds after publishing). The browser reconnects by itself when a
+// stream ends.
 (function () {
   "use strict";
   const table = document.getElementById("queue");
@@ -34,9 +36,12 @@
     const shown = document.getElementById("post-" + change.id);
     if (shown) {
       const before = shown.getAttribute("data-status");
+      const linked = shown.querySelector("a.permalink");
       shown.replaceWith(row);
       if (notice && before !== change.status) {
         notice.textContent = "Post " + change.id + " is now " + change.status + ".";
+      } else if (notice && !linked && row.querySelector("a.permalink")) {
+        notice.textContent = "Post " + change.id + " has its link on Instagram.";
       }
     } else if (!statusFilter || statusFilter === change.status) {
       place(row);
