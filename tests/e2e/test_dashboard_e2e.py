@@ -3,7 +3,8 @@ Playwright, against a real `igautopost serve --sandbox` (tests/e2e/conftest.py).
 
 Alice logs in, creates a post through the form, finds it on the calendar and in the queue,
 and watches it turn published with its permalink without reloading; she drags another post
-to a new day on the calendar and the API reports the new time; she retries a post that
+to a new day on the calendar, and one to a new hour in the week view, and the API reports
+the new time; she retries a post that
 failed and cancels one, saying yes when asked; she logs out. Bob then sees none of it. A
 form without the CSRF token is refused. Each view is photographed on the way
 (docs/dashboard.md shows the pictures).
@@ -231,6 +232,30 @@ def test_dragging_a_post_to_another_day_on_the_calendar_moves_its_publish_time(
         expect(page.locator("#cal-message")).to_have_class(re.compile("cal-error"))
         expect(card_on(page, target_day, post["id"])).to_have_count(1)  # it went back
         assert local(server.post(alice, post["id"])["publish_at"]) == stored
+
+
+def test_dragging_a_post_to_another_hour_in_the_week_view_moves_it_there_keeping_its_minutes(
+    context: BrowserContext, server: DashboardServer, alice: Operator
+) -> None:
+    when = (datetime.now(ZONE) + timedelta(days=3)).replace(
+        hour=8, minute=15, second=0, microsecond=0
+    )
+    post = server.schedule(alice, when, caption="Drag me to another hour")
+    page = log_in(context, alice)
+    page.goto(f"/calendar?view=week&date={when.date().isoformat()}")
+    card = page.locator(f".cal-post[data-post-id='{post['id']}']")
+    home = page.locator(f"[data-slot='{when.date().isoformat()}T08:00']")
+    expect(home.locator(".cal-post")).to_have_count(1)
+    target_day = when.date() + timedelta(days=1 if when.weekday() < 6 else -1)  # same week
+    slot = page.locator(f"[data-slot='{target_day.isoformat()}T14:00']")
+    home.evaluate("slot => slot.scrollIntoView({block: 'start'})")  # both in view: no scroll
+    card.drag_to(slot)  # while dragging
+
+    expect(slot.locator(f".cal-post[data-post-id='{post['id']}']")).to_have_count(1)
+    expect(card.locator(".cal-time")).to_have_text("14:15")
+    expect(page.locator("#cal-message")).not_to_have_class(re.compile("cal-error"))
+    wanted = datetime.combine(target_day, when.time(), ZONE).replace(hour=14)
+    eventually(lambda: local(server.post(alice, post["id"])["publish_at"]) == wanted)
 
 
 def shown_days(page: Page) -> list[date]:

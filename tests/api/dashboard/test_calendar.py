@@ -131,16 +131,18 @@ def test_past_four_posts_a_day_shows_plus_more_linking_to_the_queue_of_that_day(
     assert f'id="post-{next_day.id}"' not in queue.text  # and only they
 
 
-def test_the_week_view_shows_more_per_day_and_its_seven_days(api: Api) -> None:
+def test_the_week_view_shows_its_seven_days_and_three_posts_an_hour_then_more(api: Api) -> None:
     alice = signed_in(api)
     start = datetime(2030, 1, 9, 8, tzinfo=UTC)
     posts = [stored(api, alice, start + timedelta(minutes=i)) for i in range(13)]
+    later = stored(api, alice, start + timedelta(hours=1))
 
     days = days_of(page(api, "view=week&date=2030-01-10&tz=UTC"))
 
     assert list(days) == [f"2030-01-{d:02d}" for d in range(7, 14)]
-    assert post_ids(days["2030-01-09"]) == [p.id for p in posts[:12]]
-    assert "+1 more" in days["2030-01-09"]
+    assert post_ids(days["2030-01-09"]) == [p.id for p in posts[:3]] + [later.id]
+    assert 'data-total="14"' in days["2030-01-09"]
+    assert "+10 more" in days["2030-01-09"]
 
 
 def test_cards_link_to_the_post_and_only_changeable_ones_are_draggable(api: Api) -> None:

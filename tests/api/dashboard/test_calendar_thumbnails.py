@@ -4,7 +4,7 @@ GET /posts/{id}/thumbnail for its owner only, a placeholder otherwise."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apitest import PASSWORD, Api
@@ -85,16 +85,22 @@ def test_an_image_url_a_video_cover_and_a_carousels_first_item(api: Api) -> None
     reel = stored(
         api,
         alice,
-        WHEN,
+        WHEN + timedelta(hours=1),
         media_type="reel",
         media_url="https://example.com/clip.mp4",
         cover_url="https://example.com/cover.jpg",
     )
-    bare_reel = stored(api, alice, WHEN, media_type="reel", media_url="https://example.com/b.mp4")
+    bare_reel = stored(
+        api,
+        alice,
+        WHEN + timedelta(hours=2),
+        media_type="reel",
+        media_url="https://example.com/b.mp4",
+    )
     carousel = stored(
         api,
         alice,
-        WHEN,
+        WHEN + timedelta(hours=3),
         media_type="carousel",
         media_url=None,
         children=[
@@ -105,7 +111,7 @@ def test_an_image_url_a_video_cover_and_a_carousels_first_item(api: Api) -> None
     video_first = stored(
         api,
         alice,
-        WHEN,
+        WHEN + timedelta(hours=4),
         media_type="carousel",
         media_url=None,
         children=[
@@ -113,7 +119,7 @@ def test_an_image_url_a_video_cover_and_a_carousels_first_item(api: Api) -> None
             {"media_url": "https://example.com/2.png"},
         ],
     )
-    html = page(api, "date=2030-01-12&tz=UTC&view=week")
+    html = page(api, "date=2030-01-12&tz=UTC&view=week")  # one an hour: a slot shows 3
 
     assert '<img src="https://example.com/a.jpg"' in card_of(html, image.id)
     assert '<img src="https://example.com/cover.jpg"' in card_of(html, reel.id)

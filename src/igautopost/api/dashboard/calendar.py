@@ -7,15 +7,21 @@ the queue from that day on. However many posts a day holds, one store read
 (`PostStore.spans`) counts them all and builds the shown ones only: the month view of 10,000
 posts stays well under 300 ms (benchmarks/dashboard_month.py).
 
+The week view lays each day out in 24 hour slots of the viewer's zone (at most `PER_SLOT`
+cards each, then "+K more"), still one read: 168 spans instead of 7. Around a change of
+clocks a slot may be empty of time (the hour was skipped: nothing can be dropped there) or
+hold two hours (the hour happened twice: a drop takes the first).
+
 Each card links to the post's page (its reschedule form, for the keyboard); calendar.js lets
-a mouse drag it to another day, keeping its time of day, through ``POST
+a mouse drag it to another day, keeping its time of day, or in the week view to an hour slot,
+keeping its minutes (08:15 dropped on 14:00 is 14:15), through ``POST
 /posts/{id}/reschedule``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,12 +33,22 @@ from ...models import Post, Status
 from ...posts import EDITABLE
 from ...storage.protocols import PostQuery, PostsInSpan, Store
 from . import thumbnails
-from .calendar_dates import View, day_bounds, days_shown, local_day, neighbour, title_of
+from .calendar_dates import (
+    View,
+    day_bounds,
+    days_shown,
+    local_day,
+    neighbour,
+    slot_bounds,
+    title_of,
+)
 from .rendering import context_of, render, viewer_zone
 from .session import SignedIn
 from .thumbnails import PLACEHOLDER_SVG, Thumbnail, thumbnail_of
 
-PER_DAY = {View.MONTH: 4, View.WEEK: 12}  # cards shown in a day; the rest is "+K more"
+PER_DAY = 4  # cards shown in a month view's day; the rest is "+K more"
+PER_SLOT = 3  # cards shown in a week view's hour slot
+HOURS = 24
 CAPTION_CHARS = 60
 FIRST_YEAR, LAST_YEAR = 1971, 9998  # a page and its neighbours stay within datetime's range
 
@@ -100,13 +116,36 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Slot:
+    """One hour of a day in the week view: the posts whose local time is in that hour."""
+
+    hour: int
+    label: str  # "14:00"
+    start: str  # ISO 8601, UTC: the slot's first instant
+    offset: str  # "+01:00": the zone's offset then; a drop sends the local time with it
+    length: timedelta  # an hour; none or two on a change of clocks
+    total: int
+    cards: list[Card]
+    more_link: str | None
+
+    @property
+    def skipped(self) -> bool:
+        return not self.length
+
+    @property
+    def repeated(self) -> bool:
+        return self.length > timedelta(hours=1)
+
+
+@dataclass(frozen=True)
 class Day:
     date: date
     in_period: bool  # a month view's leading and trailing days of other months are not
     is_today: bool
     total: int
-    cards: list[Card]
+    cards: list[Card]  # in the week view, all of its slots' cards
     more_link: str | None  # the queue from this day on, when some are not shown
+    slots: list[Slot] | None = None  # the week view's hours
 
 
 async def calendar_page(request: Request, operator: SignedIn) -> HTMLResponse:
@@ -120,13 +159,18 @@ async def calendar_page(request: Request, operator: SignedIn) -> HTMLResponse:
         return render(request, "error.html", values, status=400)
     dates = days_shown(choice.view, choice.anchor)
     query = PostQuery(owner_id=operator.user_id, account=choice.account, statuses=_only(choice))
-    spans, labels = await ctx.run(
-        _read, ctx.store, query, day_bounds(dates, zone), PER_DAY[choice.view]
-    )
-    days = [
-        _day(choice, when, span, today, zone, labels)
-        for when, span in zip(dates, spans, strict=True)
-    ]
+    if choice.view is View.WEEK:
+        spans, labels = await ctx.run(_read, ctx.store, query, slot_bounds(dates, zone), PER_SLOT)
+        days = [
+            _week_day(choice, when, spans[i * HOURS : (i + 1) * HOURS], today, zone, labels)
+            for i, when in enumerate(dates)
+        ]
+    else:
+        spans, labels = await ctx.run(_read, ctx.store, query, day_bounds(dates, zone), PER_DAY)
+        days = [
+            _day(choice, when, span, today, zone, labels)
+            for when, span in zip(dates, spans, strict=True)
+        ]
     return render(request, "calendar.html", _page(choice, days, labels))
 
 
@@ -156,6 +200,50 @@ def _day(
     )
     cards = [_card(post, zone, labels) for post in span.first]
     return Day(when, in_period, when == today, span.total, cards, more)
+
+
+def _week_day(
+    choice: Choice,
+    when: date,
+    spans: list[PostsInSpan],
+    today: date,
+    zone: tzinfo,
+    labels: dict[str, str],
+) -> Day:
+    slots = [_slot(choice, when, hour, span, zone, labels) for hour, span in enumerate(spans)]
+    total = sum(slot.total for slot in slots)
+    cards = [card for slot in slots for card in slot.cards]
+    more = _queue_link(choice, when) if total > len(cards) else None
+    return Day(when, True, when == today, total, cards, more, slots)
+
+
+def _slot(
+    choice: Choice, when: date, hour: int, span: PostsInSpan, zone: tzinfo, labels: dict[str, str]
+) -> Slot:
+    more = _queue_link(choice, when) if span.total > len(span.first) else None
+    return Slot(
+        hour=hour,
+        label=f"{hour:02d}:00",
+        start=iso_utc(span.start),
+        offset=_offset_text(span.start.astimezone(zone)),
+        length=span.end - span.start,
+        total=span.total,
+        cards=[_card(post, zone, labels) for post in span.first],
+        more_link=more,
+    )
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _offset_text(local: datetime) -> str:
+    """``+05:30``: the offset a local time is sent with (minutes only: tzdata's offsets since
+    1970 are whole minutes)."""
+    offset = local.utcoffset() or timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _card(post: Post, zone: tzinfo, labels: dict[str, str]) -> Card:
@@ -210,4 +298,4 @@ def register(routes: APIRouter) -> None:
     thumbnails.register(routes)
 
 
-__all__ = ["Card", "Choice", "Day", "register"]
+__all__ = ["Card", "Choice", "Day", "Slot", "register"]

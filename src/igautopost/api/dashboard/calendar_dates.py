@@ -15,6 +15,7 @@ from enum import StrEnum
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
+SECOND = timedelta(seconds=1)
 
 
 class View(StrEnum):
@@ -66,3 +67,52 @@ def title_of(view: View, anchor: date) -> str:
 
 def _monday_of(day: date) -> date:
     return day - day.weekday() * DAY
+
+
+def hour_start(day: date, hour: int, zone: tzinfo) -> datetime:
+    """The first instant, in UTC, at which a clock in `zone` shows `hour`:00 of `day` or
+    later. Where that time happens twice (clocks go back) it is the first; where the clocks
+    jumped over it, the instant of the jump: the hour's slot then holds only what is left of
+    it, or nothing when the whole hour was skipped."""
+    wall = datetime.combine(day, time(hour))
+    first = wall.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the earlier reading
+    if _wall_of(first, zone) == wall:
+        return first
+    # In a gap, fold=0 reads `wall` with the offset from before the jump (an instant after
+    # it) and fold=1 with the offset from after (an instant before it): the jump is between.
+    before, after = wall.replace(tzinfo=zone, fold=1).astimezone(UTC), first
+    if before > after:
+        before, after = after, before
+    while after - before > SECOND:
+        middle = before + SECOND * ((after - before) // SECOND // 2)
+        if _wall_of(middle, zone) >= wall:
+            after = middle
+        else:
+            before = middle
+    return after
+
+
+def hour_bounds(day: date, zone: tzinfo) -> list[datetime]:
+    """The 24 hour slots of `day` in `zone` as 25 increasing instants (UTC): slot ``h`` is
+    ``[bounds[h], bounds[h + 1])``, from the day's start to the next day's. A slot lasts an
+    hour but on a change of clocks: none (the hour was skipped), or two (it happened twice).
+    Together they cover the day exactly, so each of its posts is in one slot."""
+    start, end = day_start(day, zone), day_start(day + DAY, zone)
+    bounds = [start]
+    for hour in range(1, 24):  # kept within the day and increasing whatever the zone did
+        bounds.append(min(max(hour_start(day, hour, zone), bounds[-1]), end))
+    bounds.append(end)
+    return bounds
+
+
+def slot_bounds(days: list[date], zone: tzinfo) -> list[datetime]:
+    """Each day's 24 hour slots in turn, as one list of ``24 * len(days) + 1`` bounds."""
+    bounds: list[datetime] = []
+    for day in days:
+        bounds.extend(hour_bounds(day, zone)[:-1])
+    bounds.append(day_start(days[-1] + DAY, zone))
+    return bounds
+
+
+def _wall_of(moment: datetime, zone: tzinfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None, fold=0)

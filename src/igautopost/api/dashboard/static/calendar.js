@@ -1,6 +1,9 @@
 // igautopost calendar: drag a post's card onto another day to move it there at the same time
-// of day (in the zone the page was laid out in), through POST /posts/{id}/reschedule. The
-// card moves at once; if the server refuses (409 while the post is being published, 400 for
+// of day (in the zone the page was laid out in), or in the week view onto an hour slot to move
+// it to that day and hour keeping its minutes (08:15 dropped on 14:00 is 14:15), through POST
+// /posts/{id}/reschedule. A slot's drop sends the local time with the zone's offset at the
+// slot's start (data-offset, from the server): in an hour that happens twice that is the
+// first one; an hour the clocks skipped (data-skipped) takes no drop. The card moves at once; if the server refuses (409 while the post is being published, 400 for
 // a time in the past...), it goes back and the server's words are shown. Keyboard users open
 // the card's link instead: the post's page has the reschedule form.
 (function () {
@@ -26,10 +29,29 @@
   }
 
   function dayOf(element) { return element && element.closest(".cal-day[data-date]"); }
+  function slotOf(element) { return element && element.closest(".cal-slot[data-slot]"); }
+
+  // Where a drop lands: in the week view an hour slot (the card's own hour of that day when
+  // dropped on the day's heading), in the month view a day.
+  function targetOf(element, card) {
+    const slot = slotOf(element);
+    if (slot) { return slot; }
+    const day = dayOf(element);
+    if (day && day.querySelector(".cal-slot") && card) {
+      const hour = String(parseInt(card.getAttribute("data-local-time").slice(0, 2), 10));
+      return day.querySelector(".cal-slot[data-hour='" + hour + "']") || day;
+    }
+    return day;
+  }
 
   // A card goes among the day's cards in time order (before the "+K more" link, if any).
   function place(item, day) {
-    const list = day.querySelector(".cal-posts");
+    let list = day.querySelector(".cal-posts");
+    if (!list) {  // an empty hour slot has no list yet
+      list = document.createElement("ul");
+      list.className = "cal-posts";
+      day.insertBefore(list, day.querySelector(".cal-more"));
+    }
     const time = item.querySelector(".cal-post").getAttribute("data-local-time");
     const after = Array.prototype.find.call(list.children, function (other) {
       return other !== item && other.querySelector(".cal-post").getAttribute("data-local-time") > time;
@@ -43,12 +65,29 @@
     if (shown) { shown.setAttribute("datetime", publishAt); }
   }
 
-  async function move(card, toDay) {
+  function localTime(card, text) {
+    card.setAttribute("data-local-time", text);
+    const shown = card.querySelector(".cal-time");
+    if (shown) { shown.textContent = text.slice(0, 5); }
+  }
+
+  async function move(card, target) {
     const item = card.closest(".cal-item");
     const home = { list: item.parentNode, next: item.nextSibling };
-    const date = toDay.getAttribute("data-date");
-    const publishAt = date + "T" + card.getAttribute("data-local-time");
-    place(item, toDay);
+    const before = card.getAttribute("data-local-time");
+    const slot = target.hasAttribute("data-slot") ? target : null;
+    const date = dayOf(target).getAttribute("data-date");
+    let publishAt = date + "T" + before;
+    if (slot) {
+      const hour = slot.getAttribute("data-slot").slice(11, 13);
+      if (slot.hasAttribute("data-skipped")) {
+        say("Post " + card.getAttribute("data-post-id") + " was not moved: " + hour + ":00 does not exist on " + date + " in " + zone + " (the clocks went forward): pick another hour.", true);
+        return;
+      }
+      localTime(card, hour + before.slice(2));  // keeps the minutes (and seconds)
+      publishAt = date + "T" + card.getAttribute("data-local-time") + slot.getAttribute("data-offset");
+    }
+    place(item, target);
     card.classList.add("cal-moving");
     say("Moving post " + card.getAttribute("data-post-id") + " to " + date + "…", false);
     let answer = null;
@@ -68,6 +107,7 @@
       say("Post " + card.getAttribute("data-post-id") + " now publishes on " + date + " at " + card.getAttribute("data-local-time").slice(0, 5) + ".", false);
       return;
     }
+    localTime(card, before);
     home.list.insertBefore(item, home.next && home.next.parentNode === home.list ? home.next : null);
     const why = (answer && answer.status === 401) ? "Your session has ended: log in again." : (body.error || body.detail || ("refused (" + (answer ? answer.status : "no answer") + ")"));
     say("Post " + card.getAttribute("data-post-id") + " was not moved: " + why, true);
@@ -88,7 +128,7 @@
   });
 
   calendar.addEventListener("dragover", function (event) {
-    const day = dayOf(event.target);
+    const day = targetOf(event.target, dragged);
     if (!dragged || !day) { return; }
     event.preventDefault();
     event.dataTransfer.dropEffect = "move";
@@ -99,12 +139,12 @@
   });
 
   calendar.addEventListener("drop", function (event) {
-    const day = dayOf(event.target);
     const card = dragged;
+    const day = targetOf(event.target, card);
     if (!card || !day) { return; }
     event.preventDefault();
     day.classList.remove("cal-drop-target");
-    if (day === dayOf(card)) { return; }
+    if (day === (slotOf(card) || dayOf(card))) { return; }
     move(card, day);
   });
 
