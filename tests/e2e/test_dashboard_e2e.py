@@ -243,6 +243,11 @@ def test_dragging_a_post_to_another_hour_in_the_week_view_moves_it_there_keeping
     post = server.schedule(alice, when, caption="Drag me to another hour")
     page = log_in(context, alice)
     page.goto(f"/calendar?view=week&date={when.date().isoformat()}")
+    overflowing = page.locator(".cal-week .cal-date").evaluate_all(
+        "heads => heads.filter(head => head.scrollWidth > head.clientWidth).length"
+    )
+    assert page.viewport_size and page.viewport_size["width"] >= 1280
+    assert overflowing == 0, "a day's heading is wider than its column"
     card = page.locator(f".cal-post[data-post-id='{post['id']}']")
     home = page.locator(f"[data-slot='{when.date().isoformat()}T08:00']")
     expect(home.locator(".cal-post")).to_have_count(1)
