@@ -1,4 +1,5 @@
-"""The dashboard's month view with 10,000 stored posts: server time and CPU per render.
+"""The dashboard's month and week views with 10,000 stored posts: server time and CPU per
+render.
 
 Two shapes of one user's 10,000 posts, each in a SQLite database of its own:
 
@@ -7,14 +8,16 @@ Two shapes of one user's 10,000 posts, each in a SQLite database of its own:
 - ``year``: spread over a year on 5 accounts (about 850 in the month shown).
 
 It logs in through the login form, then renders ``GET /calendar?view=month`` for the month
-that holds the posts `--renders` times, one request at a time, as raw ASGI calls (no
+that holds the posts, and ``GET /calendar?view=week`` for its week of 15 March (in the
+one-month shape about 2,260 posts, some 13 in each of the week's 168 hour slots: it shows 3
+of each and "+K more"), `--renders` times each, one request at a time, as raw ASGI calls (no
 sockets): wall time per render (p50, p95) and the process's CPU per render (all threads: the
 store read runs on the thread pool). With ``--serve``, it also starts ``igautopost serve
 --no-worker --workers 1`` on the same database and times the same page over HTTP.
 
     .venv/bin/python benchmarks/dashboard_month.py
     .venv/bin/python benchmarks/dashboard_month.py --renders 200 --serve
-    .venv/bin/python benchmarks/dashboard_month.py --shape one-month --profile
+    .venv/bin/python benchmarks/dashboard_month.py --shape one-month --view week --profile
 """
 
 from __future__ import annotations
@@ -54,7 +57,10 @@ POSTS = 10_000
 USER, PASSWORD = "bench", "bench-password-123"
 MONTH_START = datetime(2031, 3, 1, tzinfo=UTC)
 YEAR_START = datetime(2031, 1, 1, tzinfo=UTC)
-PAGE = "/calendar?view=month&date=2031-03-15&tz=Europe/Berlin"
+PAGES = {
+    "month": "/calendar?view=month&date=2031-03-15&tz=Europe/Berlin",
+    "week": "/calendar?view=week&date=2031-03-15&tz=Europe/Berlin",
+}
 ACCOUNTS = [f"1784140000000000{i}" for i in range(1, 6)]
 
 
@@ -122,7 +128,7 @@ def _scope(path: str, cookie: str) -> dict[str, Any]:
     }
 
 
-async def render(app: Any, cookie: str) -> tuple[int, int]:
+async def render(app: Any, cookie: str, page: str) -> tuple[int, int]:
     """One GET of the page as uvicorn would call the app: (status, body bytes)."""
     status, size = 0, 0
 
@@ -136,26 +142,26 @@ async def render(app: Any, cookie: str) -> tuple[int, int]:
         elif message["type"] == "http.response.body":
             size += len(message.get("body", b""))
 
-    await app(_scope(PAGE, cookie), receive, send)
+    await app(_scope(page, cookie), receive, send)
     return status, size
 
 
-def in_process(settings: Settings, renders: int, profile: bool) -> None:
+def in_process(settings: Settings, page: str, renders: int, profile: bool) -> None:
     app = create_app(settings)
     with TestClient(app) as client:  # runs the app's startup, logs in
         cookie = session_cookie(client)
     loop = asyncio.new_event_loop()
-    status, size = loop.run_until_complete(render(app, cookie))
+    status, size = loop.run_until_complete(render(app, cookie, page))
     assert status == 200, status
     for _ in range(5):  # templates compiled, pool threads started, pages cached
-        loop.run_until_complete(render(app, cookie))
+        loop.run_until_complete(render(app, cookie, page))
     walls, cpus = [], []
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
     for _ in range(renders):
         cpu, wall = time.process_time(), time.perf_counter()
-        loop.run_until_complete(render(app, cookie))
+        loop.run_until_complete(render(app, cookie, page))
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     if profiler:
@@ -166,7 +172,7 @@ def in_process(settings: Settings, renders: int, profile: bool) -> None:
     report("in-process", walls, cpus, size)
 
 
-def served(settings: Settings, renders: int) -> None:
+def served(settings: Settings, page: str, renders: int) -> None:
     """The same page from a real `igautopost serve` (one API process, no worker)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -197,12 +203,12 @@ def served(settings: Settings, renders: int) -> None:
             client.cookies.clear()
             headers = {"accept": "text/html", "cookie": cookie}
             for _ in range(5):
-                assert client.get(PAGE, headers=headers).status_code == 200
+                assert client.get(page, headers=headers).status_code == 200
             walls, size = [], 0
             cpu = _cpu_seconds(server.pid)
             for _ in range(renders):
                 wall = time.perf_counter()
-                answer = client.get(PAGE, headers=headers)
+                answer = client.get(page, headers=headers)
                 walls.append(time.perf_counter() - wall)
                 size = len(answer.content)
             cpu = _cpu_seconds(server.pid) - cpu
@@ -237,6 +243,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=POSTS)
     parser.add_argument("--renders", type=int, default=100)
     parser.add_argument("--shape", choices=("one-month", "year", "both"), default="both")
+    parser.add_argument("--view", choices=("month", "week", "both"), default="both")
     parser.add_argument("--serve", action="store_true", help="also time a real igautopost serve")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process renders")
     options = parser.parse_args()
@@ -249,9 +256,11 @@ def main() -> None:
             settings = build(Path(tmp), shape, options.posts)
             built = time.perf_counter() - started
             print(f"{shape}: {options.posts:,} posts of one user (built in {built:.1f} s)")
-            in_process(settings, options.renders, options.profile)
-            if options.serve:
-                served(settings, options.renders)
+            for view in ("month", "week") if options.view == "both" else (options.view,):
+                print(f" {view}: {PAGES[view]}")
+                in_process(settings, PAGES[view], options.renders, options.profile)
+                if options.serve:
+                    served(settings, PAGES[view], options.renders)
 
 
 if __name__ == "__main__":

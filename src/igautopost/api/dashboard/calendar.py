@@ -210,17 +210,16 @@ def _week_day(
     zone: tzinfo,
     labels: dict[str, str],
 ) -> Day:
-    slots = [_slot(choice, when, hour, span, zone, labels) for hour, span in enumerate(spans)]
+    queue = _queue_link(choice, when)  # built once: every slot's "+K more" is the day's queue
+    slots = [_slot(hour, span, queue, zone, labels) for hour, span in enumerate(spans)]
     total = sum(slot.total for slot in slots)
     cards = [card for slot in slots for card in slot.cards]
-    more = _queue_link(choice, when) if total > len(cards) else None
+    more = queue if total > len(cards) else None
     return Day(when, True, when == today, total, cards, more, slots)
 
 
-def _slot(
-    choice: Choice, when: date, hour: int, span: PostsInSpan, zone: tzinfo, labels: dict[str, str]
-) -> Slot:
-    more = _queue_link(choice, when) if span.total > len(span.first) else None
+def _slot(hour: int, span: PostsInSpan, queue: str, zone: tzinfo, labels: dict[str, str]) -> Slot:
+    more = queue if span.total > len(span.first) else None
     return Slot(
         hour=hour,
         label=f"{hour:02d}:00",
