@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from igautopost_cli.server import reuseport_listener
 from test_serve_processes import SCRIPT, free_port, healthy
 
 pytestmark = pytest.mark.skipif(
@@ -89,3 +91,36 @@ def test_each_api_process_listens_and_connections_reach_both(tmp_path: Path) -> 
             connection.close()
         process.terminate()
         assert process.wait(timeout=30) == 0
+
+
+def test_an_api_processs_socket_listens_before_the_process_starts() -> None:
+    """Connections opened while the API processes start spread over all of them: each
+    socket is in the group, listening, from the moment it is made, and a connection waits
+    in its queue until its process accepts it."""
+    first = reuseport_listener(("127.0.0.1", 0), socket.AF_INET, 64)
+    address = first.getsockname()
+    second = reuseport_listener(address, socket.AF_INET, 64)
+    try:
+        for sock in (first, second):
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
+        clients = [socket.create_connection(address, timeout=5) for _ in range(CONNECTIONS)]
+        for sock in (first, second):
+            sock.setblocking(False)
+        accepted = [_accept_all(sock) for sock in (first, second)]
+        assert sum(accepted) == CONNECTIONS and min(accepted) > 0, accepted
+        for client in clients:
+            client.close()
+    finally:
+        first.close()
+        second.close()
+
+
+def _accept_all(sock: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            connection, _ = sock.accept()
+        except BlockingIOError:
+            return count
+        connection.close()
+        count += 1
