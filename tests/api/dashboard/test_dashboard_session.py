@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from apitest import PASSWORD, Api
 from dashboardtest import HTML, csrf_of, log_in
 
@@ -19,19 +20,16 @@ def test_a_script_without_a_session_gets_401(api: Api) -> None:
     assert answer.status_code == 401
 
 
-def test_logging_in_sets_a_signed_http_only_strict_cookie(api: Api) -> None:
+def _log_in_then_go(api: Api, target: str) -> httpx.Response:
+    """Alice's login through the form, asking to go to `target` after."""
     api.users.create("alice", PASSWORD)
     form = api.client.get("/login", headers=HTML)
-    answer = api.client.post(
-        "/login",
-        data={
-            "username": "alice",
-            "password": PASSWORD,
-            "csrf_token": csrf_of(form.text),
-            "next": "/accounts",
-        },
-        follow_redirects=False,
-    )
+    fields = {"username": "alice", "password": PASSWORD, "csrf_token": csrf_of(form.text)}
+    return api.client.post("/login", data={**fields, "next": target}, follow_redirects=False)
+
+
+def test_logging_in_sets_a_signed_http_only_strict_cookie(api: Api) -> None:
+    answer = _log_in_then_go(api, "/accounts")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/accounts"
     cookie = next(c for c in answer.headers.get_list("set-cookie") if SESSION_COOKIE in c)
@@ -92,18 +90,7 @@ def test_logins_are_throttled_as_the_apis_are(api: Api) -> None:
 
 
 def test_next_never_leaves_the_site(api: Api) -> None:
-    api.users.create("alice", PASSWORD)
-    form = api.client.get("/login", headers=HTML)
-    answer = api.client.post(
-        "/login",
-        data={
-            "username": "alice",
-            "password": PASSWORD,
-            "csrf_token": csrf_of(form.text),
-            "next": "//evil.example.com/",
-        },
-        follow_redirects=False,
-    )
+    answer = _log_in_then_go(api, "//evil.example.com/")
     assert answer.headers["location"] == "/"
 
 
