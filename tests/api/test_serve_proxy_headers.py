@@ -37,7 +37,7 @@ def free_port() -> int:
 def healthy(url: str) -> bool:
     try:
         return requests.get(f"{url}/api/v1/health", timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # refused, or queued while its process starts
         return False
 
 

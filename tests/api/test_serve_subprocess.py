@@ -72,7 +72,7 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
 def _healthy(url: str) -> bool:
     try:
         return requests.get(f"{url}/api/v1/health", timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # refused, or queued while its process starts
         return False
 
 

@@ -143,7 +143,7 @@ class DashboardServer:
     def _healthy(self) -> bool:
         try:
             return requests.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or queued while its process starts
             return False
 
     # -- the CLI and the API, as an operator would use them ---------------------------------
