@@ -50,10 +50,13 @@ def insert_row(
     keys. A column with a Python-side default must be given (`_statement` refuses otherwise)."""
     columns = tuple(row)
     sql, processors = _statement(table, columns, dialect)
-    values = tuple(
-        row[name] if process is None else process(row[name])
-        for name, process in zip(columns, processors, strict=True)
-    )
+    try:
+        values = tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in zip(columns, processors, strict=True)
+        )
+    except (ValueError, TypeError) as exc:  # a naive time, say: as SQLAlchemy reports it
+        raise sa.exc.StatementError(str(exc), sql, None, exc) from exc
     cursor.execute(sql, values)
     rowid = cursor.lastrowid
     assert rowid is not None  # an INSERT of one row always sets it
