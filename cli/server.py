@@ -242,6 +242,7 @@ def _serve_here(
     import uvicorn
 
     from igautopost.api import create_app
+    from igautopost.api.serve import keep_loaded_out_of_collection
 
     app = create_app(
         state.settings,
@@ -249,6 +250,7 @@ def _serve_here(
         scheduler=scheduler,
         max_body_bytes=max_body,
     )
+    keep_loaded_out_of_collection()
     host, port = listener.getsockname()[:2]
     uvicorn.Server(_uvicorn_config(app, host, port, proxy)).run(sockets=[listener])
 
@@ -331,11 +333,13 @@ def api_process_app(settings: Settings, max_body: int, access_log: bool) -> Fast
     """The app of one spawned API process, from the settings `serve` hands it. Publishing
     runs in the `serve` process, never here: one scheduler however many API processes."""
     from igautopost.api import create_app
-    from igautopost.api.serve import configure_access_log
+    from igautopost.api.serve import configure_access_log, keep_loaded_out_of_collection
 
     configure_access_log(access_log)
     protect_logs(settings)  # as `serve` does in its own process
-    return create_app(settings, max_body_bytes=max_body)
+    app = create_app(settings, max_body_bytes=max_body)
+    keep_loaded_out_of_collection()
+    return app
 
 
 def _uvicorn_config(

@@ -132,9 +132,10 @@ def test_the_wal_is_checkpointed_by_igautopost_not_inside_commits(
     assert len(store.list(PostQuery())) == 300
 
 
-def test_the_bulk_of_a_checkpoint_runs_without_the_gate(
+def _checkpoint_passes(
     store: SqlStore, monkeypatch: pytest.MonkeyPatch, make_post: Callable[..., dict[str, Any]]
-) -> None:
+) -> list[bool]:
+    """Whether the gate was held during each checkpoint statement of 5 writes' checkpoint."""
     gate = gate_for(store.engine)
     assert gate is not None
     held_during: list[bool] = []
@@ -150,7 +151,49 @@ def test_the_bulk_of_a_checkpoint_runs_without_the_gate(
     now = datetime.now(UTC)
     for i in range(5):
         store.add(parse_posts([make_post(caption=f"post {i}")], now=now), now=now)
-    assert held_during == [False, True]  # the bulk outside, the short catch-up inside
+    return held_during
+
+
+def test_the_bulk_of_a_checkpoint_runs_without_the_gate(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, make_post: Callable[..., dict[str, Any]]
+) -> None:
+    """A WAL short of WAL_RESET_FRAMES is copied without holding any writer up."""
+    assert _checkpoint_passes(store, monkeypatch, make_post) == [False]
+
+
+def test_a_long_wal_gets_a_short_second_pass_inside_the_gate(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, make_post: Callable[..., dict[str, Any]]
+) -> None:
+    """Past WAL_RESET_FRAMES, the catch-up pass holds the gate, so the WAL starts over."""
+    monkeypatch.setattr(sqlite_writes, "WAL_RESET_FRAMES", 1)
+    assert _checkpoint_passes(store, monkeypatch, make_post) == [False, True]
+
+
+def test_the_wal_starts_over_under_steady_writes_once_it_is_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_post: Callable[..., dict[str, Any]]
+) -> None:
+    """Writers that never pause (a thread writing while the checkpoints run) still let the
+    WAL start over: its size stays near WAL_RESET_FRAMES pages, not growing with the writes."""
+    monkeypatch.setattr(sqlite_writes, "CHECKPOINT_EVERY", 10)
+    monkeypatch.setattr(sqlite_writes, "WAL_RESET_FRAMES", 200)
+    key = TokenCipher.generate_key()
+    store = SqlStore.open(f"sqlite:///{tmp_path / 'steady.db'}", cipher=TokenCipher([key]))
+    now = datetime.now(UTC)
+
+    def write() -> None:
+        for i in range(400):
+            store.add(parse_posts([make_post(caption=f"steady {i}")], now=now), now=now)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    wal = Path(str(tmp_path / "steady.db") + "-wal")
+    page = 4096 + 24  # a WAL frame: a page and its header
+    assert wal.stat().st_size < 3 * 200 * page + 32  # 800 posts would be ~4,000 frames
+    assert len(store.list(PostQuery())) == 800
+    store.close()
 
 
 @pytest.mark.parametrize(

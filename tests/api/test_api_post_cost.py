@@ -29,7 +29,7 @@ TOKEN = "EAAB-post-cost-token"
 def _counting_runs(api: Any, monkeypatch: Any) -> list[str]:
     """The names of the calls the app sends to a worker thread."""
     ran: list[str] = []
-    for method in ("run", "write"):
+    for method in ("run", "read", "write", "write_batched"):
         real = getattr(ApiContext, method)
 
         async def hop(self: ApiContext, call: Any, *args: Any, _real: Any = real, **kw: Any) -> Any:
@@ -49,7 +49,7 @@ def test_a_known_key_is_answered_without_a_thread_hop(api, alice, monkeypatch):
     ran.clear()
     second = api.client.post("/api/v1/posts/", json=old_post(caption="two"), headers=alice)
     assert second.status_code == 201
-    assert ran == ["schedule_one"], ran
+    assert ran == ["store_prepared"], ran
 
 
 def test_a_revoked_key_is_refused_at_once_in_its_process(api, alice, monkeypatch):

@@ -24,6 +24,7 @@ from ..storage.sql.sqlite_writes import WriteGate
 from ..validation import text_problems
 from .errors import NON_FIELD, ApiError, field_errors
 from .post_media import PostMedia
+from .writer import Writer
 
 T = TypeVar("T")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -39,7 +40,7 @@ class ApiContext:
     owns_store: bool = False
     # SQLite's: one writer at a time, so this process's writes queue on one thread of their own
     write_gate: WriteGate | None = None
-    _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _writer: Writer | None = field(default=None, init=False, repr=False)
     _reader: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _checkpointer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _media: PostMedia | None = field(default=None, init=False, repr=False)
@@ -64,11 +65,19 @@ class ApiContext:
         (docs/benchmarks.md). Reads keep the pool, so a write waiting for another process's
         lock (a large `schedule`) holds up no GET. The WAL checkpoint due every few hundred
         commits (10-30 ms) gets a thread of its own, or every write queued behind it waits."""
+        return await self._write(False, call, *args, **kwargs)
+
+    async def write_batched(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`write` for a call that may share its transaction with other such calls queued
+        at the same time (`api.writer`): a POST's store phase, its post already checked."""
+        return await self._write(True, call, *args, **kwargs)
+
+    async def _write(self, batchable: bool, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.write_gate is None:
             return await self.run(call, *args, **kwargs)
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="igautopost-api-writer")
-        return await _on(self._writer, call, *args, **kwargs)
+            self._writer = Writer(self.store.engine)  # type: ignore[attr-defined]
+        return await self._writer.call(batchable, call, *args, **kwargs)
 
     async def read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`run` for a point read (one post by its id). On SQLite it runs on this process's
@@ -98,7 +107,7 @@ class ApiContext:
             self._media.close()
             self._media = None
         if self._writer is not None:
-            self._writer.shutdown(wait=True)
+            self._writer.shutdown()
             self._writer = None
         if self._reader is not None:
             self._reader.shutdown(wait=True)

@@ -30,7 +30,7 @@ from ...models import (
     guess_login,
     owner_key,
 )
-from .sqlite_writes import write_transaction
+from .sqlite_writes import read_connection, write_transaction
 from .tables import accounts, events, posts
 
 TOKEN_ERROR_CODES = (190, 102)
@@ -80,7 +80,7 @@ class SqlAccountStore:
         statement = sa.select(accounts).order_by(accounts.c.owner_id, accounts.c.ig_user_id)
         if owner_id != "all":
             statement = statement.where(accounts.c.owner_id == owner_key(owner_id))
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return [_account(row._mapping) for row in conn.execute(statement)]
 
     def credentials(
@@ -112,7 +112,7 @@ class SqlAccountStore:
 
     def _row(self, owner_id: int | None, ig_user_id: str) -> Any:
         # Prebuilt: every post scheduled in the old form looks its account up.
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             row = conn.execute(
                 _ACCOUNT_ROW, {"owner": owner_key(owner_id), "ig_user_id": ig_user_id}
             ).first()

@@ -15,15 +15,27 @@ SQLite's automatic checkpoint runs inside the commit that grows the WAL past 1,0
 and copying the WAL takes many writes' time, all of it with the gate held, so every other
 writer would wait for it (docs/benchmarks.md, "The HTTP API"). Here the
 connections run with `wal_autocheckpoint=0` (see `storage.sql`), and every
-`CHECKPOINT_EVERY` commits the committing thread, after letting go of the gate, copies the
-bulk while others write, then takes the gate for a short second pass over what they wrote
-meanwhile, so that the WAL is wholly copied and the next writer starts it over.
+`CHECKPOINT_EVERY` writes the committing thread, after letting go of the gate, copies the
+WAL while others write. Under steady writes that never lets the WAL start over (a writer
+restarts it only once all of it is copied), so once it holds `WAL_RESET_FRAMES` pages the
+checkpoint takes the gate for a second pass over what was written meanwhile, and the next
+writer starts the WAL over. That pass holds every writer for 20-50 ms on this machine:
+once every few seconds of steady POSTs, not every few hundred writes.
+
+Under load, one transaction per write costs more than the write: taking the gate, the
+commit, and the WAL pages each commit copies (a post touches a page of every index of
+`posts`: about 10). A `WriteBatch` runs several callers' writes in one transaction instead,
+each in a savepoint of its own, so that one caller's failure undoes only its own writes; the
+API's writer thread batches the POSTs that queued while it wrote (`api.writer`). Inside a
+batch, `write_transaction` and `read_connection` on its thread hand out the batch's
+connection, so a write sees the batch's earlier writes (a client key stored a moment ago).
 
 PostgreSQL needs none of this: its writers do not exclude each other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -31,6 +43,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -43,8 +56,11 @@ except ImportError:  # pragma: no cover - Windows: threads of one process are st
 
 log = logging.getLogger("igautopost.storage")
 LOCK_SUFFIX = "-writelock"
-CHECKPOINT_EVERY = 200  # commits in this process; about 1,000 WAL pages of posts
+CHECKPOINT_EVERY = 200  # writes in this process; about 1,000 WAL pages of posts
 CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
+WAL_RESET_FRAMES = 16_384  # 64 MiB of 4 KiB pages: the WAL's size before it starts over
+SAVEPOINT = "igautopost_batched_call"
+T = TypeVar("T")
 
 
 class WriteGate:
@@ -76,6 +92,12 @@ class WriteGate:
                     self._commits += 1
                 self._depth -= 1
 
+    def count_writes(self, writes: int) -> None:
+        """Count `writes` more toward the next checkpoint than the one commit that held
+        them: a batch's commit copies about the pages of as many commits (`WriteBatch`)."""
+        with self._lock:
+            self._commits += writes
+
     def checkpoint_due(self) -> bool:
         """True for one caller every `CHECKPOINT_EVERY` writes, until it ran `checkpoint`."""
         with self._lock:
@@ -87,9 +109,10 @@ class WriteGate:
     def checkpoint(self, engine: sa.Engine) -> None:
         try:
             with engine.connect() as conn:
-                conn.exec_driver_sql(CHECKPOINT).fetchall()  # the bulk, while others write
-                with self.held():
-                    conn.exec_driver_sql(CHECKPOINT).fetchall()  # what they wrote meanwhile
+                ((_, frames, _),) = conn.exec_driver_sql(CHECKPOINT).fetchall()  # others write
+                if frames >= WAL_RESET_FRAMES:
+                    with self.held():
+                        conn.exec_driver_sql(CHECKPOINT).fetchall()  # what they wrote meanwhile
         finally:
             with self._lock:
                 self._commits = 0
@@ -108,6 +131,124 @@ class WriteGate:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
+class WriteBatch:
+    """Calls whose writes share one SQLite transaction, committed once by `close`.
+
+    Holds the write gate from the first `run` to `close`: open it only around calls that
+    are ready to write (not while waiting for the network). `run` calls `call` inside a
+    savepoint: if it raises, its writes are undone and the batch goes on. If the commit
+    fails, nothing of the batch is stored and `close` raises; the callers must be told.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        gate = gate_for(engine)
+        if gate is None:
+            raise ValueError("a WriteBatch needs a SQLite engine")
+        self._engine = engine
+        self._gate = gate
+        self._held: contextlib.ExitStack | None = None
+        self._conn: sa.Connection | None = None
+        self._transaction: sa.RootTransaction | None = None
+        self._calls = 0
+
+    def run(self, call: Callable[[], T]) -> T:
+        conn = self._connection()
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a connection in use has its driver's
+        driver.execute(f"SAVEPOINT {SAVEPOINT}")
+        self._calls += 1
+        try:
+            result = call()
+        except BaseException:
+            driver.execute(f"ROLLBACK TO {SAVEPOINT}")
+            driver.execute(f"RELEASE {SAVEPOINT}")
+            raise
+        driver.execute(f"RELEASE {SAVEPOINT}")
+        return result
+
+    def close(self) -> None:
+        """Commit what the calls wrote (nothing to do if none ran), let go of the gate."""
+        if self._held is None:
+            return
+        try:
+            assert self._transaction is not None
+            self._transaction.commit()
+        except BaseException:
+            self._undo()
+            raise
+        finally:
+            self._release()
+        self._gate.count_writes(self._calls - 1)
+        if self._gate.checkpoint_due():
+            _checkpoint(self._gate, self._engine)
+
+    def abandon(self) -> None:
+        """Undo every call's writes (an error outside the calls), let go of the gate."""
+        if self._held is None:
+            return
+        try:
+            self._undo()
+        finally:
+            self._release()
+
+    def _undo(self) -> None:
+        # On the driver itself: a COMMIT that SQLite refused (a deferred constraint) leaves
+        # its transaction open, and SQLAlchemy, counting it ended, would pool the connection
+        # with the batch's writes still in it, for the next user's commit to store.
+        assert self._conn is not None
+        driver = self._conn.connection.driver_connection
+        assert driver is not None
+        driver.rollback()
+
+    def _connection(self) -> sa.Connection:
+        if self._conn is not None:
+            return self._conn
+        with contextlib.ExitStack() as held:
+            held.enter_context(self._gate.held())
+            conn = held.enter_context(self._engine.connect())
+            self._transaction = conn.begin()
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            # pysqlite begins on the first INSERT only; a savepoint first would begin (and
+            # its RELEASE commit) a transaction of its own.
+            driver.execute("BEGIN")
+            _batches().append((self._engine, conn))
+            self._held, self._conn = held.pop_all(), conn
+        return conn
+
+    def _release(self) -> None:
+        batches = _batches()
+        batches[:] = [pair for pair in batches if pair[1] is not self._conn]
+        held, self._held, self._conn, self._transaction = self._held, None, None, None
+        assert held is not None
+        held.close()
+
+
+def _batches() -> list[tuple[sa.Engine, sa.Connection]]:
+    """The batches open on this thread, with their connections."""
+    found: list[tuple[sa.Engine, sa.Connection]] | None = getattr(_open_batches, "pairs", None)
+    if found is None:
+        found = _open_batches.pairs = []
+    return found
+
+
+def _batch_connection(engine: sa.Engine) -> sa.Connection | None:
+    return next((conn for owner, conn in _batches() if owner is engine), None)
+
+
+@contextmanager
+def read_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """`engine.connect()`, or inside a `WriteBatch` on this thread its connection: a read
+    then sees what the batch's earlier calls wrote."""
+    shared = _batch_connection(engine)
+    if shared is not None:
+        yield shared
+        return
+    with engine.connect() as conn:
+        yield conn
+
+
+_open_batches = threading.local()
 _gates: weakref.WeakKeyDictionary[sa.Engine, WriteGate | None] = weakref.WeakKeyDictionary()
 _gates_lock = threading.Lock()
 
@@ -129,7 +270,12 @@ def _new_gate(engine: sa.Engine) -> WriteGate | None:
 
 @contextmanager
 def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """`engine.begin()`, behind the engine's write gate on SQLite."""
+    """`engine.begin()`, behind the engine's write gate on SQLite; inside a `WriteBatch` on
+    this thread, the batch's transaction (its savepoint keeps the caller's writes apart)."""
+    shared = _batch_connection(engine)
+    if shared is not None:
+        yield shared
+        return
     gate = gate_for(engine)
     if gate is None:
         with engine.begin() as conn:

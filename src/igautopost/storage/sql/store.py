@@ -33,7 +33,7 @@ from .files import private_sqlite_file, sqlite_file
 from .media_refs import insert_refs, media_keys, media_uses, post_media, replace_refs
 from .plain_inserts import insert_row
 from .rows import UNREADABLE, read_post, to_post
-from .sqlite_writes import write_transaction
+from .sqlite_writes import read_connection, write_transaction
 from .tables import UTCDateTime, events, posts
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -295,7 +295,7 @@ class SqlStore(ClaimsMixin):
     # -- reading -------------------------------------------------------------------------
 
     def get(self, post_id: int, *, owner_id: int | None = None) -> Post:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return self._to_post(self._row(conn, post_id, owner_id=owner_id))
 
     def list(self, query: PostQuery) -> builtins.list[Post]:
@@ -306,7 +306,7 @@ class SqlStore(ClaimsMixin):
             statement = statement.limit(query.limit)
         if query.offset:
             statement = statement.offset(query.offset)
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return [self._to_post(row._asdict()) for row in conn.execute(statement)]
 
     def post_documents(self, query: PostQuery) -> Iterator[dict[str, Any]]:
@@ -329,7 +329,7 @@ class SqlStore(ClaimsMixin):
         counts, firsts = _span_statements(len(pairs), frozenset(params))
         params.update({f"b{index}": bound for index, bound in enumerate(bounds)})
         shown: dict[int, builtins.list[Post]] = {}
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             totals = conn.execute(counts, params).one()
             if first > 0 and any(totals):
                 for row in conn.execute(firsts, {**params, "first": first}):
@@ -368,7 +368,7 @@ class SqlStore(ClaimsMixin):
             params["fingerprints"] = wanted
         if limit is not None:
             params["limit"] = limit
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             rows = conn.execute(statement, params).all()
         # Sorted here: an ORDER BY would make SQLite walk (account, publish_at) instead, every
         # post of the hour, the cost this lookup exists to avoid.
@@ -376,12 +376,12 @@ class SqlStore(ClaimsMixin):
         return sorted(found, key=lambda row: (row[1], row[0]))
 
     def media_uses(self, keys: Iterable[str]) -> dict[str, builtins.list[MediaUse]]:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return media_uses(conn, keys)
 
     def ping(self) -> None:
         """Raise unless the database answers (what a health check asks)."""
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             conn.execute(sa.text("SELECT 1"))
 
     def counts(self, *, owner_id: int | None = None) -> dict[str, int]:
@@ -389,12 +389,12 @@ class SqlStore(ClaimsMixin):
         statement = sa.select(posts.c.status, sa.func.count()).group_by(posts.c.status)
         if owner_id is not None:
             statement = statement.where(posts.c.owner_id == owner_id)
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return {status: count for status, count in conn.execute(statement)}
 
     def events(self, post_id: int) -> builtins.list[Event]:
         statement = sa.select(events).where(events.c.post_id == post_id).order_by(events.c.id)
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return [
                 Event(
                     post_id=row.post_id,
@@ -408,7 +408,7 @@ class SqlStore(ClaimsMixin):
 
     def access_token(self, post_id: int) -> str | None:
         """The post's Instagram token, decrypted: for the publisher only, never for display."""
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             ciphertext = conn.execute(
                 sa.select(posts.c.token_ciphertext).where(posts.c.id == post_id)
             ).scalar_one_or_none()
@@ -428,7 +428,7 @@ class SqlStore(ClaimsMixin):
         wanted = list(set(keys))
         found: dict[str, int] = {}
         owner = posts.c.owner_id.is_(None) if owner_id is None else posts.c.owner_id == owner_id
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             for start in range(0, len(wanted), 500):
                 statement = sa.select(posts.c.client_key, posts.c.id).where(
                     owner,
@@ -589,7 +589,7 @@ def _similar_on_sqlite(
     """`SqlStore.similar_posts` of one fingerprint on SQLite, with the times as SQLAlchemy
     stores them there (`UTCDateTime`: naive UTC, SQLite's text form)."""
     params = (account, fingerprint, _sqlite_time(start), _sqlite_time(end), limit)
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         sqlite = conn.connection.driver_connection
         assert isinstance(sqlite, sqlite3.Connection)  # the engine is SQLite's (the caller)
         rows = sqlite.execute(_SIMILAR_POST_SQLITE, params).fetchall()
