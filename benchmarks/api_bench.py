@@ -128,6 +128,20 @@ def tree_cpu_seconds(root: int) -> float:
     return total
 
 
+def machine_speed() -> float:
+    """CPU seconds of 10 million additions in a Python loop, best of three: the same code gave
+    twice the CPU per request on two machines of this workplace (docs/benchmarks.md), so a
+    run's figures are compared against runs with a like figure here."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for number in range(10_000_000):
+            total += number
+        best = min(best, time.process_time() - started)
+    return best
+
+
 def load(averages: tuple[float, float, float]) -> str:
     return " / ".join(f"{x:.2f}" for x in averages)
 
@@ -224,6 +238,7 @@ def main() -> None:
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("needs wrk (apt-get install wrk)")
+    speed = machine_speed()
     data_dir = Path(tempfile.mkdtemp(prefix="igautopost-api-bench-"))
     env = {**os.environ, "IGAUTOPOST_DATA_DIR": str(data_dir)}
     for name in ("IGAUTOPOST_DATABASE_URL", "IGAUTOPOST_SECRET_KEY"):
@@ -270,7 +285,7 @@ def main() -> None:
     print(
         f"serve {' '.join(workers) or '(default settings)'}, SQLite, scheduler on; wrk -t2 -c32 "
         f"-d{options.seconds}s; {shape}; load average before {load(load_before)}, after "
-        f"{load(os.getloadavg())}"
+        f"{load(os.getloadavg())}; 10M-addition loop {speed:.2f} s"
     )
     for name, figures in results.items():
         print(

@@ -191,7 +191,10 @@ def test_the_wal_starts_over_under_steady_writes_once_it_is_long(
         thread.join()
     wal = Path(str(tmp_path / "steady.db") + "-wal")
     page = 4096 + 24  # a WAL frame: a page and its header
-    assert wal.stat().st_size < 3 * 200 * page + 32  # 800 posts would be ~4,000 frames
+    # Never started over, 800 posts' WAL holds ~9,000 frames (36 MB). Started over past 200
+    # frames, it holds those, what a checkpoint interval adds, and what the other thread
+    # wrote during the checkpoint: a few hundred.
+    assert wal.stat().st_size < 1_000 * page
     assert len(store.list(PostQuery())) == 800
     store.close()
 

@@ -16,7 +16,7 @@ from .engine.policy import LeadTimes
 from .errors import InvalidPost, InvalidTransition, PostChanged, Problem
 from .media_intake import local_files_refused
 from .models import Post, PostSpec, Status
-from .storage.protocols import Store
+from .storage.protocols import PendingPosts, Store
 from .validation import check_post, check_publish_at, parse_post
 from .zones import default_zone
 
@@ -156,6 +156,55 @@ def schedule_parsed(
     """`schedule` of posts that `parse_posts` returned for the same `now`: they are not
     checked again. The API parses a post itself, to name its fields in errors the way the
     client named them; checking it twice cost a POST about 100 us (docs/benchmarks.md)."""
+    return plan_schedule(
+        store,
+        specs,
+        now=now,
+        owner_id=owner_id,
+        leads=leads,
+        allow_missing_account=allow_missing_account,
+        media=media,
+        base_dir=base_dir,
+    ).store_posts()
+
+
+@dataclass
+class SchedulePlan:
+    """What `schedule` will store, worked out by `plan_schedule`: every read is done, the
+    write is `store_posts`. Between the two another writer may store a post with the same
+    client key; `store_posts` then refuses it (`InvalidPost` on ``client_key``)."""
+
+    store: Store
+    fresh: PendingPosts
+    existing: list[Post]
+    warnings: list[str]
+    unchecked: list[Problem]
+
+    def store_posts(self) -> ScheduleResult:
+        created = self.fresh.store()
+        return ScheduleResult(
+            created=created,
+            existing=self.existing,
+            warnings=self.warnings,
+            media_unchecked=self.unchecked,
+        )
+
+
+def plan_schedule(
+    store: Store,
+    specs: list[PostSpec],
+    *,
+    now: datetime,
+    owner_id: int | None = None,
+    leads: LeadTimes = DEFAULT_LEADS,
+    allow_missing_account: bool = False,
+    media: MediaIntake | None = None,
+    base_dir: BaseDir | None = None,
+) -> SchedulePlan:
+    """`schedule_parsed` up to its write: the checks that read the store (accounts, client
+    keys, near duplicates), an account stored for a post's token if it had none. The API's
+    writer thread plans the POSTs queued together before it takes the write gate, which
+    then stays held only for their inserts (`api.writer`)."""
     unchecked: list[Problem] = []
     if media is None:
         problems = local_files_refused(specs)
@@ -169,17 +218,14 @@ def schedule_parsed(
         raise InvalidPost(sorted(problems, key=lambda problem: problem.index or 0))
     fresh, existing = _split_known(store, specs, owner_id)
     warnings = _duplicate_warnings(store, fresh)
-    ciphertexts = attach_tokens(store, fresh, owner_id, now)
-    created = store.add(
+    pending = store.prepare_add(
         fresh,
         now=now,
         owner_id=owner_id,
         prepare_at=[leads.prepare_at(s) for s in fresh],
-        ciphertexts=ciphertexts,
+        ciphertexts=attach_tokens(store, fresh, owner_id, now),
     )
-    return ScheduleResult(
-        created=created, existing=existing, warnings=warnings, media_unchecked=unchecked
-    )
+    return SchedulePlan(store, pending, existing, warnings, unchecked)
 
 
 def attach_tokens(

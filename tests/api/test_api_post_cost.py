@@ -29,11 +29,12 @@ TOKEN = "EAAB-post-cost-token"
 def _counting_runs(api: Any, monkeypatch: Any) -> list[str]:
     """The names of the calls the app sends to a worker thread."""
     ran: list[str] = []
-    for method in ("run", "read", "write", "write_batched"):
+    for method in ("run", "read", "write", "write_planned"):
         real = getattr(ApiContext, method)
 
         async def hop(self: ApiContext, call: Any, *args: Any, _real: Any = real, **kw: Any) -> Any:
-            ran.append(getattr(call, "__name__", repr(call)))
+            named = getattr(call, "func", call)  # a partial: what it calls
+            ran.append(getattr(named, "__name__", repr(named)))
             return await _real(self, call, *args, **kw)
 
         monkeypatch.setattr(ApiContext, method, hop)
@@ -49,7 +50,7 @@ def test_a_known_key_is_answered_without_a_thread_hop(api, alice, monkeypatch):
     ran.clear()
     second = api.client.post("/api/v1/posts/", json=old_post(caption="two"), headers=alice)
     assert second.status_code == 201
-    assert ran == ["store_prepared"], ran
+    assert ran == ["planned_post"], ran  # then store_planned, on the same writer thread
 
 
 def test_a_revoked_key_is_refused_at_once_in_its_process(api, alice, monkeypatch):

@@ -110,6 +110,31 @@ def test_add_uses_prepare_times_and_given_ciphertexts(store: Store) -> None:
     assert store.get(post.id).token_ciphertext == ciphertext
 
 
+def test_prepare_add_makes_the_rows_and_stores_nothing_until_asked(store: Store) -> None:
+    """The token is encrypted when the rows are made, not when they are stored: a writer
+    holding the write gate then spends it on the inserts only."""
+    prepare = NOW + timedelta(minutes=5)
+    pending = store.prepare_add([spec(caption="later")], now=NOW, owner_id=4, prepare_at=[prepare])
+    assert store.list(PostQuery()) == []
+    store.cipher.encrypt = None  # type: ignore[method-assign] # storing may not encrypt
+    (post,) = pending.store()
+    got = store.get(post.id)
+    assert (got.spec.caption, got.owner_id, got.next_attempt_at) == ("later", 4, prepare)
+    assert store.access_token(post.id) == TOKEN
+    assert [event.to_status for event in store.events(post.id)] == [Status.SCHEDULED]
+
+
+def test_prepared_posts_with_a_key_stored_meanwhile_are_refused(store: Store) -> None:
+    """Between the two steps another writer stored the same client key: `store` refuses it
+    on ``client_key`` and stores nothing (the API then answers with the stored post)."""
+    pending = store.prepare_add([spec(client_key="k1")], now=NOW, owner_id=4)
+    first = store.add([spec(client_key="k1")], now=NOW, owner_id=4)[0]
+    with pytest.raises(InvalidPost) as refused:
+        pending.store()
+    assert [problem.field for problem in refused.value.problems] == ["client_key"]
+    assert [post.id for post in store.list(PostQuery())] == [first.id]
+
+
 def test_add_many_stores_an_iterable_in_chunks_and_returns_only_ids(store: Store) -> None:
     count = 2 * ADD_CHUNK + 3  # three chunks, the last one short
     specs = (spec(caption=f"post {n}", client_key=f"k{n}") for n in range(count))

@@ -26,6 +26,7 @@ from .errors import NON_FIELD, ApiError, field_errors
 from .post_media import PostMedia
 from .writer import Writer
 
+P = TypeVar("P")
 T = TypeVar("T")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -65,19 +66,22 @@ class ApiContext:
         (docs/benchmarks.md). Reads keep the pool, so a write waiting for another process's
         lock (a large `schedule`) holds up no GET. The WAL checkpoint due every few hundred
         commits (10-30 ms) gets a thread of its own, or every write queued behind it waits."""
-        return await self._write(False, call, *args, **kwargs)
-
-    async def write_batched(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`write` for a call that may share its transaction with other such calls queued
-        at the same time (`api.writer`): a POST's store phase, its post already checked."""
-        return await self._write(True, call, *args, **kwargs)
-
-    async def _write(self, batchable: bool, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.write_gate is None:
             return await self.run(call, *args, **kwargs)
+        return await self._writer_thread().call(call, *args, **kwargs)
+
+    async def write_planned(self, plan: Callable[[], P], write: Callable[[P], T]) -> T:
+        """`write(plan())` for a write whose reads (`plan`) may run before the write gate is
+        taken: on SQLite, POSTs queued together run their plans first, then their writes in
+        one transaction, each in a savepoint of its own (`api.writer`)."""
+        if self.write_gate is None:
+            return await self.run(lambda: write(plan()))
+        return await self._writer_thread().planned(plan, write)
+
+    def _writer_thread(self) -> Writer:
         if self._writer is None:
             self._writer = Writer(self.store.engine)  # type: ignore[attr-defined]
-        return await self._writer.call(batchable, call, *args, **kwargs)
+        return self._writer
 
     async def read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`run` for a point read (one post by its id). On SQLite it runs on this process's

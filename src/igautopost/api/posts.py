@@ -7,6 +7,7 @@ only their own posts; a cancelled post is gone, as a deleted row was in the old 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ import igautopost
 from ..errors import InvalidPost, PostNotFound, Problem
 from ..media_intake import local_items
 from ..models import Post, PostSpec, Status
-from ..posts import schedule_parsed
+from ..posts import SchedulePlan, plan_schedule
 from ..storage.protocols import Store
 from ..zones import default_zone
 from .auth import UserId
@@ -164,20 +165,41 @@ def needs_store(raw: dict[str, Any]) -> bool:
     return not _token_sent(raw)
 
 
-def store_prepared(
-    store: Store, prepared: Prepared, now: datetime, owner: int
-) -> tuple[Post, bool, list[Problem]]:
-    """Store one checked post for `owner`: (the post, whether it is new, its media items
-    that could not be checked). On SQLite the writer thread may run it in one transaction
-    with other POSTs' (`api.writer`)."""
+@dataclass(frozen=True)
+class PostPlan:
+    """A checked post and what storing it will do (`igautopost.posts.plan_schedule`)."""
+
+    prepared: Prepared
+    schedule: SchedulePlan
+    now: datetime
+    owner: int
+
+
+def planned_post(store: Store, prepared: Prepared, now: datetime, owner: int) -> PostPlan:
+    """The reads of storing one checked post for `owner` (its account, client key, near
+    duplicates): run before the write gate is taken (`api.writer`)."""
     try:
-        # checked by `checked_spec` for the same `now`: not again
-        result = schedule_parsed(store, [prepared.spec], now=now, owner_id=owner)
+        plan = plan_schedule(store, [prepared.spec], now=now, owner_id=owner)
     except InvalidPost as exc:
         raise invalid(exc.problems, prepared.data) from None
+    return PostPlan(prepared, plan, now, owner)
+
+
+def store_planned(plan: PostPlan) -> tuple[Post, bool, list[Problem]]:
+    """Store a planned post: (the post, whether it is new, its media items that could not
+    be checked). A post with the same client key stored since the plan (by a POST batched
+    before it, or by another process) is that post, as it would have been a moment later."""
+    try:
+        result = plan.schedule.store_posts()
+    except InvalidPost as exc:
+        if not all(problem.field == "client_key" for problem in exc.problems):
+            raise invalid(exc.problems, plan.prepared.data) from None
+        again = planned_post(plan.schedule.store, plan.prepared, plan.now, plan.owner)
+        result = again.schedule.store_posts()
+    unchecked = plan.prepared.unchecked
     if result.created:
-        return result.created[0], True, prepared.unchecked
-    return result.existing[0], False, prepared.unchecked  # the same client_key: idempotent
+        return result.created[0], True, unchecked
+    return result.existing[0], False, unchecked  # the same client_key: idempotent
 
 
 def fetched_check(data: dict[str, Any], spec: PostSpec, media: PostMedia) -> Prepared:
@@ -306,8 +328,8 @@ async def create_post(request: Request, owner: UserId, ctx: Ctx) -> Any:
             upload.file.file.close()
     if prepared is None:
         prepared = await _checked(ctx, data, now, owner, zone)
-    post, created, unchecked = await ctx.write_batched(
-        store_prepared, ctx.store, prepared, now, owner
+    post, created, unchecked = await ctx.write_planned(
+        functools.partial(planned_post, ctx.store, prepared, now, owner), store_planned
     )
     ctx.wake(post)
     headers = {"Warning": _warning(unchecked, data)} if unchecked else None

@@ -98,8 +98,30 @@ class PostsInSpan:
     first: builtins.list[Post]
 
 
+class PendingPosts(Protocol):
+    """Posts whose rows are made, to be stored by `store` (`PostStore.prepare_add`)."""
+
+    def store(self) -> builtins.list[Post]:
+        """Store them as `PostStore.add` would, all or none; the posts with their ids."""
+        ...
+
+
 class PostStore(Protocol):
     """Posts and their history."""
+
+    def prepare_add(
+        self,
+        specs: Sequence[PostSpec],
+        *,
+        now: datetime,
+        owner_id: int | None = None,
+        prepare_at: Sequence[datetime] | None = None,
+        ciphertexts: Mapping[str, str] | None = None,
+    ) -> PendingPosts:
+        """`add` in two steps: the posts' rows are made now (the token encrypted, the post
+        as JSON) and stored by the result's `store`, so that a writer holding the write
+        gate spends it on the inserts only (`igautopost.posts.plan_schedule`)."""
+        ...
 
     def add(
         self,

@@ -15,7 +15,7 @@ import builtins
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -76,6 +76,20 @@ class InMemoryStore(ClaimsMixin, MediaRefsMixin):
         prepare_at: Sequence[datetime] | None = None,
         ciphertexts: Mapping[str, str] | None = None,
     ) -> builtins.list[Post]:
+        pending = self.prepare_add(
+            specs, now=now, owner_id=owner_id, prepare_at=prepare_at, ciphertexts=ciphertexts
+        )
+        return pending.store()
+
+    def prepare_add(
+        self,
+        specs: Sequence[PostSpec],
+        *,
+        now: datetime,
+        owner_id: int | None = None,
+        prepare_at: Sequence[datetime] | None = None,
+        ciphertexts: Mapping[str, str] | None = None,
+    ) -> _PendingRows:
         encrypted = dict(ciphertexts or {})
         rows = [
             new_post_row(spec, now=now, owner_id=owner_id, cipher=self._cipher, encrypted=encrypted)
@@ -83,6 +97,11 @@ class InMemoryStore(ClaimsMixin, MediaRefsMixin):
         ]
         for row, due in zip(rows, prepare_at or (), strict=False):
             row["next_attempt_at"] = due
+        return _PendingRows(self, list(specs), rows, now)
+
+    def _store_rows(
+        self, specs: Sequence[PostSpec], rows: builtins.list[dict[str, Any]], now: datetime
+    ) -> builtins.list[Post]:
         with self._locked() as t:
             self._refuse_stored_keys(t, rows)
             ids = [t.insert_post(blank_row() | utc(row)) for row in rows]
@@ -267,3 +286,16 @@ def _matches(row: Row, query: PostQuery) -> bool:
         and (query.publish_until is None or row["publish_at"] <= query.publish_until)
         and (query.after is None or (row["publish_at"], row["id"]) > query.after)
     )
+
+
+@dataclass(frozen=True)
+class _PendingRows:
+    """Rows made by `InMemoryStore.prepare_add`, stored by `store`."""
+
+    owner: InMemoryStore
+    specs: builtins.list[PostSpec]
+    rows: builtins.list[dict[str, Any]]
+    now: datetime
+
+    def store(self) -> builtins.list[Post]:
+        return self.owner._store_rows(self.specs, self.rows, self.now)

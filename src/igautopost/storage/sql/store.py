@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from itertools import islice, pairwise
@@ -169,13 +170,32 @@ class SqlStore(ClaimsMixin):
         """Store posts as scheduled, all or none; each is first due at its `prepare_at`
         (when its container should be created), by default its publish time. `ciphertexts`
         are tokens' ciphertexts already made (an account's), reused instead of encrypting."""
-        if not specs:
-            return []
+        pending = self.prepare_add(
+            specs, now=now, owner_id=owner_id, prepare_at=prepare_at, ciphertexts=ciphertexts
+        )
+        return pending.store()
+
+    def prepare_add(
+        self,
+        specs: Sequence[PostSpec],
+        *,
+        now: datetime,
+        owner_id: int | None = None,
+        prepare_at: Sequence[datetime] | None = None,
+        ciphertexts: Mapping[str, str] | None = None,
+    ) -> _PendingRows:
         # one ciphertext per distinct token: bulk files repeat it
         encrypted: dict[str, str] = dict(ciphertexts or {})
         rows = [self._new_row(spec, now, owner_id, encrypted) for spec in specs]
         for row, due in zip(rows, prepare_at or (), strict=False):
             row["next_attempt_at"] = due
+        return _PendingRows(self, list(specs), rows, now)
+
+    def _store_rows(
+        self, specs: Sequence[PostSpec], rows: builtins.list[dict[str, Any]], now: datetime
+    ) -> builtins.list[Post]:
+        if not specs:
+            return []
         try:
             with self._write() as conn:
                 if len(rows) == 1 and conn.dialect.name == "sqlite":
@@ -505,6 +525,19 @@ def _scheduled_events(post_ids: Iterable[int], now: datetime) -> builtins.list[d
         }
         for post_id in post_ids
     ]
+
+
+@dataclass(frozen=True)
+class _PendingRows:
+    """Rows made by `SqlStore.prepare_add`, stored by `store`."""
+
+    owner: SqlStore
+    specs: builtins.list[PostSpec]
+    rows: builtins.list[dict[str, Any]]
+    now: datetime
+
+    def store(self) -> builtins.list[Post]:
+        return self.owner._store_rows(self.specs, self.rows, self.now)
 
 
 def _add_one_on_sqlite(
