@@ -333,8 +333,13 @@ def api_process_app(settings: Settings, max_body: int, access_log: bool) -> Fast
     """The app of one spawned API process, from the settings `serve` hands it. Publishing
     runs in the `serve` process, never here: one scheduler however many API processes."""
     from igautopost.api import create_app
-    from igautopost.api.serve import configure_access_log, keep_loaded_out_of_collection
+    from igautopost.api.serve import (
+        configure_access_log,
+        end_with_parent,
+        keep_loaded_out_of_collection,
+    )
 
+    end_with_parent()
     configure_access_log(access_log)
     protect_logs(settings)  # as `serve` does in its own process
     app = create_app(settings, max_body_bytes=max_body)

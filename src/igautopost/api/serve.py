@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import signal
 import sys
+import threading
+import time
 
 
 def configure_access_log(enabled: bool) -> None:
@@ -29,3 +33,17 @@ def keep_loaded_out_of_collection() -> None:
     as long as the process anyway."""
     gc.collect()
     gc.freeze()
+
+
+def end_with_parent(poll_seconds: float = 1.0) -> None:
+    """Stop this API process (SIGTERM: uvicorn's graceful stop) once the process that
+    spawned it is gone, however it ended (SIGKILL, out of memory). Left running, it went on
+    answering on the shared port with no scheduler, beside a restarted `serve`."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)  # a poll interval, not a time of day
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="igautopost-parent-watch", daemon=True).start()
