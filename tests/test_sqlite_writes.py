@@ -157,25 +157,17 @@ def _checkpoint_passes(
 def test_the_bulk_of_a_checkpoint_runs_without_the_gate(
     store: SqlStore, monkeypatch: pytest.MonkeyPatch, make_post: Callable[..., dict[str, Any]]
 ) -> None:
-    """A WAL short of WAL_RESET_FRAMES is copied without holding any writer up."""
-    assert _checkpoint_passes(store, monkeypatch, make_post) == [False]
-
-
-def test_a_long_wal_gets_a_short_second_pass_inside_the_gate(
-    store: SqlStore, monkeypatch: pytest.MonkeyPatch, make_post: Callable[..., dict[str, Any]]
-) -> None:
-    """Past WAL_RESET_FRAMES, the catch-up pass holds the gate, so the WAL starts over."""
-    monkeypatch.setattr(sqlite_writes, "WAL_RESET_FRAMES", 1)
+    """The bulk outside the gate, the short catch-up inside, so that the WAL starts over."""
     assert _checkpoint_passes(store, monkeypatch, make_post) == [False, True]
 
 
-def test_the_wal_starts_over_under_steady_writes_once_it_is_long(
+def test_the_wal_starts_over_under_steady_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_post: Callable[..., dict[str, Any]]
 ) -> None:
     """Writers that never pause (a thread writing while the checkpoints run) still let the
-    WAL start over: its size stays near WAL_RESET_FRAMES pages, not growing with the writes."""
+    WAL start over: its size stays near what a checkpoint interval writes, not growing with
+    the writes."""
     monkeypatch.setattr(sqlite_writes, "CHECKPOINT_EVERY", 10)
-    monkeypatch.setattr(sqlite_writes, "WAL_RESET_FRAMES", 200)
     key = TokenCipher.generate_key()
     store = SqlStore.open(f"sqlite:///{tmp_path / 'steady.db'}", cipher=TokenCipher([key]))
     now = datetime.now(UTC)
@@ -191,9 +183,8 @@ def test_the_wal_starts_over_under_steady_writes_once_it_is_long(
         thread.join()
     wal = Path(str(tmp_path / "steady.db") + "-wal")
     page = 4096 + 24  # a WAL frame: a page and its header
-    # Never started over, 800 posts' WAL holds ~9,000 frames (36 MB). Started over past 200
-    # frames, it holds those, what a checkpoint interval adds, and what the other thread
-    # wrote during the checkpoint: a few hundred.
+    # Never started over, 800 posts' WAL holds ~9,000 frames (36 MB). Started over at each
+    # checkpoint, it holds what 10 writes add and what the other thread wrote meanwhile.
     assert wal.stat().st_size < 1_000 * page
     assert len(store.list(PostQuery())) == 800
     store.close()

@@ -16,11 +16,10 @@ and copying the WAL takes many writes' time, all of it with the gate held, so ev
 writer would wait for it (docs/benchmarks.md, "The HTTP API"). Here the
 connections run with `wal_autocheckpoint=0` (see `storage.sql`), and every
 `CHECKPOINT_EVERY` writes the committing thread, after letting go of the gate, copies the
-WAL while others write. Under steady writes that never lets the WAL start over (a writer
-restarts it only once all of it is copied), so once it holds `WAL_RESET_FRAMES` pages the
-checkpoint takes the gate for a second pass over what was written meanwhile, and the next
-writer starts the WAL over. That pass holds every writer for 20-50 ms on this machine:
-once every few seconds of steady POSTs, not every few hundred writes.
+bulk while others write, then takes the gate for a short second pass over what they wrote
+meanwhile, so that the WAL is wholly copied and the next writer starts it over. (Taking
+that pass only once the WAL held 64 MiB was tried: no better for the API's tail, and the
+engine then prepared up to 183 of a 1,000-post burst too late, docs/benchmarks.md.)
 
 Under load, one transaction per write costs more than the write: taking the gate, the
 commit, and the WAL pages each commit copies (a post touches a page of every index of
@@ -58,7 +57,6 @@ log = logging.getLogger("igautopost.storage")
 LOCK_SUFFIX = "-writelock"
 CHECKPOINT_EVERY = 200  # writes in this process; about 1,000 WAL pages of posts
 CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
-WAL_RESET_FRAMES = 16_384  # 64 MiB of 4 KiB pages: the WAL's size before it starts over
 SAVEPOINT = "igautopost_batched_call"
 T = TypeVar("T")
 
@@ -109,10 +107,9 @@ class WriteGate:
     def checkpoint(self, engine: sa.Engine) -> None:
         try:
             with engine.connect() as conn:
-                ((_, frames, _),) = conn.exec_driver_sql(CHECKPOINT).fetchall()  # others write
-                if frames >= WAL_RESET_FRAMES:
-                    with self.held():
-                        conn.exec_driver_sql(CHECKPOINT).fetchall()  # what they wrote meanwhile
+                conn.exec_driver_sql(CHECKPOINT).fetchall()  # the bulk, while others write
+                with self.held():
+                    conn.exec_driver_sql(CHECKPOINT).fetchall()  # what they wrote meanwhile
         finally:
             with self._lock:
                 self._commits = 0
