@@ -5,11 +5,13 @@ dicts; both read them back with `sql.rows.read_post`, so a post looks the same i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..crypto import TokenCipher
-from ..models import PostSpec, Status
+from ..models import Post, PostSpec, Status
 
 
 def spec_json(spec: PostSpec) -> str:
@@ -60,3 +62,37 @@ def spec_columns(spec: PostSpec, cipher: TokenCipher) -> dict[str, Any]:
     if spec.access_token is not None:
         columns["token_ciphertext"] = cipher.encrypt(spec.access_token.get_secret_value())
     return columns
+
+
+def new_post_rows(
+    specs: Sequence[PostSpec],
+    *,
+    now: datetime,
+    owner_id: int | None,
+    cipher: TokenCipher,
+    prepare_at: Sequence[datetime] | None,
+    ciphertexts: Mapping[str, str] | None,
+) -> list[dict[str, Any]]:
+    """The rows of new posts, each first due at its `prepare_at` (default: its publish
+    time); one ciphertext per distinct token (bulk files repeat it)."""
+    encrypted = dict(ciphertexts or {})
+    rows = [
+        new_post_row(spec, now=now, owner_id=owner_id, cipher=cipher, encrypted=encrypted)
+        for spec in specs
+    ]
+    for row, due in zip(rows, prepare_at or (), strict=False):
+        row["next_attempt_at"] = due
+    return rows
+
+
+@dataclass(frozen=True)
+class PendingRows:
+    """New posts' rows made by a store's `prepare_add`, inserted by `store`."""
+
+    specs: list[PostSpec]
+    rows: list[dict[str, Any]]
+    now: datetime
+    insert: Callable[[list[PostSpec], list[dict[str, Any]], datetime], list[Post]]
+
+    def store(self) -> list[Post]:
+        return self.insert(self.specs, self.rows, self.now)

@@ -15,7 +15,7 @@ import builtins
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -24,7 +24,7 @@ from ...crypto import TokenCipher
 from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ...models import Event, Post, PostSpec, Status
 from ..protocols import PostQuery, PostsInSpan
-from ..records import new_post_row, spec_columns
+from ..records import PendingRows, new_post_row, new_post_rows, spec_columns
 from ..sql.documents import post_document
 from ..sql.rows import UNREADABLE, read_post
 from .accounts import InMemoryAccountStore
@@ -89,15 +89,16 @@ class InMemoryStore(ClaimsMixin, MediaRefsMixin):
         owner_id: int | None = None,
         prepare_at: Sequence[datetime] | None = None,
         ciphertexts: Mapping[str, str] | None = None,
-    ) -> _PendingRows:
-        encrypted = dict(ciphertexts or {})
-        rows = [
-            new_post_row(spec, now=now, owner_id=owner_id, cipher=self._cipher, encrypted=encrypted)
-            for spec in specs
-        ]
-        for row, due in zip(rows, prepare_at or (), strict=False):
-            row["next_attempt_at"] = due
-        return _PendingRows(self, list(specs), rows, now)
+    ) -> PendingRows:
+        rows = new_post_rows(
+            specs,
+            now=now,
+            owner_id=owner_id,
+            cipher=self._cipher,
+            prepare_at=prepare_at,
+            ciphertexts=ciphertexts,
+        )
+        return PendingRows(list(specs), rows, now, self._store_rows)
 
     def _store_rows(
         self, specs: Sequence[PostSpec], rows: builtins.list[dict[str, Any]], now: datetime
@@ -286,16 +287,3 @@ def _matches(row: Row, query: PostQuery) -> bool:
         and (query.publish_until is None or row["publish_at"] <= query.publish_until)
         and (query.after is None or (row["publish_at"], row["id"]) > query.after)
     )
-
-
-@dataclass(frozen=True)
-class _PendingRows:
-    """Rows made by `InMemoryStore.prepare_add`, stored by `store`."""
-
-    owner: InMemoryStore
-    specs: builtins.list[PostSpec]
-    rows: builtins.list[dict[str, Any]]
-    now: datetime
-
-    def store(self) -> builtins.list[Post]:
-        return self.owner._store_rows(self.specs, self.rows, self.now)

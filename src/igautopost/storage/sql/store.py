@@ -14,7 +14,6 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from itertools import islice, pairwise
@@ -26,7 +25,7 @@ from ...crypto import TokenCipher
 from ...errors import InvalidPost, InvalidTransition, PostNotFound, Problem
 from ...models import ACTIVE_STATUS_VALUES, Event, Post, PostSpec, Status
 from ..protocols import MediaUse, PostQuery, PostsInSpan
-from ..records import new_post_row, spec_columns
+from ..records import PendingRows, new_post_row, new_post_rows, spec_columns
 from . import documents, migrate
 from .accounts import SqlAccountStore
 from .claims import ClaimsMixin
@@ -183,13 +182,16 @@ class SqlStore(ClaimsMixin):
         owner_id: int | None = None,
         prepare_at: Sequence[datetime] | None = None,
         ciphertexts: Mapping[str, str] | None = None,
-    ) -> _PendingRows:
-        # one ciphertext per distinct token: bulk files repeat it
-        encrypted: dict[str, str] = dict(ciphertexts or {})
-        rows = [self._new_row(spec, now, owner_id, encrypted) for spec in specs]
-        for row, due in zip(rows, prepare_at or (), strict=False):
-            row["next_attempt_at"] = due
-        return _PendingRows(self, list(specs), rows, now)
+    ) -> PendingRows:
+        rows = new_post_rows(
+            specs,
+            now=now,
+            owner_id=owner_id,
+            cipher=self._cipher,
+            prepare_at=prepare_at,
+            ciphertexts=ciphertexts,
+        )
+        return PendingRows(list(specs), rows, now, self._store_rows)
 
     def _store_rows(
         self, specs: Sequence[PostSpec], rows: builtins.list[dict[str, Any]], now: datetime
@@ -525,19 +527,6 @@ def _scheduled_events(post_ids: Iterable[int], now: datetime) -> builtins.list[d
         }
         for post_id in post_ids
     ]
-
-
-@dataclass(frozen=True)
-class _PendingRows:
-    """Rows made by `SqlStore.prepare_add`, stored by `store`."""
-
-    owner: SqlStore
-    specs: builtins.list[PostSpec]
-    rows: builtins.list[dict[str, Any]]
-    now: datetime
-
-    def store(self) -> builtins.list[Post]:
-        return self.owner._store_rows(self.specs, self.rows, self.now)
 
 
 def _add_one_on_sqlite(
