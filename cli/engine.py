@@ -25,21 +25,37 @@ SandboxOption = Annotated[
 ]
 
 
-def start_sandbox(state: State, stack: ExitStack) -> str:
-    """Serve the sandbox in this process and point the engine at it, on a database made for
-    the sandbox: never a real one, whose posts it would "publish" (see cli/sandboxdb.py)."""
+def start_sandbox(state: State, stack: ExitStack, *, offer: bool = True) -> str:
+    """Point the engine at a sandbox, on a database made for the sandbox: never a real one,
+    whose posts it would "publish" (see cli/sandboxdb.py). The sandbox is the one another
+    run on this database serves, if one does (their engines share the posts, so they must
+    share the Graph: cli/sandboxshare.py), else one served in this process; with `offer`
+    (the long-running commands), later runs on the database are told to use it."""
     from igautopost.sandbox import SandboxConfig, SandboxServer
 
     from .sandboxdb import mark_sandbox_database, sandbox_database, shown_url
+    from .sandboxshare import offer_emulator, running_emulator, withdraw_emulator
 
     settings = state.settings
     settings.database_url = sandbox_database(settings)  # exits for a database not made for it
-    server = stack.enter_context(SandboxServer(SandboxConfig(video_processing_seconds=5)))
-    settings.graph_base_url = server.url
-    settings.graph_instagram_base_url = server.url  # the sandbox serves both hosts' paths
+    shared = running_emulator(settings.database_url)
+    if shared is not None:
+        url = shared.url
+        whose = f" (served by process {shared.pid}, a sandbox run on the same database)"
+    else:
+        server = stack.enter_context(SandboxServer(SandboxConfig(video_processing_seconds=5)))
+        url, whose = server.url, ""
+    settings.graph_base_url = url
+    settings.graph_instagram_base_url = url  # the sandbox serves both hosts' paths
     mark_sandbox_database(state.store.engine)
-    err.print(f"sandbox Graph API at {server.url}; database {shown_url(settings.database_url)}")
-    return server.url
+    written = offer_emulator(settings.database_url, url) if offer and not whose else None
+    if written is not None:
+        stack.callback(withdraw_emulator, written)  # before the emulator stops (LIFO)
+    err.print(
+        f"sandbox Graph API at {url}{whose}; database {shown_url(settings.database_url)}",
+        soft_wrap=True,
+    )
+    return url
 
 
 def build_publisher(state: State) -> Publisher:

@@ -352,7 +352,7 @@ def publish(
     state = _state(ctx)
     with ExitStack() as stack, reported():
         if sandbox:
-            start_sandbox(state, stack)
+            start_sandbox(state, stack, offer=False)  # over in seconds: it offers none
         post_id = _publish_target(state, target)
         try:
             post = _follow(state, build_publisher(state), post_id, timeout)

@@ -150,7 +150,7 @@ def serve(
             if workers == 1 or _in_memory_database(state):
                 _serve_here(state, listener, scheduler or waker, max_body, proxy)
             else:
-                app = partial(api_process_app, state.settings, max_body, access_log)
+                app = partial(api_process_app, state.settings, max_body, access_log, os.getpid())
                 _serve_processes(app, listener, workers, proxy)
         except KeyboardInterrupt:
             pass
@@ -329,9 +329,10 @@ def reuseport_listener(address: tuple[Any, ...], family: int, backlog: int) -> s
     return sock
 
 
-def api_process_app(settings: Settings, max_body: int, access_log: bool) -> FastAPI:
-    """The app of one spawned API process, from the settings `serve` hands it. Publishing
-    runs in the `serve` process, never here: one scheduler however many API processes."""
+def api_process_app(settings: Settings, max_body: int, access_log: bool, serve_pid: int) -> FastAPI:
+    """The app of one spawned API process, from the settings `serve` hands it; it ends when
+    the `serve` process `serve_pid` does. Publishing runs in the `serve` process, never
+    here: one scheduler however many API processes."""
     from igautopost.api import create_app
     from igautopost.api.serve import (
         configure_access_log,
@@ -339,7 +340,7 @@ def api_process_app(settings: Settings, max_body: int, access_log: bool) -> Fast
         keep_loaded_out_of_collection,
     )
 
-    end_with_parent()
+    end_with_parent(serve_pid)
     configure_access_log(access_log)
     protect_logs(settings)  # as `serve` does in its own process
     app = create_app(settings, max_body_bytes=max_body)

@@ -14,11 +14,12 @@ import requests
 
 SCRIPT = Path(sys.executable).parent / "igautopost"
 BUILD_APP = """
-import gc, sys
+import gc, os, sys
 from pathlib import Path
 from cli.server import api_process_app
 from igautopost import Settings
-api_process_app(Settings(data_dir=Path(sys.argv[1])), max_body=1_000_000, access_log=False)
+api_process_app(Settings(data_dir=Path(sys.argv[1])), max_body=1_000_000, access_log=False,
+                serve_pid=os.getppid())
 print(gc.get_freeze_count())
 """
 
@@ -93,3 +94,34 @@ def test_api_processes_end_when_serve_is_killed(tmp_path: Path) -> None:
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+
+
+BUILD_APP_AFTER_SERVE_DIED = """
+import sys, time
+from pathlib import Path
+from cli.server import api_process_app
+from igautopost import Settings
+api_process_app(Settings(data_dir=Path(sys.argv[1])), max_body=1_000_000, access_log=False,
+                serve_pid=int(sys.argv[2]))
+time.sleep(60)
+"""
+
+
+def test_an_api_process_that_starts_after_serve_died_ends(tmp_path: Path) -> None:
+    """`serve` killed while an API process was still building its app: the process had been
+    adopted by init by then, and watching its parent of the moment, it watched init and
+    never ended (a CI run found it left over)."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **_TEXT)
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-c", BUILD_APP_AFTER_SERVE_DIED, str(tmp_path), gone.stdout.strip()],
+        capture_output=True,
+        text=True,
+        timeout=50,  # it would sleep 60 s had nothing stopped it
+        cwd=Path(__file__).parents[2],
+    )
+    assert run.returncode == -signal.SIGTERM, run.stderr
+    assert time.monotonic() - started < 50
+
+
+_TEXT: dict[str, object] = {"capture_output": True, "text": True, "check": True}

@@ -35,11 +35,14 @@ def keep_loaded_out_of_collection() -> None:
     gc.freeze()
 
 
-def end_with_parent(poll_seconds: float = 1.0) -> None:
-    """Stop this API process (SIGTERM: uvicorn's graceful stop) once the process that
-    spawned it is gone, however it ended (SIGKILL, out of memory). Left running, it went on
-    answering on the shared port with no scheduler, beside a restarted `serve`."""
-    parent = os.getppid()
+def end_with_parent(parent: int, poll_seconds: float = 1.0) -> None:
+    """Stop this API process (SIGTERM: uvicorn's graceful stop) once `parent`, the process
+    that spawned it, is gone, however it ended (SIGKILL, out of memory). Left running, it went
+    on answering on the shared port with no scheduler, beside a restarted `serve`.
+
+    `parent` is the pid `serve` handed over, not this process's parent at the time of the
+    call: a process still building its app when `serve` died had been adopted by init
+    already, took init for its parent and never ended (found by a CI run)."""
 
     def watch() -> None:
         while os.getppid() == parent:
