@@ -436,3 +436,54 @@ def test_a_spec_built_directly_is_checked_for_text_that_is_not_unicode(make_post
     problems = check_post(spec, now=datetime(2030, 1, 1, tzinfo=UTC))
     assert [p.field for p in problems] == ["caption"]
     assert "lone surrogate" in problems[0].message
+
+
+def _every_bad_string(value: object, where: str = "") -> list[tuple[str, str]]:
+    """The fields and strings `text_problems` must name, found the slow way: every string
+    and key tried, in the order its stack visits them."""
+    found: list[tuple[str, str]] = []
+    pending: list[tuple[object, str]] = [(value, where)]
+    while pending:
+        item, at = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                found.append((at or "(post)", item))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                try:
+                    str(key).encode("utf-8")
+                except UnicodeEncodeError:
+                    found.append((at or "(post)", str(key)))
+                    continue
+                pending.append((child, f"{at}.{key}" if at else str(key)))
+        elif isinstance(item, list | tuple):
+            pending.extend((child, f"{at}[{i}]") for i, child in enumerate(item))
+    return found
+
+
+SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+TEXT = st.one_of(  # ASCII, other Unicode text, and text with a lone surrogate in it
+    st.text(st.characters(codec="ascii"), max_size=8),
+    st.text(max_size=8),
+    st.builds(lambda a, s, b: a + s + b, st.text(max_size=4), SURROGATES, st.text(max_size=4)),
+)
+JSON_LIKE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_LIKE)
+def test_text_problems_names_every_lone_surrogate_in_order(value: object) -> None:
+    """ASCII strings and numbers are passed over without being tried (issue 14): the
+    problems found are still every one the full walk finds, in the same order."""
+    from igautopost.validation import text_problems
+
+    expected = _every_bad_string(value)
+    problems = text_problems(value)
+
+    assert [p.field for p in problems] == [field for field, _ in expected]
+    assert all("lone surrogate" in p.message for p in problems)

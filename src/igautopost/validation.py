@@ -151,7 +151,9 @@ def text_problems(value: Any, path: str = "") -> list[Problem]:
 
     JSON may escape half of a surrogate pair (``"a\\ud800b"``); Python reads it, but such a
     string cannot be encoded, stored or sent, so it is refused where it comes in. Iterative:
-    JSON nested as deep as the parser allows must not exhaust the stack here.
+    JSON nested as deep as the parser allows must not exhaust the stack here. Asked twice of
+    every POST: an ASCII string (`str.isascii` reads a flag) or a number cannot hold a
+    surrogate, so neither is queued nor given a path.
     """
     found: list[Problem] = []
     pending: list[tuple[Any, str]] = [(value, path)]
@@ -162,13 +164,23 @@ def text_problems(value: Any, path: str = "") -> list[Problem]:
         elif isinstance(item, dict):
             for key, child in item.items():
                 name = str(key)
-                bad_name = _lone_surrogate(name, where or "(post)")
+                bad_name = [] if name.isascii() else _lone_surrogate(name, where or "(post)")
                 found.extend(bad_name)
-                if not bad_name:
+                if not bad_name and _may_hold_surrogates(child):
                     pending.append((child, f"{where}.{name}" if where else name))
         elif isinstance(item, list | tuple):
-            pending.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+            pending.extend(
+                (child, f"{where}[{i}]")
+                for i, child in enumerate(item)
+                if _may_hold_surrogates(child)
+            )
     return found
+
+
+def _may_hold_surrogates(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.isascii()
+    return isinstance(value, dict | list | tuple)
 
 
 def _lone_surrogate(text: str, field: str) -> list[Problem]:
