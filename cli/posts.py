@@ -28,7 +28,7 @@ from .base import (
     time_option,
 )
 from .engine import SandboxOption, build_publisher, start_sandbox
-from .media_checks import NoMediaCheckOption
+from .media_checks import NoMediaCheckOption, say_unchecked
 from .output import (
     local_time,
     post_details,
@@ -58,7 +58,12 @@ def _state(ctx: typer.Context) -> State:
 
 
 VerboseOption = Annotated[
-    bool, typer.Option("--verbose", "-v", help="List each post already stored, by id.")
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="List each post already stored, by id, and each whose media could not be checked.",
+    ),
 ]
 AllowMissingAccountOption = Annotated[
     bool,
@@ -113,10 +118,7 @@ def schedule(
         except ScheduleInterrupted as exc:  # only a server stops midway
             err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise exc.cause from None
-    for note in result.media_unchecked:
-        place = places.of(note.index) if note.index is not None else None
-        line = escape(f"{place}: {note.field}: {note.message}" if place else str(note))
-        err.print(f"[yellow]could not check:[/] {line}", highlight=False, soft_wrap=True)
+    say_unchecked(result.media_unchecked, places, every=verbose)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     _say_existing(result.existing, verbose)
@@ -156,7 +158,13 @@ def _zone_said(state: State, naive: NaiveTimes) -> Iterator[None]:
 
 
 def validate(
-    ctx: typer.Context, files: FilesArgument, no_media_check: NoMediaCheckOption = False
+    ctx: typer.Context,
+    files: FilesArgument,
+    no_media_check: NoMediaCheckOption = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="List every post whose media could not be checked."),
+    ] = False,
 ) -> None:
     """Check posts against Instagram's rules without storing anything, their media too
     (format, size, shape, duration; a URL must be public and reachable)."""
@@ -167,7 +175,7 @@ def validate(
 
     state = _state(ctx)
     places, naive = Places(), NaiveTimes()
-    media = MediaBatch(state, skip=no_media_check)
+    media = MediaBatch(state, skip=no_media_check, every_unchecked=verbose)
     with reported(), _zone_said(state, naive), located(places), progress("validating") as counted:
         items = counted(naive.watched(media.reading(files, places)))
         posts = checked_posts(items, now=state.now(), zone=state.zone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -149,3 +150,34 @@ def test_local_posts_read_keyset_pages(store, make_post, monkeypatch, limit, siz
     assert [q.limit for q in counting.queries] == sizes
     assert counting.queries[0].after is None
     assert counting.queries[1].after == (created[1].publish_at, created[1].id)
+
+
+def test_rows_stream_with_the_cycle_collector_paused_and_it_comes_back() -> None:
+    """Each page of documents counted towards the collector, whose full collections walked
+    everything loaded again and again: 0.7 s of `list --json`'s 3.3 s (issue 14)."""
+    import gc
+    import io
+    from contextlib import redirect_stdout
+
+    from igautopost_cli.output import write_json_rows
+
+    seen: list[bool] = []
+
+    def rows() -> Iterator[dict[str, int]]:
+        for n in range(3):
+            seen.append(gc.isenabled())
+            yield {"n": n}
+
+    def failing() -> Iterator[dict[str, int]]:
+        yield {"n": 0}
+        raise RuntimeError("the store went away")
+
+    assert gc.isenabled()
+    text = io.StringIO()
+    with redirect_stdout(text):
+        write_json_rows(rows(), lines=True)
+        with pytest.raises(RuntimeError):
+            write_json_rows(failing(), lines=False)
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+    assert text.getvalue().startswith('{"n": 0}\n{"n": 1}\n{"n": 2}\n')

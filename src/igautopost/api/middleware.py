@@ -122,7 +122,7 @@ def _log(scope: Scope, status: int, seconds: float) -> None:
     # `access_log.info(line)` but for its search of the stack for the caller's file and line
     # (always this function): a sixth of the record's cost, on every request (issue 14).
     record = access_log.makeRecord(
-        access_log.name, logging.INFO, __file__, 0, line, None, None, func="_log"
+        access_log.name, logging.INFO, __file__, 0, line, (), None, func="_log"
     )
     access_log.handle(record)
 
