@@ -17,27 +17,24 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from .accounts.service import Accounts
-from .accounts.upkeep import AccountKeeper
-from .auth.users import Users
 from .clock import Clock, SystemClock
 from .config import Settings
 from .crypto import TokenCipher, load_keys
-from .engine.leases import engine_policy
-from .engine.publisher import Publisher
-from .graph.client import GraphClient
-from .graph.transport import Transport
-from .media.hosting import media_host_from, media_store_from
-from .media.protocols import MediaHost, MediaStore
-from .media_intake import MediaIntake
-from .storage.memory import InMemoryStore, InMemoryUserStore
-from .storage.protocols import Store, UserStore
 from .storage.sql import SqlStore
 from .storage.sql.files import private_directory
-from .storage.sql.users import SqlUserStore
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where they are built: `list` needs a store, not the engine
     from argon2 import PasswordHasher
+
+    from .accounts.service import Accounts
+    from .accounts.upkeep import AccountKeeper
+    from .auth.users import Users
+    from .engine.publisher import Publisher
+    from .graph.client import GraphClient
+    from .graph.transport import Transport
+    from .media.protocols import MediaHost, MediaStore
+    from .media_intake import MediaIntake
+    from .storage.protocols import Store, UserStore
 
 
 def token_cipher(settings: Settings) -> TokenCipher:
@@ -76,6 +73,8 @@ def pooled_store(
 def graph_client(settings: Settings, *, transport: Transport | None = None) -> GraphClient:
     """The Graph API client on the settings' hosts, version and timeout; over `transport`
     when given (a `MockTransport`, a wrapper that injects faults), else urllib3."""
+    from .graph.client import GraphClient
+
     return GraphClient(
         base_url=settings.graph_base_url,
         instagram_base_url=settings.graph_instagram_base_url,
@@ -100,6 +99,10 @@ def publisher(
     from `media_store` through `media_host` (default: the ones the settings name,
     `igautopost.media.hosting`). A `ConfigurationError` for leases that cannot hold a step
     (`igautopost.engine.leases.engine_policy`)."""
+    from .engine.leases import engine_policy
+    from .engine.publisher import Publisher
+    from .media.hosting import media_host_from, media_store_from
+
     policy = engine_policy(settings)
     clock = clock or SystemClock()
     media_store = media_store or media_store_from(settings, clock=clock)
@@ -123,6 +126,8 @@ def media_intake(
     """What scheduling takes local files in with (``schedule(..., media=intake)``): the
     settings' media store and host, and the media checker unless `check` is False (default:
     IGAUTOPOST_MEDIA_CHECK). Close it after the run (`with`)."""
+    from .media_intake import MediaIntake
+
     return MediaIntake.from_settings(settings, clock=clock, check=check)
 
 
@@ -135,6 +140,8 @@ def accounts(
 ) -> Accounts:
     """Adding, checking and refreshing accounts, with the settings' app id and secret (for
     token exchanges) and Instagram Login host; on `client`, or a new one from the settings."""
+    from .accounts.service import Accounts
+
     secret = settings.app_secret.get_secret_value() if settings.app_secret else None
     return Accounts(
         store.accounts,
@@ -149,6 +156,8 @@ def accounts(
 def account_upkeep(engine: Publisher) -> AccountKeeper:
     """Token refreshes and checks for the stored accounts, on the publisher's store, client,
     clock and Instagram Login host; call `.start()` to run it in the background."""
+    from .accounts.upkeep import AccountKeeper
+
     return AccountKeeper(
         engine.store.accounts,
         engine.client,
@@ -167,6 +176,10 @@ def users(
     """API users and their tokens, beside `store`'s posts: in its database (or its memory),
     their reusable keys encrypted with its cipher. `hasher`: argon2's parameters, when not
     the default ones (tests use cheap ones)."""
+    from .auth.users import Users
+    from .storage.memory import InMemoryStore, InMemoryUserStore
+    from .storage.sql.users import SqlUserStore
+
     user_store: UserStore
     if isinstance(store, SqlStore):
         user_store = SqlUserStore(store.engine)
