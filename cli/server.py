@@ -8,7 +8,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
@@ -120,7 +120,11 @@ def serve(
     configure_logging(verbose, state.settings, log_format)
     configure_access_log(access_log)
     proxy = Proxy(proxy_headers, forwarded_allow_ips)
-    with ExitStack() as stack, reported():
+    # SIGTERM unwinds like Ctrl-C from here on (uvicorn re-raises it after its shutdown):
+    # taken only once serving began, one that came after the banner killed the process
+    # without its clean-up (the sandbox's address stayed behind; found by a CI run).
+    signal.signal(signal.SIGTERM, _interrupt)
+    with suppress(KeyboardInterrupt), ExitStack() as stack, reported():
         # Bound before anything is printed: a busy port is an error, not a banner followed
         # by uvicorn's `Address already in use` (issue 15).
         listener = stack.enter_context(listening_socket(host, port))
@@ -144,7 +148,6 @@ def serve(
             f"igautopost API at http://{host}:{port}/api/v1/ ({where}); "
             f"docs at http://{host}:{port}/api/docs"
         )
-        signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises it after its shutdown
         workers = workers or default_api_processes()
         try:
             if workers == 1 or _in_memory_database(state):
