@@ -163,7 +163,9 @@ def validate(
     no_media_check: NoMediaCheckOption = False,
     verbose: Annotated[
         bool,
-        typer.Option("--verbose", "-v", help="List every post whose media could not be checked."),
+        typer.Option(
+            "--verbose", "-v", help="Name every media URL or file that could not be checked."
+        ),
     ] = False,
 ) -> None:
     """Check posts against Instagram's rules without storing anything, their media too

@@ -120,8 +120,8 @@ def serve(
     configure_logging(verbose, state.settings, log_format)
     configure_access_log(access_log)
     proxy = Proxy(proxy_headers, forwarded_allow_ips)
-    # SIGTERM unwinds like Ctrl-C from here on (uvicorn re-raises it after its shutdown):
-    # taken only once serving began, one that came after the banner killed the process
+    # SIGTERM unwinds like Ctrl-C from here on (uvicorn re-raises it after its shutdown).
+    # Set after the banner, as it was, a SIGTERM just after the banner killed the process
     # without its clean-up (the sandbox's address stayed behind; found by a CI run).
     signal.signal(signal.SIGTERM, _interrupt)
     with suppress(KeyboardInterrupt), ExitStack() as stack, reported():
