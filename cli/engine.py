@@ -48,7 +48,7 @@ def start_sandbox(state: State, stack: ExitStack, *, offer: bool = True) -> str:
     settings.graph_base_url = url
     settings.graph_instagram_base_url = url  # the sandbox serves both hosts' paths
     mark_sandbox_database(state.store.engine)
-    written = offer_emulator(settings.database_url, url) if offer and not whose else None
+    written = offer_emulator(settings.database_url, url) if offer and shared is None else None
     if written is not None:
         stack.callback(withdraw_emulator, written)  # before the emulator stops (LIFO)
     err.print(
